@@ -1,0 +1,95 @@
+"""The model gateway's contract: what callers send, what they get back.
+
+Everything above the gateway (the agent loop, the planner, the engine) speaks
+only these types, so nothing there knows which provider or deployment answered.
+Messages and tool schemas use the OpenAI chat format that LiteLLM speaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+class ToolCall(BaseModel):
+    """A tool call the model asked for. ``arguments`` is the raw JSON text the model wrote."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    content: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+class ToolSchema(BaseModel):
+    """A tool offered to the model: name, description and JSON schema of its arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+class ChatRequest(BaseModel):
+    """One model call. ``model`` is an alias from the model list or a LiteLLM model string."""
+
+    model: str
+    messages: list[ChatMessage]
+    tools: list[ToolSchema] = Field(default_factory=list)
+    temperature: float | None = None
+    max_tokens: int | None = None
+    response_schema: dict[str, Any] | None = None
+    """JSON schema the answer must follow (structured output), or None for free text."""
+    stream: bool = False
+    cache: bool = False
+    timeout_s: float | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    """Correlation ids (run_id, step_id, agent) for logs and usage records."""
+
+
+class Usage(BaseModel):
+    """What one call cost and how it was served."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    model: str = ""
+    deployment: str = ""
+    retries: int = 0
+    fallbacks: int = 0
+    cached: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class ChatResponse(BaseModel):
+    content: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+
+
+TokenCallback = Callable[[str], Awaitable[None]]
+"""Receives streamed text deltas, in order, while a streaming call is in flight."""
+
+
+class ModelGateway(Protocol):
+    """What the agent loop needs from the gateway."""
+
+    async def chat(
+        self, request: ChatRequest, on_token: TokenCallback | None = None
+    ) -> ChatResponse: ...
