@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import typer
 
+from orchestra.cli import config_cmd, models_cmd, runs_cmd, tools_cmd
+
 app = typer.Typer(
     name="orchestra",
     help="Run teams of LLM agents defined as Markdown files.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(runs_cmd.app, name="runs")
+app.add_typer(models_cmd.app, name="models")
+app.add_typer(tools_cmd.app, name="tools")
 
 
 def run() -> None:
