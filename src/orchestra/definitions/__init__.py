@@ -1,0 +1,49 @@
+"""Parse and validate agent, skill and workflow files into typed specs.
+
+Entry points: :class:`Project` (a whole folder, refreshable) and
+:func:`load_workflow` (one file). Problems come back as located
+:class:`Diagnostic` values, never as tracebacks.
+"""
+
+from pathlib import Path
+
+from orchestra.definitions.diagnostics import (
+    Code,
+    DefinitionError,
+    Diagnostic,
+    format_diagnostics,
+)
+from orchestra.definitions.project import Project, find_project_root, load_workflow
+from orchestra.definitions.specs import (
+    AgentSpec,
+    Budget,
+    InputSpec,
+    McpServerSpec,
+    SkillSpec,
+    StepSpec,
+    WorkflowSpec,
+)
+
+
+def load_project(root: Path) -> Project:
+    """Load every definition under ``root``; check ``.diagnostics`` for problems."""
+    return Project.load(root)
+
+
+__all__ = [
+    "AgentSpec",
+    "Budget",
+    "Code",
+    "DefinitionError",
+    "Diagnostic",
+    "InputSpec",
+    "McpServerSpec",
+    "Project",
+    "SkillSpec",
+    "StepSpec",
+    "WorkflowSpec",
+    "find_project_root",
+    "format_diagnostics",
+    "load_project",
+    "load_workflow",
+]

@@ -1,0 +1,164 @@
+"""Agent files (``*.agent.md``): YAML front matter, system prompt in the body."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from orchestra.definitions.diagnostics import Code, Diagnostic
+from orchestra.definitions.fields import as_str_list, check_unknown_keys, validation_diagnostics
+from orchestra.definitions.frontmatter import FrontMatter, split_front_matter
+from orchestra.definitions.specs import AgentSpec, SkillSpec
+
+AGENT_FIELDS = (
+    "name",
+    "model",
+    "temperature",
+    "skills",
+    "tools",
+    "description",
+    "capabilities",
+    "complexity",
+    "max_turns",
+    "mcp",
+    "cache",
+    "budget",
+)
+
+SkillLoader = Callable[[Path], tuple[SkillSpec | None, list[Diagnostic]]]
+"""Reads a skill file; the project loader passes a caching one."""
+
+_SPEC_FIELD = {"mcp": "mcp_servers"}
+
+
+def parse_agent(
+    path: Path, text: str, load_skill: SkillLoader
+) -> tuple[AgentSpec | None, list[Diagnostic]]:
+    """Parse one agent file; the spec is None when there are errors."""
+    fm = split_front_matter(path, text)
+    diagnostics = list(fm.diagnostics)
+    if diagnostics:
+        return None, diagnostics
+    diagnostics += check_unknown_keys(fm, AGENT_FIELDS, path, "agent")
+    values: dict[str, Any] = {k: v for k, v in fm.data.items() if k in AGENT_FIELDS}
+    values["name"] = str(values.get("name") or path.name.removesuffix(".agent.md"))
+    values["system_prompt"] = fm.body.strip()
+    values["path"] = path
+    if not values["system_prompt"]:
+        diagnostics.append(
+            Diagnostic(
+                path,
+                fm.body_line,
+                1,
+                Code.EMPTY_INSTRUCTION,
+                f"agent '{values['name']}' has no system prompt",
+                "write the agent's system prompt below the closing '---' of the front matter",
+            )
+        )
+    for key in ("tools", "capabilities"):
+        if key in values:
+            items = as_str_list(values.pop(key))
+            if items is None:
+                diagnostics.append(_list_error(fm, path, key))
+            else:
+                values[key] = tuple(items)
+    if "skills" in values:
+        values["skills"], found = _load_skills(fm, path, values.pop("skills"), load_skill)
+        diagnostics += found
+    if "complexity" in values:
+        values["complexity"] = _complexity(values["complexity"])
+    if "mcp" in values:
+        servers, found = _mcp_servers(fm, path, values.pop("mcp"))
+        values["mcp_servers"] = servers
+        diagnostics += found
+    try:  # validate even when other fields were wrong, so every mistake is reported at once
+        spec = AgentSpec.model_validate(values)
+    except ValidationError as exc:
+        positions = {_SPEC_FIELD.get(k, k): pos for k, pos in fm.value_lines.items()}
+        diagnostics += validation_diagnostics(exc, path, positions)
+        return None, diagnostics
+    return (None, diagnostics) if diagnostics else (spec, [])
+
+
+def _list_error(fm: FrontMatter, path: Path, key: str) -> Diagnostic:
+    line, col = fm.position(key)
+    return Diagnostic(
+        path,
+        line,
+        col,
+        Code.INVALID_VALUE,
+        f"'{key}' must be a list of names",
+        f"write '{key}: [first, second]'",
+    )
+
+
+def _load_skills(
+    fm: FrontMatter, path: Path, raw: Any, load_skill: SkillLoader
+) -> tuple[tuple[SkillSpec, ...], list[Diagnostic]]:
+    items = as_str_list(raw)
+    if items is None:
+        return (), [_list_error(fm, path, "skills")]
+    positions = fm.item_lines.get("skills") or [fm.position("skills")] * len(items)
+    skills: list[SkillSpec] = []
+    diagnostics: list[Diagnostic] = []
+    for item, (line, col) in zip(items, positions, strict=False):
+        skill_path = (path.parent / item).resolve()
+        if not skill_path.is_file():
+            nearby = (
+                sorted(p.name for p in skill_path.parent.glob("*.md"))
+                if skill_path.parent.is_dir()
+                else []
+            )
+            hint = (
+                f"skill files next to it: {', '.join(nearby)}"
+                if nearby
+                else ("paths are relative to the agent file, e.g. '../skills/research.md'")
+            )
+            diagnostics.append(
+                Diagnostic(
+                    path, line, col, Code.MISSING_FILE, f"skill file '{item}' not found", hint
+                )
+            )
+            continue
+        skill, found = load_skill(skill_path)
+        diagnostics += found
+        if skill is not None:
+            skills.append(skill)
+    return tuple(skills), diagnostics
+
+
+def _complexity(raw: Any) -> Any:
+    if isinstance(raw, list) and len(raw) == 2:
+        return {"min": raw[0], "max": raw[1]}
+    if isinstance(raw, int):
+        return {"min": raw, "max": raw}
+    return raw  # let pydantic report the problem with the allowed shapes
+
+
+def _mcp_servers(fm: FrontMatter, path: Path, raw: Any) -> tuple[list[Any], list[Diagnostic]]:
+    line, col = fm.position("mcp")
+    bad = Diagnostic(
+        path,
+        line,
+        col,
+        Code.INVALID_VALUE,
+        "'mcp' must be a list of servers, each with a name and either a command or a url",
+        "write e.g. 'mcp: [{name: notes, command: \"python notes_server.py\"}]'",
+    )
+    if not isinstance(raw, list):
+        return [], [bad]
+    servers: list[Any] = []
+    for entry in raw:
+        if not isinstance(entry, dict) or "name" not in entry:
+            return [], [bad]
+        server = dict(entry)
+        if isinstance(server.get("command"), str):
+            server["command"] = shlex.split(server["command"])
+        if (server.get("command") is None) == (server.get("url") is None):
+            return [], [bad]
+        servers.append(server)
+    return servers, []
