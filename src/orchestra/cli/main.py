@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import typer
 
-from orchestra.cli import config_cmd, models_cmd, runs_cmd, tools_cmd
+from orchestra.cli import config_cmd, definitions_cmd, models_cmd, runs_cmd, tools_cmd
 
 app = typer.Typer(
     name="orchestra",
     help="Run teams of LLM agents defined as Markdown files.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain click help: Typer's Rich help formatter imports ~250 ms of modules.
+    rich_markup_mode=None,
 )
+app.command("init")(definitions_cmd.init)
+app.command("validate")(definitions_cmd.validate)
+app.add_typer(definitions_cmd.show_app, name="show")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(models_cmd.app, name="models")
