@@ -1,0 +1,326 @@
+"""The settings model: every knob Orchestra reads, its type, default and meaning.
+
+``Settings`` is the root; each ``[table]`` of ``orchestra.toml`` is one section
+model. Build a ``Settings`` with :func:`orchestra.config.load_settings`, which
+layers CLI flags over ``ORCHESTRA_*`` variables over ``orchestra.toml`` over
+these defaults and records where each value came from. ``Settings(project_dir=...)``
+alone gives the defaults (handy in tests); it never reads the environment.
+
+Paths: a relative path, from any source, is relative to ``project_dir``. The
+state paths (``log_file``, ``database.url``, ``workspaces.root``) default to
+places under ``state_dir``, itself ``<project>/.orchestra`` by default.
+
+Adding a setting: add a typed field with a default and an attribute docstring
+to the right section, then a row to docs/configuration.md (a test checks every
+key is documented). Sources and ``config show`` pick it up on their own.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
+Cap = Annotated[int, Field(ge=1)]
+"""A concurrency limit: at least one at a time."""
+
+_SECTION_CONFIG = ConfigDict(
+    extra="forbid", frozen=True, use_attribute_docstrings=True, protected_namespaces=()
+)
+
+
+class DatabaseSettings(BaseModel):
+    """``[database]``: where runs, steps and events are stored."""
+
+    model_config = _SECTION_CONFIG
+
+    url: str = "sqlite+aiosqlite:///.orchestra/orchestra.db"
+    """SQLAlchemy async URL. Default: SQLite file ``<state_dir>/orchestra.db``. Use
+    ``postgresql+asyncpg://user:pass@host/db`` for PostgreSQL. A relative SQLite path
+    is relative to the project folder."""
+    echo: bool = False
+    """Log every SQL statement (SQLAlchemy ``echo``); for debugging only."""
+
+
+class EngineSettings(BaseModel):
+    """``[engine]``: how many steps run at once and how failures propagate."""
+
+    model_config = _SECTION_CONFIG
+
+    max_concurrency: int = Field(default=16, ge=1)
+    """Most steps running at the same time across all runs of this process."""
+    agent_concurrency: dict[str, Cap] = Field(default_factory=dict)
+    """Per-agent cap, agent name -> most steps of that agent at once."""
+    model_concurrency: dict[str, Cap] = Field(default_factory=dict)
+    """Per-model cap, model alias -> most calls in flight to it at once."""
+    lease_seconds: float = Field(default=30, gt=0)
+    """How long a worker's claim on a step lasts without a heartbeat before another
+    worker may take the step over."""
+    default_on_failure: Literal["fail_fast", "continue"] = "fail_fast"
+    """What a failed step does to its run when the workflow does not say:
+    ``fail_fast`` cancels the rest, ``continue`` runs every step that does not depend
+    on the failed one."""
+
+
+class ModelDeployment(BaseModel):
+    """One entry of LiteLLM Router's ``model_list``: an alias and one deployment behind it.
+
+    Several entries may share a ``model_name``; the router load-balances between them.
+    Keys other than these three are kept and passed through to LiteLLM.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=())
+
+    model_name: str = Field(min_length=1)
+    """The alias agents use (``model: fast``)."""
+    litellm_params: dict[str, Any]
+    """Passed to ``litellm.completion``: ``model`` (required), ``api_base``, ``api_key``
+    (write ``os.environ/NAME`` to read it from the environment), ``rpm``, ``tpm`` ..."""
+    model_info: dict[str, Any] | None = None
+    """Optional metadata LiteLLM keeps with the deployment (id, costs ...)."""
+
+    @field_validator("litellm_params")
+    @classmethod
+    def _has_model(cls, params: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(params.get("model"), str) or not params["model"]:
+            raise ValueError(
+                "litellm_params needs a 'model' string, e.g. 'ollama/llama3' or 'openai/gpt-4o'"
+            )
+        return params
+
+
+class ModelsSettings(BaseModel):
+    """``[models]``: the LLM gateway (LiteLLM Router) configuration."""
+
+    model_config = _SECTION_CONFIG
+
+    default: str = "local"
+    """Alias used by agents whose ``model`` is ``default``. ``local`` is the embedded model."""
+    model_list: list[ModelDeployment] = Field(default_factory=list)
+    """Deployments in LiteLLM Router ``model_list`` format
+    (``[[models.model_list]]`` tables in TOML)."""
+    router_settings: dict[str, Any] = Field(default_factory=dict)
+    """Passed to ``litellm.Router`` as keyword arguments (routing_strategy, fallbacks ...)."""
+    models_file: Path | None = None
+    """Optional YAML file holding ``model_list`` and ``router_settings`` (LiteLLM's own
+    config layout), for teams that already have one. Must exist when set."""
+    cache: Literal["off", "memory", "disk", "redis"] = "disk"
+    """Response cache for identical requests that ask for caching."""
+    redis_url: str | None = None
+    """Redis URL for ``cache = "redis"``."""
+    num_retries: int = Field(default=1, ge=0)
+    """Retries per call on retryable provider errors, before fallbacks."""
+    timeout_s: float = Field(default=120, gt=0)
+    """Seconds one model call may take."""
+
+    @field_validator("models_file")
+    @classmethod
+    def _file_exists(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"expected an existing YAML file; {path} does not exist")
+        return path
+
+
+class McpServerSettings(BaseModel):
+    """One MCP server agents may use: started as a subprocess (``command``) or reached
+    over HTTP (``url``), never both."""
+
+    model_config = _SECTION_CONFIG
+
+    name: str = Field(min_length=1)
+    """Name tools are listed under (``<name>.<tool>``)."""
+    command: list[str] | None = None
+    """Argv of a stdio server, e.g. ``["uvx", "mcp-server-git"]``."""
+    url: str | None = None
+    """URL of a streamable-HTTP server."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Extra environment variables for a stdio server."""
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerSettings:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("set exactly one of 'command' (stdio server) or 'url' (HTTP server)")
+        return self
+
+
+class ToolsSettings(BaseModel):
+    """``[tools]``: limits and permissions of the built-in tools."""
+
+    model_config = _SECTION_CONFIG
+
+    output_limit_chars: int = Field(default=16_000, ge=1)
+    """A tool result longer than this is truncated before the model sees it."""
+    shell_allowlist: list[str] = Field(
+        default_factory=lambda: [
+            "ls",
+            "cat",
+            "echo",
+            "grep",
+            "wc",
+            "head",
+            "tail",
+            "python3",
+            "git",
+        ]
+    )
+    """Programs the shell tool may start."""
+    shell_timeout_s: float = Field(default=30, gt=0)
+    """Wall-clock seconds a shell or python tool call may take."""
+    cpu_seconds: int = Field(default=30, ge=1)
+    """CPU-time limit (RLIMIT_CPU) of a tool subprocess."""
+    memory_mb: int = Field(default=1024, ge=16)
+    """Address-space limit (RLIMIT_AS) of a tool subprocess, in MiB."""
+    file_size_mb: int = Field(default=64, ge=1)
+    """Largest file a tool subprocess may write (RLIMIT_FSIZE), in MiB."""
+    max_processes: int = Field(default=64, ge=1)
+    """Most processes a tool subprocess may fork (RLIMIT_NPROC)."""
+    allow_private_network: bool = False
+    """Let web tools reach private, loopback and link-local addresses."""
+    http_max_bytes: int = Field(default=2_000_000, ge=1)
+    """Largest HTTP response body a web tool reads."""
+    http_timeout_s: float = Field(default=20, gt=0)
+    """Seconds one HTTP request of a web tool may take."""
+    python_packages_allowlist: list[str] = Field(default_factory=list)
+    """Packages agents may install into a workspace virtual environment."""
+    mcp_servers: list[McpServerSettings] = Field(default_factory=list)
+    """MCP servers whose tools agents may use (``[[tools.mcp_servers]]`` tables)."""
+
+
+class ServerSettings(BaseModel):
+    """``[server]``: the HTTP API and web UI."""
+
+    model_config = _SECTION_CONFIG
+
+    host: str = "127.0.0.1"
+    """Interface to listen on. Anything but loopback exposes the API to the network."""
+    port: int = Field(default=8765, ge=1, le=65535)
+    """TCP port to listen on."""
+    cors_origins: list[str] = Field(default_factory=list)
+    """Browser origins allowed to call the API (CORS), e.g. ``http://localhost:5173``."""
+    insecure_local: bool = False
+    """Accept requests without a token from the local machine. For development only."""
+
+
+class WorkspacesSettings(BaseModel):
+    """``[workspaces]``: the folders agents' tools work in."""
+
+    model_config = _SECTION_CONFIG
+
+    root: Path = Path(".orchestra/workspaces")
+    """Parent folder of every agent workspace. Default: ``<state_dir>/workspaces``."""
+    venv: bool = False
+    """Give each workspace its own Python virtual environment."""
+
+
+_SQLITE_URL = re.compile(r"^(sqlite(?:\+\w+)?:///)([^?]*)(.*)$")
+
+
+class Settings(BaseSettings):
+    """All of Orchestra's settings for one project folder.
+
+    Immutable; derive a variant with ``settings.model_copy(update=...)``.
+    """
+
+    model_config = SettingsConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, protected_namespaces=()
+    )
+
+    project_dir: Path
+    """The project folder (holding orchestra.toml). Set by the loader, not by a file."""
+    log_level: LogLevel = "INFO"
+    """Lowest level logged, to the console and the file. Case-insensitive."""
+    log_file: Path = Path(".orchestra/logs/orchestra.jsonl")
+    """JSON-lines log file, rotated by size. Default: ``<state_dir>/logs/orchestra.jsonl``."""
+    log_file_max_bytes: int = Field(default=10_000_000, ge=1024)
+    """Size at which the log file is rotated."""
+    log_file_backups: int = Field(default=5, ge=0)
+    """How many rotated log files are kept (``orchestra.jsonl.1`` ...)."""
+    state_dir: Path = Path(".orchestra")
+    """Folder for Orchestra's own state (database, logs, workspaces)."""
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
+    tools: ToolsSettings = Field(default_factory=ToolsSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    workspaces: WorkspacesSettings = Field(default_factory=WorkspacesSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only explicit values: the loader layers file, environment and flags itself
+        (with provenance), so constructing ``Settings`` never reads ambient state."""
+        return (init_settings,)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _place_paths(cls, data: object) -> object:
+        """Make every path absolute (relative to ``project_dir``) and derive the state
+        paths from ``state_dir`` when they were not given."""
+        if not isinstance(data, dict) or not isinstance(data.get("project_dir"), str | Path):
+            return data
+        project = Path(data["project_dir"])
+        data = dict(data)
+        data["project_dir"] = project
+
+        def place(value: object) -> object:
+            if isinstance(value, str | Path):
+                path = Path(value).expanduser()
+                return path if path.is_absolute() else project / path
+            return value
+
+        state = place(data.get("state_dir", ".orchestra"))
+        data["state_dir"] = state
+        base = state if isinstance(state, Path) else project / ".orchestra"
+        data["log_file"] = place(data.get("log_file", base / "logs" / "orchestra.jsonl"))
+
+        database = _section(data, "database")
+        if database is not None:
+            url = database.get("url", f"sqlite+aiosqlite:///{base / 'orchestra.db'}")
+            database["url"] = _place_sqlite(url, project)
+        workspaces = _section(data, "workspaces")
+        if workspaces is not None:
+            workspaces["root"] = place(workspaces.get("root", base / "workspaces"))
+        models = _section(data, "models")
+        if models is not None and models.get("models_file") is not None:
+            models["models_file"] = place(models["models_file"])
+        return data
+
+
+def _section(data: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """A writable copy of section ``name`` in ``data`` (created when absent), or None
+    when the caller passed something other than a mapping (validation reports it)."""
+    section = data.get(name, {})
+    if not isinstance(section, dict):
+        return None
+    section = dict(section)
+    data[name] = section
+    return section
+
+
+def _place_sqlite(url: object, project: Path) -> object:
+    """Anchor a relative SQLite file path in ``url`` at the project folder."""
+    if not isinstance(url, str):
+        return url
+    match = _SQLITE_URL.match(url)
+    if match is None:
+        return url
+    prefix, path, rest = match.groups()
+    if not path or path == ":memory:" or path.startswith("/") or path.startswith("file:"):
+        return url
+    return f"{prefix}{project / path}{rest}"
