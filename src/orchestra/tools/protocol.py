@@ -91,6 +91,8 @@ class ToolSettings(BaseModel):
     max_processes: int = Field(default=64, ge=4)
     python_timeout_s: float = Field(default=60.0, gt=0)
     allow_private_network: bool = False
+    http_allowed_networks: tuple[str, ...] = ()
+    """CIDRs ``http.fetch`` may reach even though they are private (e.g. an intranet wiki)."""
     http_max_bytes: int = Field(default=2_000_000, ge=1024)
     http_timeout_s: float = Field(default=20.0, gt=0)
     http_max_redirects: int = Field(default=5, ge=0, le=20)

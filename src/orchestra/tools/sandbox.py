@@ -334,3 +334,15 @@ def python_install_paths(python: Path) -> list[Path]:
     """Host directories an interpreter needs read-only inside the sandbox."""
     paths = {Path(sys.base_prefix), Path(sys.prefix), Path(os.path.realpath(python)).parent.parent}
     return sorted(paths)
+
+
+def sandbox_for(preference: Literal["auto", "bwrap", "limits"]) -> SandboxStatus:
+    """The sandbox to use; with ``preference='bwrap'`` refuse to fall back silently."""
+    status = detect_sandbox(preference)
+    if preference == "bwrap" and status.mode != "bwrap":
+        from orchestra.tools.errors import ToolRuntimeError
+
+        raise ToolRuntimeError(
+            f"tools.sandbox = 'bwrap' but {status.reason}; install bubblewrap or set tools.sandbox = 'auto'"
+        )
+    return status

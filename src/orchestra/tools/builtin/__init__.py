@@ -1,0 +1,20 @@
+"""The built-in tools and the function that registers them."""
+
+from __future__ import annotations
+
+from orchestra.tools.builtin import files, http_fetch, python_exec, shell
+from orchestra.tools.builtin.web_search import SearchTransport, WebSearch, make_web_search_tool
+from orchestra.tools.registry import ToolRegistry
+
+
+def register_builtins(registry: ToolRegistry, *, search_transport: SearchTransport | None = None) -> None:
+    """Add ``files.*``, ``shell``, ``python``, ``python.install``, ``http.fetch`` and ``web.search``.
+
+    ``search_transport`` replaces DuckDuckGo's HTTP exchange (tests, offline demos).
+    """
+    for t in (*files.TOOLS, *shell.TOOLS, *python_exec.TOOLS, *http_fetch.TOOLS):
+        registry.register(t)
+    registry.register(make_web_search_tool(WebSearch(search_transport)))
+
+
+__all__ = ["register_builtins"]
