@@ -1,0 +1,178 @@
+"""What the gateway is built from: LiteLLM's own ``model_list`` / ``router_settings``.
+
+The format is LiteLLM's proxy config, so a LiteLLM user can paste theirs::
+
+    model_list:
+      - model_name: default                  # the alias agents name
+        litellm_params:
+          model: hosted_vllm/devstral        # provider/model
+          api_base: http://gpu0:8000/v1
+          rpm: 60
+    router_settings:
+      routing_strategy: least-busy
+      fallbacks: [{default: [local]}]
+
+:class:`GatewayConfig` holds plain values so it can be built without the
+settings package; :meth:`GatewayConfig.from_settings` adapts the ``[models]``
+section of ``orchestra.toml`` to it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestra.llm.errors import ModelConfigError
+
+LOCAL_ALIAS = "local"
+LOCAL_MODEL = "orchestra-local/gemma-3-270m"
+"""The LiteLLM model string of the embedded model (served by ``orchestra.llm.local``)."""
+
+CacheMode = Literal["off", "memory", "disk", "redis"]
+
+
+def user_cache_dir() -> Path:
+    """``~/.cache/orchestra`` (or ``$XDG_CACHE_HOME/orchestra``): models and cached responses."""
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "orchestra"
+
+
+class LocalModelConfig(BaseModel):
+    """How the embedded llama.cpp model runs. Defaults suit a laptop CPU."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_path: Path | None = None
+    """A GGUF file; None assembles the packaged Gemma 3 270M into the user cache."""
+    n_ctx: int = 8192
+    n_threads: int | None = None
+    seed: int = 0
+
+
+class GatewayConfig(BaseModel):
+    """Everything :func:`orchestra.llm.gateway.build_gateway` needs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default: str = LOCAL_ALIAS
+    """The alias a request for model ``default`` (or an agent without a model) goes to."""
+    model_list: list[dict[str, Any]] = Field(default_factory=list)
+    router_settings: dict[str, Any] = Field(default_factory=dict)
+    models_file: Path | None = None
+    """A LiteLLM-style YAML file with ``model_list`` and ``router_settings``, merged in."""
+    cache: CacheMode = "disk"
+    """Where responses go for requests that ask for caching (``ChatRequest.cache``)."""
+    cache_dir: Path | None = None
+    redis_url: str | None = None
+    num_retries: int = 1
+    """Retries per call on the same alias before fallbacks: the seed's "retry once, then fail"."""
+    timeout_s: float | None = 600.0
+    local: LocalModelConfig = Field(default_factory=LocalModelConfig)
+
+    @classmethod
+    def from_settings(cls, settings: object) -> GatewayConfig:
+        """Adapt Orchestra settings (anything with a ``models`` section) to a gateway config.
+
+        Read by attribute so this module does not depend on ``orchestra.config``.
+        """
+        models = getattr(settings, "models", settings)
+        values: dict[str, Any] = {}
+        for name in (
+            "default",
+            "model_list",
+            "router_settings",
+            "models_file",
+            "cache",
+            "cache_dir",
+            "redis_url",
+            "num_retries",
+            "timeout_s",
+        ):
+            value = getattr(models, name, None)
+            if value is not None:
+                values[name] = value
+        if values.get("cache") == "redis" and not values.get("redis_url"):
+            redis_url = getattr(getattr(settings, "redis", None), "url", None)
+            if redis_url:
+                values["redis_url"] = str(redis_url)
+        return cls.model_validate(values)
+
+    def resolved(self) -> ResolvedModels:
+        """Merge ``models_file`` into the inline lists and add the built-in ``local`` alias."""
+        model_list = [dict(d) for d in self.model_list]
+        router_settings = dict(self.router_settings)
+        if self.models_file is not None:
+            file_list, file_settings = _read_models_file(self.models_file)
+            model_list = file_list + model_list
+            router_settings = {**file_settings, **router_settings}
+        for index, deployment in enumerate(model_list):
+            _check_deployment(deployment, index)
+        aliases = {d["model_name"] for d in model_list}
+        if LOCAL_ALIAS not in aliases:
+            model_list.append({"model_name": LOCAL_ALIAS, "litellm_params": {"model": LOCAL_MODEL}})
+        default = self.default
+        if default not in aliases | {LOCAL_ALIAS} and "/" not in default:
+            raise ModelConfigError(
+                f"[models].default is {default!r}, which is not an alias in the model list "
+                f"({', '.join(sorted(aliases | {LOCAL_ALIAS}))}). Set it to one of those."
+            )
+        return ResolvedModels(
+            model_list=model_list, router_settings=router_settings, default=default
+        )
+
+
+class ResolvedModels(BaseModel):
+    """The merged, checked model list the Router is built from."""
+
+    model_list: list[dict[str, Any]]
+    router_settings: dict[str, Any]
+    default: str
+
+    @property
+    def aliases(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for deployment in self.model_list:
+            seen.setdefault(str(deployment["model_name"]), None)
+        return list(seen)
+
+
+def _read_models_file(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ModelConfigError(
+            f"cannot read models file {path}: {exc.strerror}. Fix [models].models_file."
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise ModelConfigError(f"{path}: invalid YAML: {exc}. Fix the file's syntax.") from exc
+    if not isinstance(data, dict):
+        raise ModelConfigError(
+            f"{path}: expected a mapping with 'model_list' and 'router_settings' keys."
+        )
+    model_list = data.get("model_list") or []
+    router_settings = data.get("router_settings") or {}
+    if not isinstance(model_list, list) or not isinstance(router_settings, dict):
+        raise ModelConfigError(
+            f"{path}: 'model_list' must be a list and 'router_settings' a mapping "
+            "(LiteLLM's proxy config format)."
+        )
+    return model_list, router_settings
+
+
+def _check_deployment(deployment: object, index: int) -> None:
+    where = f"model_list[{index}]"
+    if not isinstance(deployment, dict):
+        raise ModelConfigError(f"{where} must be a mapping with model_name and litellm_params.")
+    if not isinstance(deployment.get("model_name"), str) or not deployment["model_name"]:
+        raise ModelConfigError(f"{where} needs 'model_name': the alias agents use.")
+    params = deployment.get("litellm_params")
+    if not isinstance(params, dict) or not isinstance(params.get("model"), str):
+        raise ModelConfigError(
+            f"{where} ({deployment['model_name']}) needs 'litellm_params.model', "
+            "a LiteLLM model string such as 'hosted_vllm/devstral' or 'openai/gpt-4o-mini'."
+        )

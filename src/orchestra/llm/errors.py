@@ -1,0 +1,153 @@
+"""Errors raised by the model gateway.
+
+LiteLLM (and the OpenAI SDK beneath it) raise their own exception types; the
+gateway translates them exactly once, in :func:`translate_litellm_error`, so
+nothing above ``orchestra.llm`` ever sees a foreign exception. Every error
+carries ``retryable``: whether running the same call again later could succeed.
+
+Tree::
+
+    LLMError                        anything the gateway raises
+    ├── ModelConfigError            user mistake: bad model list, bad models.yaml
+    │   ├── UnknownModel            alias not configured and not a provider string
+    │   └── LocalModelUnavailable   the ``local`` extra is not installed
+    ├── ProviderError               the model server failed (status, provider)
+    │   ├── RateLimited             429; ``retry_after`` seconds when the server said
+    │   ├── Timeout                 no answer within the timeout
+    │   ├── ProviderUnavailable     refused connection, 5xx
+    │   ├── AuthenticationFailed    401/403: wrong or missing API key
+    │   ├── ContextWindowExceeded   prompt too long for the model
+    │   └── MalformedOutput         answer broke the contract: bad tool-call JSON,
+    │       └── MalformedToolCall   structured output that is not JSON / not the schema
+    ├── ScriptError                 a scripted model's script ran out or is invalid (tests)
+    └── BudgetExceeded              control signal: a run/step token or cost budget is spent
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class LLMError(Exception):
+    """Base class for every gateway error."""
+
+    retryable: bool = False
+
+
+class ModelConfigError(LLMError):
+    """The model configuration is wrong. Never retryable: the user must change it."""
+
+
+class UnknownModel(ModelConfigError):
+    """A request named a model that is neither an alias nor ``provider/model``."""
+
+    def __init__(self, model: str, known: Iterable[str]) -> None:
+        self.model = model
+        self.known = sorted(set(known))
+        close = difflib.get_close_matches(model, self.known, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        super().__init__(
+            f"unknown model {model!r}.{hint} Configured aliases: {', '.join(self.known) or 'none'}. "
+            "Add it to [models].model_list (or models.yaml), or name a LiteLLM model string "
+            "such as 'openai/gpt-4o-mini' or 'ollama/llama3'; `orchestra models list` shows "
+            "what is configured."
+        )
+
+
+class LocalModelUnavailable(ModelConfigError):
+    """The embedded local model cannot run here (extra missing, model file broken)."""
+
+
+class ProviderError(LLMError):
+    """A model server or hosted API failed the call.
+
+    ``status`` is the HTTP status when there was one; ``provider`` the LiteLLM
+    provider name (``openai``, ``hosted_vllm``, ``scripted`` ...).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        provider: str = "",
+        model: str = "",
+        retryable: bool | None = None,
+    ) -> None:
+        self.status = status
+        self.provider = provider
+        self.model = model
+        if retryable is not None:
+            self.retryable = retryable
+        super().__init__(message)
+
+
+class RateLimited(ProviderError):
+    """HTTP 429 or a deployment's rpm/tpm limit. Retry after ``retry_after`` seconds."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class Timeout(ProviderError):
+    """The model did not answer within ``timeout_s``. Raise the timeout or use a faster model."""
+
+    retryable = True
+
+
+class ProviderUnavailable(ProviderError):
+    """Connection refused or a 5xx answer: the server is down or overloaded."""
+
+    retryable = True
+
+
+class AuthenticationFailed(ProviderError):
+    """The provider rejected the credentials (401/403)."""
+
+    retryable = False
+
+
+class ContextWindowExceeded(ProviderError):
+    """The prompt does not fit the model's context window. Shorten it or pick a larger model."""
+
+    retryable = False
+
+
+class MalformedOutput(ProviderError):
+    """The model answered, but not in the required shape (JSON schema, tool-call JSON).
+
+    Retryable: a sampled model may well get it right the next time.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, raw: str = "", **kw: object) -> None:
+        self.raw = raw
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class MalformedToolCall(MalformedOutput):
+    """A tool call's ``arguments`` are not a JSON object."""
+
+
+class ScriptError(LLMError):
+    """A scripted model was misused: unknown script name, script exhausted, bad step."""
+
+
+class BudgetExceeded(LLMError):
+    """A token or cost budget was spent. Not retryable: raise the budget or shorten the work."""
+
+    def __init__(self, scope: str, kind: str, limit: float, spent: float) -> None:
+        self.scope = scope
+        self.kind = kind
+        self.limit = limit
+        self.spent = spent
+        unit = "USD" if kind == "cost" else "tokens"
+        super().__init__(
+            f"{scope} budget exceeded: spent {spent:g} {unit} of a {limit:g} {unit} limit. "
+            f"Raise the {kind} budget of the {scope} or make the prompts shorter."
+        )

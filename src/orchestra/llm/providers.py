@@ -1,0 +1,108 @@
+"""Orchestra's own LiteLLM providers: ``scripted/…`` and ``orchestra-local/…``.
+
+LiteLLM keeps custom providers in a process-wide list
+(``litellm.custom_provider_map``), but each gateway has its own scripts and
+local-model settings. So the handlers are installed once per process, on the
+first gateway built, and every call names its gateway through request
+metadata (:data:`GATEWAY_KEY`); the handler looks that gateway's context up
+in a weak registry that forgets gateways once they are gone.
+
+This module also makes LiteLLM offline and quiet: it must be imported through
+:func:`prepare_litellm`, which sets ``LITELLM_LOCAL_MODEL_COST_MAP`` first so
+LiteLLM never fetches its cost map from the internet, and turns telemetry off.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestra.llm import local, scripted
+from orchestra.llm.config import LocalModelConfig
+from orchestra.llm.errors import ScriptError
+from orchestra.llm.scripted import ScriptRegistry
+
+GATEWAY_KEY = "orchestra_gateway"
+
+
+@dataclass(eq=False)
+class GatewayContext:
+    """What Orchestra's providers need to know about the gateway making a call."""
+
+    scripts: ScriptRegistry
+    local: LocalModelConfig
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+class _Installed:
+    """The handlers and the weak gateway registry, created on first use."""
+
+    def __init__(self) -> None:
+        self.contexts: weakref.WeakValueDictionary[str, GatewayContext] = (
+            weakref.WeakValueDictionary()
+        )
+        self.local_runtime = local.LocalRuntime()
+
+    def context_for(self, litellm_params: dict[str, Any] | None) -> GatewayContext:
+        metadata = (litellm_params or {}).get("metadata") or {}
+        token = metadata.get(GATEWAY_KEY)
+        context = self.contexts.get(token) if isinstance(token, str) else None
+        if context is None:
+            raise ScriptError(
+                "an Orchestra provider (scripted/…, orchestra-local/…) was called outside an "
+                "Orchestra gateway; call it through Gateway.chat."
+            )
+        return context
+
+
+_lock = threading.Lock()
+_installed: list[_Installed] = []
+
+
+def prepare_litellm() -> None:
+    """Import LiteLLM offline and quiet (no cost-map download, no telemetry, no banners).
+
+    Call it before any ``import litellm``.
+    """
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("LITELLM_TELEMETRY", "False")
+    import litellm
+
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    # The Router logs every failed attempt at ERROR level; the gateway raises our own
+    # error (or records the retry/fallback in Usage), so those lines are only noise.
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def install(context: GatewayContext) -> None:
+    """Register Orchestra's providers with LiteLLM (once) and this gateway's context."""
+    prepare_litellm()
+    import litellm
+
+    with _lock:
+        if not _installed:
+            state = _Installed()
+            handlers = {
+                scripted.PROVIDER: scripted.make_scripted_handler(
+                    lambda params: state.context_for(params).scripts
+                ),
+                local.PROVIDER: local.make_local_handler(
+                    state.local_runtime, lambda params: state.context_for(params).local
+                ),
+            }
+            litellm.custom_provider_map = [
+                item for item in litellm.custom_provider_map if item["provider"] not in handlers
+            ] + [{"provider": name, "custom_handler": h} for name, h in handlers.items()]
+            _installed.append(state)
+        _installed[0].contexts[context.token] = context
+
+
+def custom_providers() -> set[str]:
+    return {scripted.PROVIDER, local.PROVIDER}

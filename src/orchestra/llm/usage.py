@@ -1,0 +1,154 @@
+"""Usage roll-ups and budgets.
+
+Every call's :class:`~orchestra.llm.types.Usage` is recorded with the
+correlation ids of its request (``run_id``, ``step_id``, ``agent`` in
+``ChatRequest.metadata``) in a :class:`UsageLedger`; the ledger sums it per
+run, step, agent, model or deployment, for the engine to store and for
+``orchestra runs show``. :class:`BudgetedGateway` wraps any gateway and stops
+a run or step with :class:`~orchestra.llm.errors.BudgetExceeded` once its
+token or cost budget is spent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from orchestra.llm.errors import BudgetExceeded
+from orchestra.llm.types import ChatRequest, ChatResponse, ModelGateway, TokenCallback, Usage
+
+Dimension = Literal["run", "step", "agent", "model", "deployment"]
+_METADATA_KEY: dict[str, str] = {"run": "run_id", "step": "step_id", "agent": "agent"}
+
+
+class UsageTotals(BaseModel):
+    """Sums over a set of calls."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    retries: int = 0
+    fallbacks: int = 0
+    cached_calls: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, usage: Usage) -> None:
+        self.calls += 1
+        self.prompt_tokens += usage.prompt_tokens
+        self.completion_tokens += usage.completion_tokens
+        self.cost_usd += usage.cost_usd
+        self.latency_s += usage.latency_s
+        self.retries += usage.retries
+        self.fallbacks += usage.fallbacks
+        self.cached_calls += int(usage.cached)
+
+    @classmethod
+    def of(cls, usages: Iterable[Usage]) -> UsageTotals:
+        totals = cls()
+        for usage in usages:
+            totals.add(usage)
+        return totals
+
+
+class UsageRecord(BaseModel):
+    """One call: its usage and who made it."""
+
+    usage: Usage
+    run_id: str = ""
+    step_id: str = ""
+    agent: str = ""
+    requested_model: str = ""
+
+    @classmethod
+    def of(cls, request: ChatRequest, usage: Usage) -> UsageRecord:
+        meta = request.metadata
+        return cls(
+            usage=usage,
+            run_id=meta.get("run_id", ""),
+            step_id=meta.get("step_id", ""),
+            agent=meta.get("agent", ""),
+            requested_model=request.model,
+        )
+
+    def key(self, dimension: Dimension) -> str:
+        if dimension == "model":
+            return self.usage.model or self.requested_model
+        if dimension == "deployment":
+            return self.usage.deployment
+        return str(getattr(self, _METADATA_KEY[dimension]))
+
+
+class UsageLedger(BaseModel):
+    """Usage records of a run (or any scope the caller chooses), summable by dimension."""
+
+    records: list[UsageRecord] = Field(default_factory=list)
+
+    def record(self, request: ChatRequest, usage: Usage) -> UsageRecord:
+        entry = UsageRecord.of(request, usage)
+        self.records.append(entry)
+        return entry
+
+    def total(self, *, where: dict[Dimension, str] | None = None) -> UsageTotals:
+        """Totals over the records matching every ``dimension == value`` in ``where``."""
+        conditions = (where or {}).items()
+        return UsageTotals.of(
+            r.usage for r in self.records if all(r.key(d) == v for d, v in conditions)
+        )
+
+    def by(self, dimension: Dimension) -> dict[str, UsageTotals]:
+        """Totals per value of ``dimension`` (e.g. per step), in first-seen order."""
+        result: dict[str, UsageTotals] = {}
+        for r in self.records:
+            result.setdefault(r.key(dimension), UsageTotals()).add(r.usage)
+        return result
+
+
+class Budget(BaseModel):
+    """A limit on the calls of one run, step or agent (``scope`` = ``key`` in request metadata)."""
+
+    scope: Literal["run", "step", "agent"]
+    key: str
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+
+    def check(self, ledger: UsageLedger) -> None:
+        """Raise :class:`BudgetExceeded` when the scope's spending is over a limit."""
+        totals = ledger.total(where={self.scope: self.key})
+        label = f"{self.scope} {self.key!r}"
+        if self.max_tokens is not None and totals.total_tokens > self.max_tokens:
+            raise BudgetExceeded(label, "tokens", self.max_tokens, totals.total_tokens)
+        if self.max_cost_usd is not None and totals.cost_usd > self.max_cost_usd:
+            raise BudgetExceeded(label, "cost", self.max_cost_usd, totals.cost_usd)
+
+
+class BudgetedGateway:
+    """A :class:`ModelGateway` that records every call and enforces budgets.
+
+    A call is refused up front when a budget is already spent; the call that
+    crosses a limit is recorded (it was paid for) and then raises.
+    """
+
+    def __init__(
+        self, inner: ModelGateway, ledger: UsageLedger, budgets: Sequence[Budget] = ()
+    ) -> None:
+        self.inner = inner
+        self.ledger = ledger
+        self.budgets = list(budgets)
+
+    async def chat(
+        self, request: ChatRequest, on_token: TokenCallback | None = None
+    ) -> ChatResponse:
+        for budget in self.budgets:
+            budget.check(self.ledger)
+        response = await self.inner.chat(request, on_token)
+        self.ledger.record(request, response.usage)
+        for budget in self.budgets:
+            budget.check(self.ledger)
+        return response
