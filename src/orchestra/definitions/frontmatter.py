@@ -68,13 +68,8 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
     try:
         node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(yaml_text)
-    except yaml.MarkedYAMLError as exc:
-        # The context mark is where the broken construct starts (an unclosed
-        # quote, say); the problem mark is often just where parsing gave up.
-        mark = exc.context_mark or exc.problem_mark
-        line = (mark.line + 2) if mark else 2
-        col = (mark.column + 1) if mark else 1
-        problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+    except yaml.YAMLError as exc:
+        line, col, problem = _locate(exc, yaml_text)
         result.diagnostics.append(
             Diagnostic(
                 path,
@@ -115,3 +110,23 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
 def _pos(node: yaml.Node) -> tuple[int, int]:
     # +2: one for 1-based lines, one for the opening '---' fence.
     return node.start_mark.line + 2, node.start_mark.column + 1
+
+
+def _locate(exc: yaml.YAMLError, text: str) -> tuple[int, int, str]:
+    """File line, column and wording of a YAML error."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        before = text[: exc.position]
+        line = before.count("\n") + 2
+        col = len(before) - (before.rfind("\n") + 1) + 1
+        return line, col, f"character {exc.character!r} is not allowed (remove it)"
+    if isinstance(exc, yaml.MarkedYAMLError):
+        # The problem mark is where parsing failed; when that is the end of the
+        # text (an unclosed quote or bracket) the context mark, where the
+        # broken construct starts, is the useful place.
+        at_end = "end of stream" in (exc.problem or "")
+        mark = (exc.context_mark if at_end else None) or exc.problem_mark or exc.context_mark
+        problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        if mark is not None:
+            return mark.line + 2, mark.column + 1, problem
+        return 2, 1, problem
+    return 2, 1, str(exc)
