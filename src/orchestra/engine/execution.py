@@ -1,0 +1,319 @@
+"""Executing one step from its ids: read, claim under a lease, run, commit under the fence.
+
+This is the code every executor runs (in-process today, a Celery worker later):
+it needs only ``(run_id, step_id)`` plus a store and a step runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from orchestra.engine.errors import LeaseLost, StepFailed, StepTimeout
+from orchestra.engine.events import EventType
+from orchestra.engine.ids import RunId, StepId, idempotency_key, owner_is_dead
+from orchestra.engine.protocols import (
+    Claim,
+    EventDraft,
+    RunDefinition,
+    RunStore,
+    StepContext,
+    StepOutcome,
+    StepResult,
+    StepRunner,
+)
+from orchestra.engine.states import StepStatus
+from orchestra.engine.variables import substitute
+
+TOKEN_FLUSH_CHARS = 256
+"""Streamed tokens are coalesced into one ``token`` event per this many characters."""
+
+
+class StepEmitter:
+    """The :class:`EventEmitter` a step runner gets.
+
+    Events are queued behind the step's earlier writes without waiting for
+    their commit (they still commit before anyone sees them); every 64th event
+    waits, which bounds the backlog. Tokens are coalesced (see TOKEN_FLUSH_CHARS)
+    and the remainder is committed with the step's final transition.
+    """
+
+    def __init__(self, store: RunStore, run_id: RunId, step_id: StepId) -> None:
+        self._store = store
+        self._run_id = run_id
+        self._step_id = step_id
+        self._tokens: list[str] = []
+        self._token_chars = 0
+        self._count = 0
+
+    async def emit(self, type: EventType, content: dict[str, Any]) -> None:
+        if type is EventType.TOKEN:
+            text = str(content.get("text", ""))
+            self._tokens.append(text)
+            self._token_chars += len(text)
+            if self._token_chars >= TOKEN_FLUSH_CHARS:
+                await self._write([self._token_draft()])
+            return
+        drafts = [self._token_draft()] if self._tokens else []
+        drafts.append((type, self._step_id, content))
+        await self._write(drafts)
+
+    def _token_draft(self) -> EventDraft:
+        text = "".join(self._tokens)
+        self._tokens.clear()
+        self._token_chars = 0
+        return (EventType.TOKEN, self._step_id, {"text": text})
+
+    async def _write(self, drafts: list[EventDraft]) -> None:
+        self._count += 1
+        await self._store.append_events(self._run_id, drafts, wait=self._count % 64 == 0)
+
+    def remaining(self) -> list[EventDraft]:
+        """Buffered tokens, to be committed with the step's final transition."""
+        return [self._token_draft()] if self._tokens else []
+
+
+def backoff_delay(failures: int, base_s: float, max_s: float) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(max, base * 2**(n-1))]."""
+    return random.uniform(0.0, min(max_s, base_s * 2 ** (failures - 1)))
+
+
+def _step_variables(
+    definition: RunDefinition,
+    outputs: Mapping[StepId, Mapping[str, str]],
+    input_vars: tuple[str, ...],
+) -> dict[str, str]:
+    variables = dict(definition.inputs)
+    for values in outputs.values():
+        variables.update(values)
+    for name in input_vars:
+        variables.setdefault(name, "")  # written by a skipped step: it has no value
+    return variables
+
+
+class StepExecution:
+    """Runs steps by id. One instance per engine (or worker); it holds no per-run state."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        runner: StepRunner,
+        owner: str,
+        *,
+        lease_s: float = 30.0,
+        retry_base_s: float = 1.0,
+        retry_max_s: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.runner = runner
+        self.owner = owner
+        self.lease_s = lease_s
+        self.retry_base_s = retry_base_s
+        self.retry_max_s = retry_max_s
+
+    async def execute(self, run_id: RunId, step_id: StepId) -> StepOutcome:
+        definition = await self.store.get_definition(run_id)
+        spec = definition.spec
+        step = spec.step(step_id)
+        agent = spec.agents.get(step.agent_name)
+        writers = {var: other.id for other in spec.steps for var in other.output_vars}
+        upstream = {StepId(writers[v]) for v in step.input_vars if v in writers}
+        upstream.update(StepId(dep) for dep in step.dependencies)
+        outputs = await self.store.read_outputs(run_id, upstream)
+        variables = _step_variables(definition, outputs, step.input_vars)
+        failures = 0
+        while True:
+            claimed = await self._claim(run_id, step_id, step.agent_name)
+            if isinstance(claimed, StepOutcome):
+                return claimed
+            claim = claimed
+            emitter = StepEmitter(self.store, run_id, step_id)
+            if agent is None:
+                error = StepFailed(
+                    f"step {step_id!r} uses agent {step.agent_name!r}, which the workflow "
+                    "snapshot does not contain; fix the workflow and start a new run",
+                    retryable=False,
+                )
+                return await self._fail(claim, emitter, error)
+            context = StepContext(
+                run_id=run_id,
+                step_id=step_id,
+                attempt=claim.attempt,
+                step=step,
+                agent=agent,
+                instruction=substitute(step.instruction, variables),
+                inputs={name: variables[name] for name in step.input_vars},
+                output_vars=step.output_vars,
+                idempotency_key=idempotency_key(run_id, step_id),
+                events=emitter,
+                budget=step.budget or agent.budget,
+            )
+            try:
+                result = await self._attempt(claim, context)
+            except LeaseLost as lost:
+                return StepOutcome(step_id, StepStatus.RUNNING, error=str(lost))
+            except asyncio.CancelledError:
+                with contextlib.suppress(LeaseLost):
+                    await asyncio.shield(
+                        self.store.finish_step(
+                            claim,
+                            StepStatus.CANCELLED,
+                            events=[
+                                *emitter.remaining(),
+                                (
+                                    EventType.STEP_FAILED,
+                                    step_id,
+                                    {"status": "cancelled", "attempt": claim.attempt},
+                                ),
+                            ],
+                        )
+                    )
+                raise
+            except StepFailed as error:
+                failures += 1
+                if error.retryable and failures <= step.retries:
+                    delay = backoff_delay(failures, self.retry_base_s, self.retry_max_s)
+                    await self.store.finish_step(
+                        claim,
+                        StepStatus.PENDING,
+                        error=_error_data(error),
+                        events=[
+                            *emitter.remaining(),
+                            (
+                                EventType.ERROR,
+                                step_id,
+                                {
+                                    "message": str(error),
+                                    "attempt": claim.attempt,
+                                    "retry_in_s": round(delay, 3),
+                                    "retryable": True,
+                                },
+                            ),
+                        ],
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+                return await self._fail(claim, emitter, error)
+            missing = [name for name in step.output_vars if name not in result.outputs]
+            if missing:
+                error = StepFailed(
+                    f"step {step_id!r} finished without output(s) {', '.join(missing)}; "
+                    "the step runner must return every declared output",
+                    retryable=False,
+                )
+                return await self._fail(claim, emitter, error)
+            outputs_only = {name: result.outputs[name] for name in step.output_vars}
+            try:
+                await self.store.finish_step(
+                    claim,
+                    StepStatus.SUCCEEDED,
+                    outputs=outputs_only,
+                    usage=result.usage,
+                    events=[
+                        *emitter.remaining(),
+                        (
+                            EventType.STEP_COMPLETE,
+                            step_id,
+                            {
+                                "status": "succeeded",
+                                "attempt": claim.attempt,
+                                "outputs": outputs_only,
+                                "usage": result.usage.to_json(),
+                            },
+                        ),
+                    ],
+                )
+            except LeaseLost as lost:
+                return StepOutcome(step_id, StepStatus.RUNNING, error=str(lost))
+            return StepOutcome(step_id, StepStatus.SUCCEEDED, outputs_only)
+
+    async def _claim(self, run_id: RunId, step_id: StepId, agent: str) -> Claim | StepOutcome:
+        reclaim: set[str] = set()
+        while True:
+            claim = await self.store.claim_step(
+                run_id, step_id, self.owner, self.lease_s, reclaim, {"agent": agent}
+            )
+            if claim is not None:
+                return claim
+            record = (await self.store.get_run(run_id)).steps[step_id]
+            if record.status.terminal:
+                return StepOutcome(step_id, record.status, record.outputs)
+            if record.status is StepStatus.RUNNING and owner_is_dead(record.lease_owner):
+                reclaim.add(record.lease_owner or "")
+                continue
+            wait = (record.lease_expires_at or 0.0) - time.time()
+            await asyncio.sleep(min(1.0, max(0.05, wait)))
+
+    async def _attempt(self, claim: Claim, context: StepContext) -> StepResult:
+        """Run the step runner under the step's timeout while a keeper renews the lease."""
+        work = asyncio.current_task()
+        assert work is not None
+        lost = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_lease(claim, work, lost))
+        timeout_s = context.step.timeout_s
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await self.runner.run_step(context)
+        except TimeoutError as exc:
+            raise StepTimeout(claim.step_id, timeout_s or 0.0) from exc
+        except asyncio.CancelledError:
+            if lost.is_set() and work.uncancel() == 0:
+                raise LeaseLost(f"lease of step {claim.step_id!r} was taken over") from None
+            raise
+        except (StepFailed, LeaseLost):
+            raise
+        except Exception as exc:  # a step runner bug: record it as data, do not retry
+            raise StepFailed(
+                f"step runner crashed: {type(exc).__name__}: {exc}",
+                retryable=False,
+                data={"exception": type(exc).__name__},
+            ) from exc
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+    async def _keep_lease(self, claim: Claim, work: asyncio.Task[Any], lost: asyncio.Event) -> None:
+        interval = self.lease_s / 3
+        while True:
+            await asyncio.sleep(interval)
+            if not await self.store.renew_step(claim, self.lease_s):
+                lost.set()
+                work.cancel()
+                return
+
+    async def _fail(self, claim: Claim, emitter: StepEmitter, error: StepFailed) -> StepOutcome:
+        try:
+            await self.store.finish_step(
+                claim,
+                StepStatus.FAILED,
+                error=_error_data(error),
+                events=[
+                    *emitter.remaining(),
+                    (
+                        EventType.STEP_FAILED,
+                        claim.step_id,
+                        {
+                            "status": "failed",
+                            "attempt": claim.attempt,
+                            "error": str(error),
+                        },
+                    ),
+                ],
+            )
+        except LeaseLost as lost:
+            return StepOutcome(claim.step_id, StepStatus.RUNNING, error=str(lost))
+        return StepOutcome(claim.step_id, StepStatus.FAILED, error=str(error))
+
+
+def _error_data(error: StepFailed) -> dict[str, Any]:
+    return {
+        "type": type(error).__name__,
+        "message": str(error),
+        "retryable": error.retryable,
+        **error.data,
+    }

@@ -1,0 +1,291 @@
+"""The small contracts the engine depends on; ``store/``, ``agents/`` and executors provide them.
+
+The engine imports nothing from ``store``, ``llm``, ``api`` or ``cli``: it is
+handed a :class:`RunStore`, a :class:`StepRunner` and an :class:`Executor`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from orchestra.definitions.specs import AgentSpec, Budget, StepSpec, WorkflowSpec
+from orchestra.engine.events import EventType, ExecutionEvent
+from orchestra.engine.ids import RunId, StepId
+from orchestra.engine.states import RunStatus, StepStatus
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
+    """Tokens and cost spent by a step (or, summed, a run). ``calls`` counts model calls."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    calls: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: UsageTotals) -> UsageTotals:
+        return UsageTotals(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.cost_usd + other.cost_usd,
+            self.calls + other.calls,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_usd": self.cost_usd,
+            "calls": self.calls,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> UsageTotals:
+        if not data:
+            return cls()
+        return cls(
+            int(data.get("prompt_tokens", 0)),
+            int(data.get("completion_tokens", 0)),
+            float(data.get("cost_usd", 0.0)),
+            int(data.get("calls", 0)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """The persisted state of one step of a run."""
+
+    step_id: StepId
+    status: StepStatus
+    attempt: int = 0
+    fence: int = 0
+    lease_owner: str | None = None
+    lease_expires_at: float | None = None
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    usage: UsageTotals = UsageTotals()
+    error: Mapping[str, Any] | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
+Decision = Literal["approved", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRecord:
+    step_id: StepId
+    requested_at: float
+    decision: Decision | None = None
+    decided_by: str | None = None
+    reason: str | None = None
+    decided_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunDefinition:
+    """What a run executes: the workflow snapshot it started with and its inputs. Immutable."""
+
+    run_id: RunId
+    spec: WorkflowSpec
+    source_hash: str
+    inputs: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """A run as stored, with its steps and approvals."""
+
+    definition: RunDefinition
+    status: RunStatus
+    steps: Mapping[StepId, StepRecord]
+    approvals: Mapping[StepId, ApprovalRecord]
+    created_at: float
+    updated_at: float
+    finished_at: float | None = None
+    owner: str | None = None
+    lease_expires_at: float | None = None
+    cancel_requested: bool = False
+    last_seq: int = 0
+    error: Mapping[str, Any] | None = None
+
+    @property
+    def run_id(self) -> RunId:
+        return self.definition.run_id
+
+    @property
+    def usage(self) -> UsageTotals:
+        total = UsageTotals()
+        for step in self.steps.values():
+            total = total + step.usage
+        return total
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A claimed attempt: only a commit carrying this ``fence`` is accepted for the step."""
+
+    run_id: RunId
+    step_id: StepId
+    attempt: int
+    fence: int
+    owner: str
+    lease_expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunSignals:
+    """What a run's owner learns on each heartbeat."""
+
+    owns_run: bool
+    cancel_requested: bool
+    decisions: Mapping[StepId, ApprovalRecord] = field(default_factory=dict)
+
+
+EventDraft = tuple[EventType, StepId | None, dict[str, Any]]
+"""An event before the store gives it a sequence number and timestamp."""
+
+
+class RunStore(Protocol):
+    """Durable run state. Every write is one transaction that also stores its events;
+    events are handed to the :class:`EventSink` only after that transaction commits."""
+
+    async def create_run(
+        self, spec: WorkflowSpec, inputs: Mapping[str, str], run_id: RunId | None = None
+    ) -> RunId: ...
+
+    async def get_run(self, run_id: RunId) -> RunRecord: ...
+
+    async def get_definition(self, run_id: RunId) -> RunDefinition: ...
+
+    async def read_outputs(
+        self, run_id: RunId, step_ids: Collection[StepId]
+    ) -> dict[StepId, Mapping[str, str]]: ...
+
+    async def read_events(
+        self, run_id: RunId, after_seq: int = 0, limit: int | None = None
+    ) -> list[ExecutionEvent]: ...
+
+    async def claim_run(
+        self, run_id: RunId, owner: str, lease_s: float, reclaim_from: Collection[str] = ()
+    ) -> bool: ...
+
+    async def heartbeat_run(
+        self, run_id: RunId, owner: str, lease_s: float, *, with_decisions: bool = False
+    ) -> RunSignals: ...
+
+    async def release_run(self, run_id: RunId, owner: str) -> None: ...
+
+    async def set_run_status(
+        self,
+        run_id: RunId,
+        target: RunStatus,
+        events: Iterable[EventDraft] = (),
+        *,
+        error: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+    async def claim_step(
+        self,
+        run_id: RunId,
+        step_id: StepId,
+        owner: str,
+        lease_s: float,
+        reclaim_from: Collection[str] = (),
+        content: Mapping[str, Any] | None = None,
+    ) -> Claim | None: ...
+
+    async def renew_step(self, claim: Claim, lease_s: float) -> bool: ...
+
+    async def finish_step(
+        self,
+        claim: Claim,
+        target: StepStatus,
+        *,
+        outputs: Mapping[str, str] | None = None,
+        usage: UsageTotals | None = None,
+        error: Mapping[str, Any] | None = None,
+        events: Iterable[EventDraft] = (),
+    ) -> None: ...
+
+    async def settle_steps(
+        self,
+        run_id: RunId,
+        step_ids: Collection[StepId],
+        target: StepStatus,
+        events: Iterable[EventDraft] = (),
+    ) -> None: ...
+
+    async def request_approval(self, run_id: RunId, step_id: StepId) -> ApprovalRecord: ...
+
+    async def decide_approval(
+        self, run_id: RunId, step_id: StepId, decision: Decision, by: str, reason: str
+    ) -> ApprovalRecord: ...
+
+    async def request_cancel(self, run_id: RunId) -> None: ...
+
+    async def append_events(
+        self, run_id: RunId, events: Iterable[EventDraft], *, wait: bool = True
+    ) -> None: ...
+
+
+class EventSink(Protocol):
+    """Receives events after they are committed (the :class:`EventBus` is one)."""
+
+    def publish(self, events: Iterable[ExecutionEvent]) -> None: ...
+
+
+class EventEmitter(Protocol):
+    """How a running step reports progress; every call becomes a stored event."""
+
+    async def emit(self, type: EventType, content: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StepContext:
+    """Everything a step runner gets: ids, the agent, the resolved instruction and inputs."""
+
+    run_id: RunId
+    step_id: StepId
+    attempt: int
+    step: StepSpec
+    agent: AgentSpec
+    instruction: str
+    inputs: Mapping[str, str]
+    output_vars: tuple[str, ...]
+    idempotency_key: str
+    events: EventEmitter
+    budget: Budget | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    outputs: dict[str, str]
+    usage: UsageTotals = UsageTotals()
+
+
+class StepRunner(Protocol):
+    """Runs one attempt of a step (the agent loop). Raise ``StepFailed`` to fail it."""
+
+    async def run_step(self, ctx: StepContext) -> StepResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    """How an executed step ended, as the scheduler needs to know it."""
+
+    step_id: StepId
+    status: StepStatus
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+class Executor(Protocol):
+    """Runs a ready step given only its ids; all it needs is read from the store."""
+
+    async def execute(self, run_id: RunId, step_id: StepId) -> StepOutcome: ...

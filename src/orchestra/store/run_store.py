@@ -1,0 +1,698 @@
+"""The SQL implementation of the engine's ``RunStore`` (SQLite and PostgreSQL).
+
+Every write is an operation run by the :class:`GroupCommitter`; conditional
+``UPDATE … WHERE status IN (…)`` statements enforce the state machines and the
+lease fencing in the database itself, so racing processes cannot break them.
+"""
+
+from __future__ import annotations
+
+
+import json
+from collections import OrderedDict
+from collections.abc import Collection, Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from orchestra.definitions.specs import WorkflowSpec
+from orchestra.engine.errors import ApprovalError, IllegalTransition, LeaseLost, RunNotFound
+from orchestra.engine.events import EventType, ExecutionEvent
+from orchestra.engine.ids import RunId, StepId, new_run_id
+from orchestra.engine.protocols import (
+    ApprovalRecord,
+    Claim,
+    Decision,
+    EventDraft,
+    EventSink,
+    RunDefinition,
+    RunRecord,
+    RunSignals,
+    StepRecord,
+    UsageTotals,
+)
+from orchestra.engine.states import RunStatus, StepStatus, run_sources, step_sources
+from orchestra.store.database import Database
+from orchestra.store.group_commit import GroupCommitter, Tx, drafts_of, dumps, log_failure
+from orchestra.store.tables import approvals, events, runs, step_attempts, steps
+
+_STEP_COLUMNS = (
+    steps.c.step_id,
+    steps.c.status,
+    steps.c.attempt,
+    steps.c.fence,
+    steps.c.lease_owner,
+    steps.c.lease_expires_at,
+    steps.c.outputs_json,
+    steps.c.usage_json,
+    steps.c.error_json,
+    steps.c.started_at,
+    steps.c.finished_at,
+)
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _approval(row: Any) -> ApprovalRecord:
+    return ApprovalRecord(
+        StepId(row.step_id),
+        row.requested_at,
+        row.decision,
+        row.decided_by,
+        row.reason,
+        row.decided_at,
+    )
+
+
+class SqlRunStore:
+    """Runs, steps, attempts, events and approvals in SQL. ``async with store:`` to use it."""
+
+    def __init__(self, database: Database, sink: EventSink | None = None) -> None:
+        self.database = database
+        self._sinks: list[EventSink] = [sink] if sink is not None else []
+        self._writer = GroupCommitter(database, self._publish)
+        self._definitions: OrderedDict[RunId, RunDefinition] = OrderedDict()
+
+    def add_sink(self, sink: EventSink) -> None:
+        self._sinks.append(sink)
+
+    def _publish(self, committed: list[ExecutionEvent]) -> None:
+        if committed:
+            for sink in self._sinks:
+                sink.publish(committed)
+
+    async def __aenter__(self) -> SqlRunStore:
+        self._writer.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._writer.aclose()
+
+    # ------------------------------------------------------------------ runs
+
+    async def create_run(
+        self, spec: WorkflowSpec, inputs: Mapping[str, str], run_id: RunId | None = None
+    ) -> RunId:
+        new_id = run_id or new_run_id()
+        spec_json = spec.model_dump_json()
+        inputs_json = dumps(dict(inputs))
+
+        def operation(tx: Tx) -> None:
+            tx.conn.execute(
+                insert(runs).values(
+                    id=new_id,
+                    workflow_name=spec.name,
+                    spec_json=spec_json,
+                    source_hash=spec.source_hash,
+                    inputs_json=inputs_json,
+                    status=RunStatus.QUEUED.value,
+                    created_at=tx.now,
+                    updated_at=tx.now,
+                    last_seq=0,
+                    cancel_requested=False,
+                )
+            )
+            tx.conn.execute(
+                insert(steps),
+                [
+                    {
+                        "run_id": new_id,
+                        "step_id": step.id,
+                        "status": StepStatus.PENDING.value,
+                        "attempt": 0,
+                        "fence": 0,
+                    }
+                    for step in spec.steps
+                ],
+            )
+
+        await self._writer.submit(operation)
+        self._remember(RunDefinition(new_id, spec, spec.source_hash, dict(inputs)))
+        return new_id
+
+    def _remember(self, definition: RunDefinition) -> None:
+        self._definitions[definition.run_id] = definition
+        if len(self._definitions) > 4096:
+            self._definitions.popitem(last=False)
+
+    async def get_definition(self, run_id: RunId) -> RunDefinition:
+        cached = self._definitions.get(run_id)
+        if cached is not None:
+            return cached
+
+        def read(conn: Connection) -> Any:
+            return conn.execute(
+                select(runs.c.spec_json, runs.c.source_hash, runs.c.inputs_json).where(
+                    runs.c.id == run_id
+                )
+            ).first()
+
+        row = await self.database.read(read)
+        if row is None:
+            raise RunNotFound(run_id)
+        definition = RunDefinition(
+            run_id,
+            WorkflowSpec.model_validate_json(row.spec_json),
+            row.source_hash,
+            json.loads(row.inputs_json),
+        )
+        self._remember(definition)
+        return definition
+
+    async def get_run(self, run_id: RunId) -> RunRecord:
+        def read(conn: Connection) -> Any:
+            run = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+            if run is None:
+                return None
+            step_rows = conn.execute(select(*_STEP_COLUMNS).where(steps.c.run_id == run_id)).all()
+            approval_rows = conn.execute(
+                select(approvals).where(approvals.c.run_id == run_id)
+            ).all()
+            return run, step_rows, approval_rows
+
+        found = await self.database.read(read)
+        if found is None:
+            raise RunNotFound(run_id)
+        run, step_rows, approval_rows = found
+        definition = self._definitions.get(run_id) or RunDefinition(
+            run_id,
+            WorkflowSpec.model_validate_json(run.spec_json),
+            run.source_hash,
+            json.loads(run.inputs_json),
+        )
+        self._remember(definition)
+        return self._record(definition, run, step_rows, approval_rows)
+
+    @staticmethod
+    def _record(
+        definition: RunDefinition, run: Any, step_rows: Iterable[Any], approval_rows: Iterable[Any]
+    ) -> RunRecord:
+        step_map = {
+            StepId(row.step_id): StepRecord(
+                StepId(row.step_id),
+                StepStatus(row.status),
+                row.attempt,
+                row.fence,
+                row.lease_owner,
+                row.lease_expires_at,
+                _loads(row.outputs_json) or {},
+                UsageTotals.from_json(_loads(row.usage_json)),
+                _loads(row.error_json),
+                row.started_at,
+                row.finished_at,
+            )
+            for row in step_rows
+        }
+        order = {step.id: index for index, step in enumerate(definition.spec.steps)}
+        ordered = dict(sorted(step_map.items(), key=lambda item: order.get(item[0], 0)))
+        return RunRecord(
+            definition=definition,
+            status=RunStatus(run.status),
+            steps=ordered,
+            approvals={StepId(row.step_id): _approval(row) for row in approval_rows},
+            created_at=run.created_at,
+            updated_at=run.updated_at,
+            finished_at=run.finished_at,
+            owner=run.owner,
+            lease_expires_at=run.lease_expires_at,
+            cancel_requested=bool(run.cancel_requested),
+            last_seq=run.last_seq,
+            error=_loads(run.error_json),
+        )
+
+    async def list_runs(self, limit: int = 50, status: RunStatus | None = None) -> list[Any]:
+        """Newest first: (id, workflow_name, status, created_at, finished_at) rows."""
+
+        def read(conn: Connection) -> list[Any]:
+            query = (
+                select(
+                    runs.c.id,
+                    runs.c.workflow_name,
+                    runs.c.status,
+                    runs.c.created_at,
+                    runs.c.finished_at,
+                )
+                .order_by(runs.c.created_at.desc())
+                .limit(limit)
+            )
+            if status is not None:
+                query = query.where(runs.c.status == status.value)
+            return list(conn.execute(query).all())
+
+        return await self.database.read(read)
+
+    async def list_attempts(self, run_id: RunId) -> list[Any]:
+        def read(conn: Connection) -> list[Any]:
+            return list(
+                conn.execute(
+                    select(step_attempts)
+                    .where(step_attempts.c.run_id == run_id)
+                    .order_by(step_attempts.c.started_at)
+                ).all()
+            )
+
+        return await self.database.read(read)
+
+    async def claim_run(
+        self, run_id: RunId, owner: str, lease_s: float, reclaim_from: Collection[str] = ()
+    ) -> bool:
+        def operation(tx: Tx) -> bool:
+            free = or_(
+                runs.c.owner.is_(None), runs.c.owner == owner, runs.c.lease_expires_at < tx.now
+            )
+            if reclaim_from:
+                free = or_(free, runs.c.owner.in_(list(reclaim_from)))
+            result = tx.conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id, free)
+                .values(owner=owner, lease_expires_at=tx.now + lease_s)
+            )
+            if result.rowcount == 0:
+                exists = tx.conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first()
+                if exists is None:
+                    raise RunNotFound(run_id)
+                return False
+            return True
+
+        return await self._writer.submit(operation)
+
+    async def heartbeat_run(
+        self, run_id: RunId, owner: str, lease_s: float, *, with_decisions: bool = False
+    ) -> RunSignals:
+        def operation(tx: Tx) -> RunSignals:
+            cancel = tx.conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id, runs.c.owner == owner)
+                .values(lease_expires_at=tx.now + lease_s)
+                .returning(runs.c.cancel_requested)
+            ).scalar_one_or_none()
+            if cancel is None:
+                return RunSignals(owns_run=False, cancel_requested=False)
+            decisions: dict[StepId, ApprovalRecord] = {}
+            if with_decisions:
+                for row in tx.conn.execute(
+                    select(approvals).where(
+                        approvals.c.run_id == run_id, approvals.c.decision.is_not(None)
+                    )
+                ):
+                    decisions[StepId(row.step_id)] = _approval(row)
+            return RunSignals(True, bool(cancel), decisions)
+
+        return await self._writer.submit(operation)
+
+    async def release_run(self, run_id: RunId, owner: str) -> None:
+        def operation(tx: Tx) -> None:
+            tx.conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id, runs.c.owner == owner)
+                .values(owner=None, lease_expires_at=None)
+            )
+
+        await self._writer.submit(operation)
+
+    async def set_run_status(
+        self,
+        run_id: RunId,
+        target: RunStatus,
+        events: Iterable[EventDraft] = (),
+        *,
+        error: Mapping[str, Any] | None = None,
+    ) -> None:
+        drafts = drafts_of(run_id, events)
+        sources = [status.value for status in run_sources(target)]
+
+        def operation(tx: Tx) -> None:
+            values: dict[str, Any] = {"status": target.value, "updated_at": tx.now}
+            if target.terminal:
+                values["finished_at"] = tx.now
+            if error is not None:
+                values["error_json"] = dumps(dict(error))
+            result = tx.conn.execute(
+                update(runs).where(runs.c.id == run_id, runs.c.status.in_(sources)).values(**values)
+            )
+            if result.rowcount == 0:
+                current = tx.conn.execute(
+                    select(runs.c.status).where(runs.c.id == run_id)
+                ).scalar_one_or_none()
+                if current is None:
+                    raise RunNotFound(run_id)
+                raise IllegalTransition("run", run_id, current, target.value)
+            tx.drafts.extend(drafts)
+
+        await self._writer.submit(operation)
+
+    async def request_cancel(self, run_id: RunId) -> None:
+        def operation(tx: Tx) -> None:
+            result = tx.conn.execute(
+                update(runs).where(runs.c.id == run_id).values(cancel_requested=True)
+            )
+            if result.rowcount == 0:
+                raise RunNotFound(run_id)
+
+        await self._writer.submit(operation)
+
+    # ----------------------------------------------------------------- steps
+
+    async def claim_step(
+        self,
+        run_id: RunId,
+        step_id: StepId,
+        owner: str,
+        lease_s: float,
+        reclaim_from: Collection[str] = (),
+        content: Mapping[str, Any] | None = None,
+    ) -> Claim | None:
+        extra = dict(content or {})
+
+        def operation(tx: Tx) -> Claim | None:
+            reclaimable = or_(steps.c.lease_expires_at < tx.now)
+            if reclaim_from:
+                reclaimable = or_(reclaimable, steps.c.lease_owner.in_(list(reclaim_from)))
+            row = tx.conn.execute(
+                update(steps)
+                .where(
+                    steps.c.run_id == run_id,
+                    steps.c.step_id == step_id,
+                    or_(
+                        steps.c.status == StepStatus.PENDING.value,
+                        and_(steps.c.status == StepStatus.RUNNING.value, reclaimable),
+                    ),
+                )
+                .values(
+                    status=StepStatus.RUNNING.value,
+                    attempt=steps.c.attempt + 1,
+                    fence=steps.c.fence + 1,
+                    lease_owner=owner,
+                    lease_expires_at=tx.now + lease_s,
+                    started_at=tx.now,
+                    finished_at=None,
+                )
+                .returning(steps.c.attempt, steps.c.fence)
+            ).first()
+            if row is None:
+                return None
+            attempt, fence = row
+            content = {"attempt": attempt, **extra}
+            if attempt > 1:
+                interrupted = tx.conn.execute(
+                    update(step_attempts)
+                    .where(
+                        step_attempts.c.run_id == run_id,
+                        step_attempts.c.step_id == step_id,
+                        step_attempts.c.status == StepStatus.RUNNING.value,
+                    )
+                    .values(status="interrupted", finished_at=tx.now)
+                ).rowcount
+                if interrupted:
+                    content["interrupted_attempt"] = attempt - 1
+            tx.conn.execute(
+                insert(step_attempts).values(
+                    run_id=run_id,
+                    step_id=step_id,
+                    attempt=attempt,
+                    fence=fence,
+                    owner=owner,
+                    status=StepStatus.RUNNING.value,
+                    started_at=tx.now,
+                )
+            )
+            tx.event(run_id, step_id, EventType.STEP_STARTED, content)
+            return Claim(run_id, step_id, attempt, fence, owner, tx.now + lease_s)
+
+        return await self._writer.submit(operation)
+
+    async def renew_step(self, claim: Claim, lease_s: float) -> bool:
+        def operation(tx: Tx) -> bool:
+            return bool(
+                tx.conn.execute(
+                    update(steps)
+                    .where(
+                        steps.c.run_id == claim.run_id,
+                        steps.c.step_id == claim.step_id,
+                        steps.c.fence == claim.fence,
+                        steps.c.status == StepStatus.RUNNING.value,
+                    )
+                    .values(lease_expires_at=tx.now + lease_s)
+                ).rowcount
+            )
+
+        return await self._writer.submit(operation)
+
+    async def finish_step(
+        self,
+        claim: Claim,
+        target: StepStatus,
+        *,
+        outputs: Mapping[str, str] | None = None,
+        usage: UsageTotals | None = None,
+        error: Mapping[str, Any] | None = None,
+        events: Iterable[EventDraft] = (),
+    ) -> None:
+        """End an attempt: ``target`` is a final state, or ``pending`` to retry later.
+
+        Raises :class:`LeaseLost` (and writes nothing) unless ``claim.fence`` is current.
+        """
+        drafts = drafts_of(claim.run_id, events)
+        attempt_usage = usage or UsageTotals()
+        error_json = dumps(dict(error)) if error is not None else None
+        outputs_json = dumps(dict(outputs)) if outputs is not None else None
+        attempt_status = "failed" if target is StepStatus.PENDING else target.value
+
+        def operation(tx: Tx) -> None:
+            where = (
+                steps.c.run_id == claim.run_id,
+                steps.c.step_id == claim.step_id,
+                steps.c.fence == claim.fence,
+                steps.c.status == StepStatus.RUNNING.value,
+            )
+            total = attempt_usage
+            if claim.attempt > 1:
+                previous = tx.conn.execute(select(steps.c.usage_json).where(*where)).first()
+                if previous is None:
+                    raise LeaseLost(_lease_lost(claim))
+                total = total + UsageTotals.from_json(_loads(previous[0]))
+            values: dict[str, Any] = {
+                "status": target.value,
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "usage_json": dumps(total.to_json()),
+                "error_json": error_json,
+            }
+            if outputs_json is not None:
+                values["outputs_json"] = outputs_json
+            if target.terminal:
+                values["finished_at"] = tx.now
+            if tx.conn.execute(update(steps).where(*where).values(**values)).rowcount == 0:
+                raise LeaseLost(_lease_lost(claim))
+            tx.conn.execute(
+                update(step_attempts)
+                .where(
+                    step_attempts.c.run_id == claim.run_id,
+                    step_attempts.c.step_id == claim.step_id,
+                    step_attempts.c.attempt == claim.attempt,
+                )
+                .values(
+                    status=attempt_status,
+                    finished_at=tx.now,
+                    usage_json=dumps(attempt_usage.to_json()),
+                    error_json=error_json,
+                )
+            )
+            tx.drafts.extend(drafts)
+
+        await self._writer.submit(operation)
+
+    async def settle_steps(
+        self,
+        run_id: RunId,
+        step_ids: Collection[StepId],
+        target: StepStatus,
+        events: Iterable[EventDraft] = (),
+    ) -> None:
+        """Move steps that are not running under a live claim straight to ``target``."""
+        drafts = drafts_of(run_id, events)
+        sources = [status.value for status in step_sources(target)]
+        ids = list(step_ids)
+
+        def operation(tx: Tx) -> None:
+            if ids:
+                tx.conn.execute(
+                    update(steps)
+                    .where(
+                        steps.c.run_id == run_id,
+                        steps.c.step_id.in_(ids),
+                        steps.c.status.in_(sources),
+                    )
+                    .values(
+                        status=target.value,
+                        finished_at=tx.now,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                    )
+                )
+                tx.conn.execute(
+                    update(step_attempts)
+                    .where(
+                        step_attempts.c.run_id == run_id,
+                        step_attempts.c.step_id.in_(ids),
+                        step_attempts.c.status == StepStatus.RUNNING.value,
+                    )
+                    .values(status="interrupted", finished_at=tx.now)
+                )
+            tx.drafts.extend(drafts)
+
+        await self._writer.submit(operation)
+
+    async def read_outputs(
+        self, run_id: RunId, step_ids: Collection[StepId]
+    ) -> dict[StepId, Mapping[str, str]]:
+        ids = list(step_ids)
+        if not ids:
+            return {}
+
+        def read(conn: Connection) -> dict[StepId, Mapping[str, str]]:
+            rows = conn.execute(
+                select(steps.c.step_id, steps.c.outputs_json).where(
+                    steps.c.run_id == run_id,
+                    steps.c.step_id.in_(ids),
+                    steps.c.status == StepStatus.SUCCEEDED.value,
+                )
+            )
+            return {StepId(row.step_id): _loads(row.outputs_json) or {} for row in rows}
+
+        return await self.database.read(read)
+
+    # ------------------------------------------------------------- approvals
+
+    async def request_approval(self, run_id: RunId, step_id: StepId) -> ApprovalRecord:
+        def operation(tx: Tx) -> ApprovalRecord:
+            row = tx.conn.execute(
+                select(approvals).where(
+                    approvals.c.run_id == run_id, approvals.c.step_id == step_id
+                )
+            ).first()
+            if row is not None:
+                return _approval(row)
+            tx.conn.execute(
+                insert(approvals).values(run_id=run_id, step_id=step_id, requested_at=tx.now)
+            )
+            tx.event(
+                run_id,
+                step_id,
+                EventType.APPROVAL_REQUESTED,
+                {
+                    "hint": f"orchestra runs approve {run_id} {step_id} --by NAME --reason TEXT",
+                },
+            )
+            return ApprovalRecord(step_id, tx.now)
+
+        return await self._writer.submit(operation)
+
+    async def decide_approval(
+        self, run_id: RunId, step_id: StepId, decision: Decision, by: str, reason: str
+    ) -> ApprovalRecord:
+        def operation(tx: Tx) -> ApprovalRecord:
+            result = tx.conn.execute(
+                update(approvals)
+                .where(
+                    approvals.c.run_id == run_id,
+                    approvals.c.step_id == step_id,
+                    approvals.c.decision.is_(None),
+                )
+                .values(decision=decision, decided_by=by, reason=reason, decided_at=tx.now)
+            )
+            if result.rowcount == 0:
+                raise ApprovalError(
+                    f"step {step_id!r} of run {run_id} is not waiting for approval (not "
+                    f"requested yet, or already decided); see `orchestra runs show {run_id}`"
+                )
+            tx.event(
+                run_id,
+                step_id,
+                EventType.LOG,
+                {
+                    "message": f"{decision} by {by}" + (f": {reason}" if reason else ""),
+                    "approval": decision,
+                    "by": by,
+                    "reason": reason,
+                },
+            )
+            row = tx.conn.execute(
+                select(approvals).where(
+                    approvals.c.run_id == run_id, approvals.c.step_id == step_id
+                )
+            ).one()
+            return _approval(row)
+
+        return await self._writer.submit(operation)
+
+    # ---------------------------------------------------------------- events
+
+    async def append_events(
+        self, run_id: RunId, events: Iterable[EventDraft], *, wait: bool = True
+    ) -> None:
+        """Store events. ``wait=False`` queues them behind earlier writes and returns at once
+        (they are still committed before they are published; failures are logged)."""
+        drafts = drafts_of(run_id, events)
+
+        def operation(tx: Tx) -> None:
+            tx.drafts.extend(drafts)
+
+        future = self._writer.submit_nowait(operation)
+        if wait:
+            await future
+        else:
+            future.add_done_callback(log_failure)
+
+    async def read_events(
+        self, run_id: RunId, after_seq: int = 0, limit: int | None = None
+    ) -> list[ExecutionEvent]:
+        def read(conn: Connection) -> list[ExecutionEvent]:
+            query = (
+                select(
+                    events.c.seq,
+                    events.c.type,
+                    events.c.step_id,
+                    events.c.ts,
+                    events.c.content_json,
+                )
+                .where(events.c.run_id == run_id, events.c.seq > after_seq)
+                .order_by(events.c.seq)
+            )
+            if limit is not None:
+                query = query.limit(limit)
+            return [
+                ExecutionEvent(
+                    EventType(row.type),
+                    row.ts,
+                    run_id,
+                    StepId(row.step_id) if row.step_id else None,
+                    row.seq,
+                    json.loads(row.content_json),
+                )
+                for row in conn.execute(query)
+            ]
+
+        return await self.database.read(read)
+
+    async def wait_idle(self) -> None:
+        """Return once every write queued so far has committed (tests, shutdown)."""
+        await self._writer.submit(lambda tx: None)
+
+
+def _lease_lost(claim: Claim) -> str:
+    return (
+        f"step {claim.step_id!r} of run {claim.run_id}: attempt {claim.attempt} no longer holds "
+        f"the lease (fence {claim.fence} is stale); another worker took the step over"
+    )
+
+
+__all__ = ["SqlRunStore"]
