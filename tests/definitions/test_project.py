@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from orchestra.definitions import Code, DefinitionError
 
 from .conftest import WriteProject
@@ -84,18 +86,12 @@ def test_a_broken_edit_becomes_diagnostics_then_recovers(
 
 def test_workflow_lookup_explains_invalid_and_unknown(write_project: WriteProject) -> None:
     p = write_project({"workflows/one.workflow.md": WF.format(name="one", text="${Nope}")})
-    try:
+    with pytest.raises(DefinitionError) as invalid:
         p.workflow("one")
-    except DefinitionError as exc:
-        assert [d.code for d in exc.diagnostics] == [Code.UNDEFINED_VARIABLE]
-    else:
-        raise AssertionError("invalid workflow was returned")
-    try:
+    assert [d.code for d in invalid.value.diagnostics] == [Code.UNDEFINED_VARIABLE]
+    with pytest.raises(DefinitionError) as unknown:
         p.workflow("onee")
-    except DefinitionError as exc:
-        assert exc.diagnostics[0].code == Code.UNKNOWN_WORKFLOW
-    else:
-        raise AssertionError("unknown workflow was returned")
+    assert unknown.value.diagnostics[0].code == Code.UNKNOWN_WORKFLOW
 
 
 def test_hidden_state_folders_are_ignored(write_project: WriteProject, tmp_path: Path) -> None:
