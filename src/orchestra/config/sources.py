@@ -164,14 +164,27 @@ def flatten_into(
                 problem = "cannot be set here: the project folder is the one holding orchestra.toml"
             layer.issues.append(_issue(path, value, origin(path), problem))
             continue
-        kind = kind_of(info)
-        if kind is Kind.SECTION and isinstance(value, Mapping):
-            flatten_into(layer, section_model(info), value, path, origin, refine)
-        elif kind is Kind.MAPPING and isinstance(value, Mapping) and value:
-            for key, item in value.items():
-                layer.values[(*path, str(key))] = Assigned(item, origin((*path, str(key))), refine)
-        else:
-            layer.values[path] = Assigned(value, origin(path), refine)
+        _assign(layer, info, path, value, origin, refine)
+
+
+def _assign(
+    layer: Layer,
+    info: FieldInfo,
+    path: Path_,
+    value: object,
+    origin: Callable[[Path_], str],
+    refine: Callable[[Path_], str] | None = None,
+) -> None:
+    """Add ``value`` of field ``info`` at ``path``: a table is flattened to its
+    fields, a non-empty mapping to one entry per key, anything else is a leaf."""
+    kind = kind_of(info)
+    if kind is Kind.SECTION and isinstance(value, Mapping):
+        flatten_into(layer, section_model(info), value, path, origin, refine)
+    elif kind is Kind.MAPPING and isinstance(value, Mapping) and value:
+        for key, item in value.items():
+            layer.values[(*path, str(key))] = Assigned(item, origin((*path, str(key))), refine)
+    else:
+        layer.values[path] = Assigned(value, origin(path), refine)
 
 
 def _issue(path: Path_, value: object, source: str, problem: str) -> SettingIssue:
@@ -211,7 +224,7 @@ def resolve_path(parts: list[str], joiner: str) -> Target | tuple[Path_, str]:
             return Target((*path, joiner.join(rest)), info, entry=True)
         else:
             return path, f"'{name}' is not a table and has no key '{rest[0]}'"
-    return path, "no setting named"
+    return path, "empty setting name"
 
 
 def _place_text(layer: Layer, target: Target, raw: object, source: str) -> None:
@@ -223,17 +236,10 @@ def _place_text(layer: Layer, target: Target, raw: object, source: str) -> None:
         except ValueError as exc:
             layer.issues.append(_issue(target.path, raw, source, str(exc)))
             return
-    kind = kind_of(target.info)
     if target.entry:
         layer.values[target.path] = Assigned(value, source)
-    elif kind is Kind.SECTION and isinstance(value, Mapping):
-        model = section_model(target.info)
-        flatten_into(layer, model, value, target.path, lambda _path: source)
-    elif kind is Kind.MAPPING and isinstance(value, Mapping) and value:
-        for key, item in value.items():
-            layer.values[(*target.path, str(key))] = Assigned(item, source)
     else:
-        layer.values[target.path] = Assigned(value, source)
+        _assign(layer, target.info, target.path, value, lambda _path: source)
 
 
 # -------------------------------------------------------------------- layers
