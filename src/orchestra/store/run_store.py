@@ -7,7 +7,6 @@ lease fencing in the database itself, so racing processes cannot break them.
 
 from __future__ import annotations
 
-
 import json
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping

@@ -1,0 +1,188 @@
+"""The engine's step runner: one agent answers one step through the model gateway.
+
+Prompt = the agent's system prompt plus its skills' bodies, then the step's
+instruction (``${Var}`` already resolved) as the user message. One output
+variable receives the answer text. Several output variables ask the model for
+a JSON object with exactly those keys (``ChatRequest.response_schema``); the
+answer is validated and, if it does not fit, the model is asked once more with
+the validation error.
+
+The tool-calling loop extends :meth:`GatewayStepRunner.converse`; everything
+else (prompt, outputs, usage, events) stays as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from orchestra.engine.errors import StepFailed
+from orchestra.engine.events import EventType
+from orchestra.engine.protocols import StepContext, StepResult, UsageTotals
+from orchestra.llm.errors import LLMError
+from orchestra.llm.types import ChatMessage, ChatRequest, ChatResponse, ModelGateway
+
+
+def system_prompt(ctx: StepContext) -> str:
+    """The agent's system prompt followed by each skill's body under its name."""
+    parts = [ctx.agent.system_prompt.strip()]
+    for skill in ctx.agent.skills:
+        parts.append(f"## Skill: {skill.name}\n\n{skill.body.strip()}")
+    return "\n\n".join(part for part in parts if part)
+
+
+def output_schema(names: tuple[str, ...]) -> dict[str, Any]:
+    """JSON schema of an object with exactly ``names`` as string properties."""
+    return {
+        "type": "object",
+        "properties": {name: {"type": "string"} for name in names},
+        "required": list(names),
+        "additionalProperties": False,
+    }
+
+
+def parse_outputs(text: str | None, names: tuple[str, ...]) -> dict[str, str]:
+    """Read the multi-output answer; raise ValueError saying exactly what is wrong."""
+    try:
+        data = json.loads(text or "")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the answer is not JSON ({exc.msg} at position {exc.pos})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"the answer must be a JSON object, not {type(data).__name__}")
+    missing = [name for name in names if name not in data]
+    extra = sorted(set(data) - set(names))
+    if missing or extra:
+        problems = []
+        if missing:
+            problems.append(f"missing keys {', '.join(missing)}")
+        if extra:
+            problems.append(f"unexpected keys {', '.join(extra)}")
+        raise ValueError("; ".join(problems))
+    return {
+        name: value if isinstance(value, str) else json.dumps(value)
+        for name, value in ((name, data[name]) for name in names)
+    }
+
+
+def _usage(response: ChatResponse) -> UsageTotals:
+    usage = response.usage
+    return UsageTotals(usage.prompt_tokens, usage.completion_tokens, usage.cost_usd, 1)
+
+
+class GatewayStepRunner:
+    """A :class:`~orchestra.engine.protocols.StepRunner` backed by a ``ModelGateway``."""
+
+    def __init__(self, gateway: ModelGateway, *, stream: bool = False) -> None:
+        self.gateway = gateway
+        self.stream = stream
+
+    async def run_step(self, ctx: StepContext) -> StepResult:
+        messages = [
+            ChatMessage(role="system", content=system_prompt(ctx)),
+            ChatMessage(role="user", content=self._user_message(ctx)),
+        ]
+        schema = output_schema(ctx.output_vars) if len(ctx.output_vars) > 1 else None
+        response, usage = await self.converse(ctx, messages, schema)
+        if schema is None:
+            text = response.content or ""
+            outputs = {ctx.output_vars[0]: text} if ctx.output_vars else {}
+            return StepResult(outputs, usage)
+        try:
+            return StepResult(parse_outputs(response.content, ctx.output_vars), usage)
+        except ValueError as first:
+            await ctx.events.emit(
+                EventType.LOG,
+                {
+                    "message": f"answer did not match the outputs ({first}); asking again",
+                },
+            )
+            messages += [
+                ChatMessage(role="assistant", content=response.content or ""),
+                ChatMessage(
+                    role="user",
+                    content=(
+                        f"Your answer was invalid: {first}. Answer again with only a JSON object "
+                        f"whose keys are exactly: {', '.join(ctx.output_vars)}."
+                    ),
+                ),
+            ]
+            response, more = await self.converse(ctx, messages, schema)
+            usage = usage + more
+            try:
+                return StepResult(parse_outputs(response.content, ctx.output_vars), usage)
+            except ValueError as second:
+                raise StepFailed(
+                    f"step {ctx.step_id!r}: the model's answer twice failed to provide outputs "
+                    f"{', '.join(ctx.output_vars)} ({second}); use a stronger model or fewer "
+                    "outputs for this step",
+                    retryable=True,
+                ) from second
+
+    def _user_message(self, ctx: StepContext) -> str:
+        if len(ctx.output_vars) <= 1:
+            return ctx.instruction
+        return (
+            f"{ctx.instruction}\n\nAnswer with a JSON object whose keys are exactly: "
+            f"{', '.join(ctx.output_vars)} (each value a string)."
+        )
+
+    async def converse(
+        self, ctx: StepContext, messages: list[ChatMessage], schema: dict[str, Any] | None
+    ) -> tuple[ChatResponse, UsageTotals]:
+        """One model call (the tool loop will grow here). Emits the agent's thought."""
+        request = ChatRequest(
+            model=ctx.agent.model,
+            messages=messages,
+            temperature=ctx.agent.temperature,
+            response_schema=schema,
+            stream=self.stream,
+            cache=ctx.step.cache if ctx.step.cache is not None else ctx.agent.cache,
+            timeout_s=ctx.step.timeout_s,
+            metadata={
+                "run_id": ctx.run_id,
+                "step_id": ctx.step_id,
+                "agent": ctx.agent.name,
+                "idempotency_key": ctx.idempotency_key,
+            },
+        )
+
+        async def on_token(text: str) -> None:
+            await ctx.events.emit(EventType.TOKEN, {"text": text})
+
+        try:
+            response = await self.gateway.chat(request, on_token if self.stream else None)
+        except LLMError as exc:
+            raise StepFailed(
+                f"step {ctx.step_id!r}: model call failed: {exc}",
+                retryable=exc.retryable,
+                data={"llm_error": type(exc).__name__},
+            ) from exc
+        usage = _usage(response)
+        self._check_budget(ctx, usage)
+        await ctx.events.emit(
+            EventType.AGENT_THOUGHT,
+            {
+                "agent": ctx.agent.name,
+                "text": response.content or "",
+                "model": response.usage.model or ctx.agent.model,
+            },
+        )
+        return response, usage
+
+    @staticmethod
+    def _check_budget(ctx: StepContext, usage: UsageTotals) -> None:
+        budget = ctx.budget
+        if budget is None:
+            return
+        if budget.max_tokens is not None and usage.total_tokens > budget.max_tokens:
+            raise StepFailed(
+                f"step {ctx.step_id!r} used {usage.total_tokens} tokens, over its budget of "
+                f"{budget.max_tokens}; raise the budget or shorten the prompt",
+                retryable=False,
+            )
+        if budget.max_cost_usd is not None and usage.cost_usd > budget.max_cost_usd:
+            raise StepFailed(
+                f"step {ctx.step_id!r} cost ${usage.cost_usd:.4f}, over its budget of "
+                f"${budget.max_cost_usd:.4f}; raise the budget",
+                retryable=False,
+            )
