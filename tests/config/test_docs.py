@@ -40,4 +40,4 @@ def test_the_complete_example_loads(tmp_path: Path) -> None:
     (tmp_path / "orchestra.toml").write_text(example.group(1), encoding="utf-8")
     settings = load_settings(tmp_path, env={})
     assert settings.engine.agent_concurrency == {"Lincoln": 2, "Shaun": 1}
-    assert [d.model_name for d in settings.models.model_list] == ["fast", "fast", "smart"]
+    assert [d["model_name"] for d in settings.models.model_list] == ["fast", "fast", "smart"]

@@ -88,8 +88,9 @@ def test_env_json_for_lists_of_tables(tmp_path: Path) -> None:
         )
     }
     settings = load_settings(tmp_path, env=env)
-    assert settings.models.model_list[0].model_name == "fast"
-    assert settings.models.model_list[0].litellm_params == {"model": "openai/gpt-4o"}
+    assert settings.models.model_list == [
+        {"model_name": "fast", "litellm_params": {"model": "openai/gpt-4o"}}
+    ]
 
 
 def test_database_url_alias_and_canonical_name(tmp_path: Path) -> None:
@@ -227,8 +228,8 @@ def test_second_array_table_entry_is_located_on_its_own_line(tmp_path: Path) -> 
     with pytest.raises(SettingsError) as exc:
         load_settings(tmp_path, env={})
     assert single_issue(exc).startswith(
-        "models.model_list.1.litellm_params = {'api_base': 'http://h'} (orchestra.toml:7): "
-        "litellm_params needs a 'model' string"
+        "models.model_list.1 = {'model_name': 'b', 'litellm_params': {'api_base': 'http://h'}} "
+        "(orchestra.toml:5): litellm_params needs a 'model' string"
     )
 
 

@@ -74,4 +74,11 @@ def test_mcp_server_needs_exactly_one_transport(tmp_path: Path) -> None:
 def test_model_deployment_keeps_extra_litellm_keys(tmp_path: Path) -> None:
     entry = {"model_name": "m", "litellm_params": {"model": "x/y"}, "tpm": 1000}
     settings = Settings(project_dir=tmp_path, models={"model_list": [entry]})
-    assert settings.models.model_list[0].model_dump(exclude_none=True) == entry
+    assert settings.models.model_list == [entry]
+
+
+def test_model_list_entry_needs_name_and_model(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="needs a 'model_name' string"):
+        Settings(project_dir=tmp_path, models={"model_list": [{"litellm_params": {"model": "x"}}]})
+    with pytest.raises(ValidationError, match="litellm_params needs a 'model' string"):
+        Settings(project_dir=tmp_path, models={"model_list": [{"model_name": "m"}]})

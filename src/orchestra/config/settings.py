@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -67,31 +67,22 @@ class EngineSettings(BaseModel):
     on the failed one."""
 
 
-class ModelDeployment(BaseModel):
-    """One entry of LiteLLM Router's ``model_list``: an alias and one deployment behind it.
+def _check_deployment(entry: dict[str, Any]) -> dict[str, Any]:
+    """One LiteLLM ``model_list`` entry: ``model_name`` plus ``litellm_params`` with a
+    ``model``. Other keys (``model_info``, ``tpm`` ...) pass through to LiteLLM."""
+    name = entry.get("model_name")
+    if not isinstance(name, str) or not name:
+        raise ValueError("each entry needs a 'model_name' string: the alias agents use")
+    params = entry.get("litellm_params")
+    if not isinstance(params, dict) or not isinstance(params.get("model"), str):
+        raise ValueError(
+            "litellm_params needs a 'model' string, e.g. 'ollama/llama3' or 'openai/gpt-4o'"
+        )
+    return entry
 
-    Several entries may share a ``model_name``; the router load-balances between them.
-    Keys other than these three are kept and passed through to LiteLLM.
-    """
 
-    model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=())
-
-    model_name: str = Field(min_length=1)
-    """The alias agents use (``model: fast``)."""
-    litellm_params: dict[str, Any]
-    """Passed to ``litellm.completion``: ``model`` (required), ``api_base``, ``api_key``
-    (write ``os.environ/NAME`` to read it from the environment), ``rpm``, ``tpm`` ..."""
-    model_info: dict[str, Any] | None = None
-    """Optional metadata LiteLLM keeps with the deployment (id, costs ...)."""
-
-    @field_validator("litellm_params")
-    @classmethod
-    def _has_model(cls, params: dict[str, Any]) -> dict[str, Any]:
-        if not isinstance(params.get("model"), str) or not params["model"]:
-            raise ValueError(
-                "litellm_params needs a 'model' string, e.g. 'ollama/llama3' or 'openai/gpt-4o'"
-            )
-        return params
+ModelDeployment = Annotated[dict[str, Any], AfterValidator(_check_deployment)]
+"""An entry of LiteLLM Router's ``model_list``, kept as the plain dict LiteLLM takes."""
 
 
 class ModelsSettings(BaseModel):
@@ -102,8 +93,11 @@ class ModelsSettings(BaseModel):
     default: str = "local"
     """Alias used by agents whose ``model`` is ``default``. ``local`` is the embedded model."""
     model_list: list[ModelDeployment] = Field(default_factory=list)
-    """Deployments in LiteLLM Router ``model_list`` format
-    (``[[models.model_list]]`` tables in TOML)."""
+    """Deployments in LiteLLM Router ``model_list`` format, as plain dicts:
+    ``model_name`` (the alias agents use; entries sharing one are load-balanced),
+    ``litellm_params`` (``model`` required; ``api_base``, ``api_key`` - write
+    ``os.environ/NAME`` to read it from the environment - ``rpm`` ...), optional
+    ``model_info``. ``[[models.model_list]]`` tables in TOML."""
     router_settings: dict[str, Any] = Field(default_factory=dict)
     """Passed to ``litellm.Router`` as keyword arguments (routing_strategy, fallbacks ...)."""
     models_file: Path | None = None
@@ -153,7 +147,7 @@ class ToolsSettings(BaseModel):
 
     model_config = _SECTION_CONFIG
 
-    output_limit_chars: int = Field(default=16_000, ge=1)
+    output_limit_chars: int = Field(default=16_000, ge=200)
     """A tool result longer than this is truncated before the model sees it."""
     shell_allowlist: list[str] = Field(
         default_factory=lambda: [
@@ -173,15 +167,15 @@ class ToolsSettings(BaseModel):
     """Wall-clock seconds a shell or python tool call may take."""
     cpu_seconds: int = Field(default=30, ge=1)
     """CPU-time limit (RLIMIT_CPU) of a tool subprocess."""
-    memory_mb: int = Field(default=1024, ge=16)
+    memory_mb: int = Field(default=1024, ge=64)
     """Address-space limit (RLIMIT_AS) of a tool subprocess, in MiB."""
     file_size_mb: int = Field(default=64, ge=1)
     """Largest file a tool subprocess may write (RLIMIT_FSIZE), in MiB."""
-    max_processes: int = Field(default=64, ge=1)
+    max_processes: int = Field(default=64, ge=4)
     """Most processes a tool subprocess may fork (RLIMIT_NPROC)."""
     allow_private_network: bool = False
     """Let web tools reach private, loopback and link-local addresses."""
-    http_max_bytes: int = Field(default=2_000_000, ge=1)
+    http_max_bytes: int = Field(default=2_000_000, ge=1024)
     """Largest HTTP response body a web tool reads."""
     http_timeout_s: float = Field(default=20, gt=0)
     """Seconds one HTTP request of a web tool may take."""
