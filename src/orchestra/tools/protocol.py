@@ -231,27 +231,37 @@ def tool(
     description: str | None = None,
     version: str = "1",
     source: ToolSource = "builtin",
+    args_model: type[BaseModel] | None = None,
 ) -> Callable[[ToolFunction[ArgsT]], Tool]:
     """Decorator: turn ``async def f(args: Model, ctx: ToolContext)`` into a :class:`Tool`.
 
     The description defaults to the function's docstring; field descriptions in the
     model become part of the schema the model reads, so write them for the model.
+    Pass ``args_model`` when the annotation cannot be resolved (a model defined
+    inside a function in a module using ``from __future__ import annotations``).
     """
 
     def build(fn: ToolFunction[ArgsT]) -> Tool:
-        hints = get_type_hints(fn)
-        params = list(inspect.signature(fn).parameters)
-        model = hints.get(params[0]) if params else None
+        model: object = args_model
+        if model is None:
+            params = list(inspect.signature(fn).parameters)
+            try:
+                model = get_type_hints(fn).get(params[0]) if params else None
+            except NameError as exc:
+                raise ToolDefinitionError(
+                    f"tool {name!r}: cannot resolve the annotation of {fn.__qualname__} ({exc}); "
+                    "define the args model at module level or pass args_model="
+                ) from exc
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             raise ToolDefinitionError(
                 f"tool {name!r}: the first parameter of {fn.__qualname__} must be annotated "
                 "with a pydantic model class (the tool's arguments)"
             )
-        args_model: type[BaseModel] = model
+        schema_model: type[BaseModel] = model
 
         async def invoke(raw: Mapping[str, Any], ctx: ToolContext) -> str | ToolOutput:
             try:
-                args = args_model.model_validate(dict(raw))
+                args = schema_model.model_validate(dict(raw))
             except ValidationError as exc:
                 problems = "; ".join(
                     f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
@@ -267,7 +277,7 @@ def tool(
         return Tool(
             name=name,
             description=doc.strip(),
-            parameters=args_model.model_json_schema(),
+            parameters=schema_model.model_json_schema(),
             invoke=invoke,
             permission=permission,
             version=version,
