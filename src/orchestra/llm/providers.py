@@ -15,6 +15,7 @@ LiteLLM never fetches its cost map from the internet, and turns telemetry off.
 from __future__ import annotations
 
 import logging
+import warnings
 import os
 import threading
 import uuid
@@ -62,6 +63,7 @@ class _Installed:
 
 _lock = threading.Lock()
 _installed: list[_Installed] = []
+_warmed: list[bool] = []
 
 
 def prepare_litellm() -> None:
@@ -79,6 +81,19 @@ def prepare_litellm() -> None:
     # error (or records the retry/fallback in Usage), so those lines are only noise.
     for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    if not _warmed:
+        # LiteLLM's response models finish building on first use, and pydantic then warns
+        # that a TypedDict uses ReadOnly (harmless). Build them once here, quietly, so the
+        # warning does not surface mid-call (tests run with warnings as errors).
+        from litellm.types.utils import Delta, Message, ModelResponse, ModelResponseStream
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*ReadOnly.*", category=UserWarning)
+            Delta()
+            Message()
+            ModelResponse()
+            ModelResponseStream()
+        _warmed.append(True)
 
 
 def install(context: GatewayContext) -> None:
