@@ -7,6 +7,7 @@ carry marks. Lines reported here are lines of the whole file.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,9 @@ class FrontMatter:
 
 def split_front_matter(path: Path, text: str) -> FrontMatter:
     """Split ``text`` into front matter and body; problems land in ``diagnostics``."""
-    lines = text.splitlines(keepends=True)
+    # Only '\n' ends a line, as in markdown-it: str.splitlines() also splits on
+    # form feeds and other separators, which would shift every reported line.
+    lines = io.StringIO(text).readlines()
     empty = FrontMatter({}, {}, {}, {}, {}, text, 1)
     if not lines or lines[0].rstrip("\r\n").strip() != _FENCE:
         return empty

@@ -84,7 +84,7 @@ def read_workflow(path: Path, text: str) -> RawWorkflow:
         diagnostics += check_unknown_keys(fm, WORKFLOW_FIELDS, path, "workflow")
         diagnostics += _check_inputs(fm, path)
     offset = fm.body_line - 1
-    lines = fm.body.splitlines()
+    lines = [line.rstrip("\r") for line in fm.body.split("\n")]  # '\n' only, as markdown-it
     tokens = MarkdownIt("commonmark").parse(fm.body)
     headings = [
         i for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == "h2" and t.map
@@ -193,7 +193,7 @@ def _read_bullets(
         used.add(item_line)
         raw = lines[item_line]
         line = item_line + 1 + offset
-        first = content.splitlines()[0] if content else ""
+        first = content.split("\n")[0]
         match = _BULLET.match(first)
         if not match:
             diagnostics.append(
