@@ -49,11 +49,18 @@ class FakeOpenAI:
     def api_base(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def deployment(self, alias: str, model: str = "openai/fake-model", **extra: Any) -> dict[str, Any]:
+    def deployment(
+        self, alias: str, model: str = "openai/fake-model", **extra: Any
+    ) -> dict[str, Any]:
         """A model_list entry pointing at this server."""
         return {
             "model_name": alias,
-            "litellm_params": {"model": model, "api_base": self.api_base, "api_key": "sk-test", **extra},
+            "litellm_params": {
+                "model": model,
+                "api_base": self.api_base,
+                "api_key": "sk-test",
+                **extra,
+            },
         }
 
     def _next_behaviour(self) -> str:
@@ -68,14 +75,24 @@ class FakeOpenAI:
             await asyncio.sleep(self.slow_s)
         elif behaviour == "rate_limit":
             return JSONResponse(
-                {"error": {"message": "rate limited", "type": "rate_limit_error", "code": "rate_limit"}},
+                {
+                    "error": {
+                        "message": "rate limited",
+                        "type": "rate_limit_error",
+                        "code": "rate_limit",
+                    }
+                },
                 status_code=429,
                 headers={"Retry-After": str(self.retry_after)},
             )
         elif behaviour == "server_error":
-            return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=500)
+            return JSONResponse(
+                {"error": {"message": "boom", "type": "server_error"}}, status_code=500
+            )
         elif behaviour == "unavailable":
-            return JSONResponse({"error": {"message": "overloaded", "type": "server_error"}}, status_code=503)
+            return JSONResponse(
+                {"error": {"message": "overloaded", "type": "server_error"}}, status_code=503
+            )
         elif behaviour == "context_window":
             return JSONResponse(
                 {
@@ -98,7 +115,11 @@ class FakeOpenAI:
                 "role": "assistant",
                 "content": None,
                 "tool_calls": [
-                    {"id": "call_1", "type": "function", "function": {"name": tool, "arguments": arguments}}
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": tool, "arguments": arguments},
+                    }
                 ],
             }
             finish = "tool_calls"

@@ -46,7 +46,11 @@ async def test_echo_answers_from_last_user_message_with_usage(gateway: Gateway) 
     assert response.usage.deployment.startswith("scripted/echo")
     assert response.usage.cost_usd == 0.0
     assert response.usage.latency_s > 0
-    assert (response.usage.retries, response.usage.fallbacks, response.usage.cached) == (0, 0, False)
+    assert (response.usage.retries, response.usage.fallbacks, response.usage.cached) == (
+        0,
+        0,
+        False,
+    )
 
 
 async def test_streaming_sends_tokens_in_order_and_keeps_usage(gateway: Gateway) -> None:
@@ -66,7 +70,9 @@ async def test_tool_calls_come_back_as_tool_calls(gateway: Gateway) -> None:
         "agent", [Reply(tool_calls=[ScriptedToolCall("lookup", {"q": "x"})]), Reply(text="done")]
     )
     first = await gateway.chat(ask("scripted/agent", tools=[LOOKUP]))
-    assert first.tool_calls == [ToolCall(id=first.tool_calls[0].id, name="lookup", arguments='{"q": "x"}')]
+    assert first.tool_calls == [
+        ToolCall(id=first.tool_calls[0].id, name="lookup", arguments='{"q": "x"}')
+    ]
     assert first.finish_reason == "tool_calls"
     second = await gateway.chat(
         ChatRequest(
@@ -117,7 +123,10 @@ async def test_malformed_tool_call_twice_is_a_clear_error(gateway: Gateway) -> N
 async def test_response_schema_echo_returns_a_valid_instance(gateway: Gateway) -> None:
     schema = {
         "type": "object",
-        "properties": {"title": {"type": "string"}, "steps": {"type": "array", "items": {"type": "string"}}},
+        "properties": {
+            "title": {"type": "string"},
+            "steps": {"type": "array", "items": {"type": "string"}},
+        },
         "required": ["title", "steps"],
     }
     response = await gateway.chat(ask("scripted/echo", "plan it", response_schema=schema))

@@ -15,10 +15,10 @@ LiteLLM never fetches its cost map from the internet, and turns telemetry off.
 from __future__ import annotations
 
 import logging
-import warnings
 import os
 import threading
 import uuid
+import warnings
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,6 +81,13 @@ def prepare_litellm() -> None:
     # error (or records the retry/fallback in Usage), so those lines are only noise.
     for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    # LiteLLM's OpenAI stream handler reads a deprecated pydantic attribute on every chunk;
+    # the warning is LiteLLM's to fix, and would only repeat on each streamed call.
+    warnings.filterwarnings(
+        "ignore",
+        message="Accessing the 'model_(computed_)?fields' attribute on the instance",
+        category=DeprecationWarning,
+    )
     if not _warmed:
         # LiteLLM's response models finish building on first use, and pydantic then warns
         # that a TypedDict uses ReadOnly (harmless). Build them once here, quietly, so the
