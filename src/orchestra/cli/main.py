@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from orchestra.cli import config_cmd, definitions_cmd, models_cmd, runs_cmd, tools_cmd
+from orchestra.cli import config_cmd, definitions_cmd, doctor_cmd, models_cmd, runs_cmd, tools_cmd
 
 app = typer.Typer(
     name="orchestra",
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.command("init")(definitions_cmd.init)
 app.command("validate")(definitions_cmd.validate)
+app.command("doctor")(doctor_cmd.doctor)
 app.add_typer(definitions_cmd.show_app, name="show")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(runs_cmd.app, name="runs")

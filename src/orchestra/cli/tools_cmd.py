@@ -1,7 +1,161 @@
-"""`orchestra tools ...` commands."""
+"""`orchestra tools ...`: list every tool and call one directly, as an agent would.
+
+Heavy imports (the tools package pulls in httpcore, mcp, ddgs) happen inside the
+command bodies so ``orchestra --help`` stays fast.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
-app = typer.Typer(help="tools commands.", no_args_is_help=True)
+from orchestra.cli.project_opts import JsonOption, ProjectOption, project_root
+
+if TYPE_CHECKING:
+    from orchestra.definitions.specs import McpServerSpec
+    from orchestra.tools.protocol import ToolSettings, ToolResult
+
+app = typer.Typer(help="List tools and call one directly (for debugging tools without a model).", no_args_is_help=True)
+
+
+def _tool_settings(root: Path) -> ToolSettings:
+    from orchestra.config.loader import load_settings
+    from orchestra.tools.protocol import ToolSettings
+
+    settings = load_settings(root)
+    ts = ToolSettings.from_sections(settings.tools, settings.workspaces)
+    ws_root = ts.workspace_root if ts.workspace_root.is_absolute() else root / ts.workspace_root
+    return ts.model_copy(update={"workspace_root": ws_root})
+
+
+def _mcp_specs(ts: ToolSettings, extra: tuple[McpServerSpec, ...] = ()) -> list[McpServerSpec]:
+    specs = {s.name: s for s in ts.mcp_servers}
+    specs.update({s.name: s for s in extra})
+    return list(specs.values())
+
+
+@app.command("list")
+def list_tools(
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+    mcp: Annotated[bool, typer.Option("--mcp/--no-mcp", help="Start configured MCP servers to list their tools.")] = True,
+) -> None:
+    """Every tool: name, source, permission, description and JSON schema."""
+    from orchestra.tools.builtin import register_builtins
+    from orchestra.tools.mcp_client import McpPool
+    from orchestra.tools.registry import ToolRegistry
+
+    ts = _tool_settings(project_root(project))
+    registry = ToolRegistry()
+    register_builtins(registry)
+    registry.load_plugins()
+
+    async def collect() -> None:
+        specs = _mcp_specs(ts) if mcp else []
+        if specs:
+            async with McpPool(specs, settings=ts) as pool:
+                await pool.register_into(registry)
+
+    asyncio.run(collect())
+    tools = registry.tools()
+    if as_json:
+        rows = [
+            {
+                "name": t.name,
+                "source": t.source,
+                "permission": t.permission.value,
+                "version": t.version,
+                "description": t.description,
+                "parameters": t.parameters,
+            }
+            for t in tools
+        ]
+        typer.echo(json.dumps({"tools": rows, "plugin_errors": registry.plugin_errors}, indent=2))
+        return
+    width = max(len(t.name) for t in tools)
+    for t in tools:
+        summary = t.description.splitlines()[0] if t.description else ""
+        typer.echo(f"{t.name:<{width}}  {t.source:<12} {t.permission.value:<8} {summary}")
+        props = t.parameters.get("properties", {})
+        required = set(t.parameters.get("required", []))
+        for key, spec in props.items():
+            mark = "*" if key in required else " "
+            typer.echo(f"{'':<{width}}    {mark}{key}: {spec.get('type', spec.get('anyOf', '?'))}")
+    for err in registry.plugin_errors:
+        typer.echo(f"warning: {err}", err=True)
+
+
+@app.command("call")
+def call_tool(
+    name: Annotated[str, typer.Argument(help="Tool name, e.g. files.list or shell.")],
+    args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
+    workspace: Annotated[
+        Path | None, typer.Option("--workspace", help="Workspace folder (default: a new one under workspaces.root).")
+    ] = None,
+    agent: Annotated[
+        str | None, typer.Option("--agent", help="Use this agent's tool list and MCP servers.")
+    ] = None,
+    allow: Annotated[
+        list[str] | None, typer.Option("--allow", help="Allowed tool pattern (repeatable), e.g. 'files.*'.")
+    ] = None,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run one tool with the permissions and limits an agent would have; print its result or refusal.
+
+    Exit code: 0 ok, 1 tool error, 2 refused.
+    """
+    from orchestra.tools.builtin import register_builtins
+    from orchestra.tools.mcp_client import McpPool
+    from orchestra.tools.protocol import ToolContext
+    from orchestra.tools.registry import ToolRegistry
+    from orchestra.tools.workspace import Workspace
+
+    root = project_root(project)
+    ts = _tool_settings(root)
+    patterns: list[str] = list(allow or [])
+    agent_servers: tuple[McpServerSpec, ...] = ()
+    agent_name = "cli"
+    if agent is not None:
+        from orchestra.definitions import load_project
+
+        spec = load_project(root).agent_named(agent)
+        if spec is None:
+            raise typer.BadParameter(f"no agent named {agent!r} in {root}", param_hint="--agent")
+        patterns += list(spec.tools)
+        agent_servers = spec.mcp_servers
+        agent_name = spec.name
+    if not patterns:
+        patterns = ["*"]
+    if workspace is not None:
+        ws = Workspace.create(workspace.parent.resolve(), workspace.name) if not workspace.exists() else Workspace(workspace)
+    else:
+        stamp = datetime.now(UTC).strftime("cli-%Y%m%d-%H%M%S")
+        ws = Workspace.create(ts.workspace_root, stamp)
+    typer.echo(f"workspace: {ws.root}", err=True)
+
+    async def run() -> ToolResult:
+        registry = ToolRegistry()
+        register_builtins(registry)
+        registry.load_plugins()
+        ctx = ToolContext(workspace=ws, settings=ts, agent=agent_name, idempotency_key=f"cli:{name}")
+        specs = _mcp_specs(ts, agent_servers)
+        if specs:
+            async with McpPool(specs, settings=ts) as pool:
+                await pool.register_into(registry)
+                return await registry.for_agent(patterns, agent=agent_name).call(name, args, ctx)
+        return await registry.for_agent(patterns, agent=agent_name).call(name, args, ctx)
+
+    result = asyncio.run(run())
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        if result.status != "ok":
+            typer.echo(f"[{result.status}]", err=True)
+        typer.echo(result.content)
+    raise typer.Exit({"ok": 0, "error": 1, "refused": 2}[result.status])
