@@ -19,7 +19,9 @@ def _bubblewrap() -> None:
     """The sandbox tests need bubblewrap; install it when apt is available (as the brief requires)."""
     if shutil.which("bwrap") is None and shutil.which("apt-get") is not None:
         subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "bubblewrap"], check=False, capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "bubblewrap"], check=False, capture_output=True
+        )
 
 
 @pytest.fixture
@@ -34,7 +36,9 @@ def settings() -> ToolSettings:
 
 @pytest.fixture
 def ctx(workspace: Workspace, settings: ToolSettings) -> ToolContext:
-    return ToolContext(workspace=workspace, settings=settings, run_id="r1", step_id="s1", agent="tester")
+    return ToolContext(
+        workspace=workspace, settings=settings, run_id="r1", step_id="s1", agent="tester"
+    )
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -39,7 +40,11 @@ def http_server() -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, SERVER, "http", str(port)], stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, SERVER, "http", str(port)],
+        stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
     try:
         for _ in range(200):
             with socket.socket() as s:
@@ -81,7 +86,7 @@ async def test_session_is_reused_within_a_run_and_closed_at_its_end(ctx: ToolCon
     for _ in range(100):
         if not alive(pid):
             break
-        time.sleep(0.05)
+        await asyncio.sleep(0.05)
     assert not alive(pid)
 
 

@@ -83,14 +83,18 @@ def test_for_agent_exposes_only_matching_tools(reg: ToolRegistry) -> None:
     assert reg.for_agent(["files.red", "web.*"]).unmatched_patterns() == ["files.red"]
 
 
-async def test_forbidden_tool_is_refused_and_the_model_is_told_what_is_allowed(reg: ToolRegistry, ctx: ToolContext) -> None:
+async def test_forbidden_tool_is_refused_and_the_model_is_told_what_is_allowed(
+    reg: ToolRegistry, ctx: ToolContext
+) -> None:
     view = reg.for_agent(["demo.echo"], agent="writer")
     result = await view.call("shell", '{"argv": ["ls"]}', ctx)
     assert result.status == "refused"
     assert "tool 'shell' is not allowed for agent 'writer'; allowed: demo.echo" in result.content
 
 
-async def test_instructions_in_a_tool_result_do_not_unlock_a_forbidden_tool(reg: ToolRegistry, ctx: ToolContext) -> None:
+async def test_instructions_in_a_tool_result_do_not_unlock_a_forbidden_tool(
+    reg: ToolRegistry, ctx: ToolContext
+) -> None:
     (ctx.workspace.root / "keep.txt").write_text("precious")
     view = reg.for_agent(["demo.injector", "files.read"], agent="reader")
     first = await view.call("demo.injector", "{}", ctx)
@@ -101,13 +105,17 @@ async def test_instructions_in_a_tool_result_do_not_unlock_a_forbidden_tool(reg:
     assert (ctx.workspace.root / "keep.txt").read_text() == "precious"
 
 
-async def test_unknown_tool_is_refused_with_a_suggestion(reg: ToolRegistry, ctx: ToolContext) -> None:
+async def test_unknown_tool_is_refused_with_a_suggestion(
+    reg: ToolRegistry, ctx: ToolContext
+) -> None:
     result = await reg.call("files.raed", "{}", ctx)
     assert result.status == "refused"
     assert "files.read" in result.content
 
 
-async def test_bad_json_and_schema_errors_come_back_as_error_results(reg: ToolRegistry, ctx: ToolContext) -> None:
+async def test_bad_json_and_schema_errors_come_back_as_error_results(
+    reg: ToolRegistry, ctx: ToolContext
+) -> None:
     bad_json = await reg.call("demo.echo", "{text: hi", ctx)
     assert bad_json.status == "error" and "not valid JSON" in bad_json.content
     not_object = await reg.call("demo.echo", "[1]", ctx)
@@ -117,7 +125,9 @@ async def test_bad_json_and_schema_errors_come_back_as_error_results(reg: ToolRe
     assert "text: Field required" in invalid.content and "times:" in invalid.content
 
 
-async def test_exceptions_become_error_results_never_raise(reg: ToolRegistry, ctx: ToolContext) -> None:
+async def test_exceptions_become_error_results_never_raise(
+    reg: ToolRegistry, ctx: ToolContext
+) -> None:
     crashed = await reg.call("demo.boom", "{}", ctx)
     assert crashed.status == "error" and "RuntimeError: kaboom" in crashed.content
     failed = await reg.call("demo.fails", "{}", ctx)
@@ -135,7 +145,12 @@ async def test_large_output_is_truncated_with_a_note(reg: ToolRegistry, ctx: Too
 async def test_result_becomes_a_tool_message(reg: ToolRegistry, ctx: ToolContext) -> None:
     result = await reg.call("demo.echo", '{"text": "hi"}', ctx)
     msg = result.to_message("call_1")
-    assert (msg.role, msg.content, msg.tool_call_id, msg.name) == ("tool", "hi", "call_1", "demo.echo")
+    assert (msg.role, msg.content, msg.tool_call_id, msg.name) == (
+        "tool",
+        "hi",
+        "call_1",
+        "demo.echo",
+    )
 
 
 class PingArgs(BaseModel):
@@ -160,7 +175,9 @@ def _plugin_module() -> str:
     return mod.__name__
 
 
-async def test_plugins_load_from_entry_points_and_a_broken_one_is_reported(ctx: ToolContext) -> None:
+async def test_plugins_load_from_entry_points_and_a_broken_one_is_reported(
+    ctx: ToolContext,
+) -> None:
     name = _plugin_module()
     reg = ToolRegistry()
     added = reg.load_plugins(

@@ -24,12 +24,17 @@ def test_split_refuses_paths_that_leave_the_workspace(bad: str) -> None:
         Workspace.split(bad)
 
 
-def test_open_file_refuses_a_symlink_even_when_created_after_the_check(workspace: Workspace, tmp_path: Path) -> None:
+def test_open_file_refuses_a_symlink_even_when_created_after_the_check(
+    workspace: Workspace, tmp_path: Path
+) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("top secret")
     parts = Workspace.split("output/link.txt")  # lexical check passes
     os.symlink(secret, workspace.root / "output" / "link.txt")  # swapped in afterwards
-    with pytest.raises(WorkspacePathError, match="symlink"), workspace.open_file(parts, os.O_RDONLY):
+    with (
+        pytest.raises(WorkspacePathError, match="symlink"),
+        workspace.open_file(parts, os.O_RDONLY),
+    ):
         pass
 
 
@@ -39,7 +44,7 @@ def test_workspace_id_must_be_a_plain_name(tmp_path: Path) -> None:
 
 
 async def test_install_refuses_packages_outside_the_allowlist(workspace: Workspace) -> None:
-    with pytest.raises(PackageNotAllowedError, match="not in tools.python_packages_allowlist"):
+    with pytest.raises(PackageNotAllowedError, match=r"not in tools\.python_packages_allowlist"):
         await workspace.install(["requests"], allowlist=["rich"])
     with pytest.raises(PackageNotAllowedError, match="refused"):
         await workspace.install(["rich @ https://evil.example/rich.whl"], allowlist=["rich"])

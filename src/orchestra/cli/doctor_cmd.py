@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal
 
 import typer
 
@@ -19,10 +20,16 @@ def _version(argv: list[str]) -> str | None:
     if exe is None:
         return None
     try:
-        done = subprocess.run([exe, *argv[1:]], capture_output=True, text=True, timeout=10, check=False)
+        done = subprocess.run(
+            [exe, *argv[1:]], capture_output=True, text=True, timeout=10, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return (done.stdout or done.stderr).strip().splitlines()[0] if (done.stdout or done.stderr) else None
+    return (
+        (done.stdout or done.stderr).strip().splitlines()[0]
+        if (done.stdout or done.stderr)
+        else None
+    )
 
 
 def doctor(project: ProjectOption = None, as_json: JsonOption = False) -> None:
@@ -30,7 +37,7 @@ def doctor(project: ProjectOption = None, as_json: JsonOption = False) -> None:
     from orchestra.tools.sandbox import detect_sandbox
 
     root: Path = project_root(project)
-    sandbox_pref = "auto"
+    sandbox_pref: Literal["auto", "bwrap", "limits"] = "auto"
     settings_problem = None
     mcp_names: list[str] = []
     try:
@@ -63,10 +70,16 @@ def doctor(project: ProjectOption = None, as_json: JsonOption = False) -> None:
         return
     typer.echo(f"sandbox:      {status.describe()}")
     if status.mode != "bwrap":
-        typer.echo("              python/shell run with resource limits only: no filesystem or network isolation")
+        typer.echo(
+            "              python/shell run with resource limits only: no filesystem or network isolation"
+        )
     if status.process_cap == "none":
-        typer.echo("              warning: a fork bomb is stopped only by the timeout; run as a non-root user")
-    typer.echo(f"bubblewrap:   {report['bubblewrap'] or 'not installed (apt-get install bubblewrap)'}")
+        typer.echo(
+            "              warning: a fork bomb is stopped only by the timeout; run as a non-root user"
+        )
+    typer.echo(
+        f"bubblewrap:   {report['bubblewrap'] or 'not installed (apt-get install bubblewrap)'}"
+    )
     typer.echo(f"python:       {report['python']}")
     typer.echo(f"uv:           {report['uv'] or 'not found (needed for workspace virtualenvs)'}")
     typer.echo(f"platform:     {report['platform']}")

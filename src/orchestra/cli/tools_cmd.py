@@ -18,9 +18,12 @@ from orchestra.cli.project_opts import JsonOption, ProjectOption, project_root
 
 if TYPE_CHECKING:
     from orchestra.definitions.specs import McpServerSpec
-    from orchestra.tools.protocol import ToolSettings, ToolResult
+    from orchestra.tools.protocol import ToolResult, ToolSettings
 
-app = typer.Typer(help="List tools and call one directly (for debugging tools without a model).", no_args_is_help=True)
+app = typer.Typer(
+    help="List tools and call one directly (for debugging tools without a model).",
+    no_args_is_help=True,
+)
 
 
 def _tool_settings(root: Path) -> ToolSettings:
@@ -43,7 +46,10 @@ def _mcp_specs(ts: ToolSettings, extra: tuple[McpServerSpec, ...] = ()) -> list[
 def list_tools(
     project: ProjectOption = None,
     as_json: JsonOption = False,
-    mcp: Annotated[bool, typer.Option("--mcp/--no-mcp", help="Start configured MCP servers to list their tools.")] = True,
+    mcp: Annotated[
+        bool,
+        typer.Option("--mcp/--no-mcp", help="Start configured MCP servers to list their tools."),
+    ] = True,
 ) -> None:
     """Every tool: name, source, permission, description and JSON schema."""
     from orchestra.tools.builtin import register_builtins
@@ -95,13 +101,17 @@ def call_tool(
     name: Annotated[str, typer.Argument(help="Tool name, e.g. files.list or shell.")],
     args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
     workspace: Annotated[
-        Path | None, typer.Option("--workspace", help="Workspace folder (default: a new one under workspaces.root).")
+        Path | None,
+        typer.Option(
+            "--workspace", help="Workspace folder (default: a new one under workspaces.root)."
+        ),
     ] = None,
     agent: Annotated[
         str | None, typer.Option("--agent", help="Use this agent's tool list and MCP servers.")
     ] = None,
     allow: Annotated[
-        list[str] | None, typer.Option("--allow", help="Allowed tool pattern (repeatable), e.g. 'files.*'.")
+        list[str] | None,
+        typer.Option("--allow", help="Allowed tool pattern (repeatable), e.g. 'files.*'."),
     ] = None,
     project: ProjectOption = None,
     as_json: JsonOption = False,
@@ -133,7 +143,11 @@ def call_tool(
     if not patterns:
         patterns = ["*"]
     if workspace is not None:
-        ws = Workspace.create(workspace.parent.resolve(), workspace.name) if not workspace.exists() else Workspace(workspace)
+        ws = (
+            Workspace.create(workspace.parent.resolve(), workspace.name)
+            if not workspace.exists()
+            else Workspace(workspace)
+        )
     else:
         stamp = datetime.now(UTC).strftime("cli-%Y%m%d-%H%M%S")
         ws = Workspace.create(ts.workspace_root, stamp)
@@ -143,7 +157,9 @@ def call_tool(
         registry = ToolRegistry()
         register_builtins(registry)
         registry.load_plugins()
-        ctx = ToolContext(workspace=ws, settings=ts, agent=agent_name, idempotency_key=f"cli:{name}")
+        ctx = ToolContext(
+            workspace=ws, settings=ts, agent=agent_name, idempotency_key=f"cli:{name}"
+        )
         specs = _mcp_specs(ts, agent_servers)
         if specs:
             async with McpPool(specs, settings=ts) as pool:

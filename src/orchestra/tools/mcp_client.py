@@ -58,7 +58,9 @@ def validate_spec(spec: McpServerSpec) -> None:
     if spec.command is not None and not spec.command:
         raise ToolDefinitionError(f"MCP server {spec.name!r} has an empty command")
     if not re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", spec.name):
-        raise ToolDefinitionError(f"MCP server name {spec.name!r} must be letters, digits, '_' or '-'")
+        raise ToolDefinitionError(
+            f"MCP server name {spec.name!r} must be letters, digits, '_' or '-'"
+        )
 
 
 class _Connection:
@@ -90,13 +92,17 @@ class _Connection:
             return self.spec.url
         assert self.spec.command is not None
         params = StdioServerParameters(
-            command=self.spec.command[0], args=list(self.spec.command[1:]), env=dict(self.spec.env) or None
+            command=self.spec.command[0],
+            args=list(self.spec.command[1:]),
+            env=dict(self.spec.env) or None,
         )
         return stdio_client(params, errlog=self._stderr)
 
     async def _own(self) -> None:
         try:
-            async with Client(self._target(), read_timeout_seconds=self.timeout_s, mode="legacy") as client:
+            async with Client(
+                self._target(), read_timeout_seconds=self.timeout_s, mode="legacy"
+            ) as client:
                 listed = await client.list_tools()
                 self.tools = list(listed.tools)
                 self.client = client
@@ -146,7 +152,9 @@ class McpPool:
         for spec in servers:
             validate_spec(spec)
             if spec.name in seen:
-                raise ToolDefinitionError(f"MCP server {spec.name!r} is listed twice; give each a unique name")
+                raise ToolDefinitionError(
+                    f"MCP server {spec.name!r} is listed twice; give each a unique name"
+                )
             seen.add(spec.name)
         self.specs = {s.name: s for s in servers}
         self.settings = settings or ToolSettings()
@@ -213,7 +221,9 @@ class McpPool:
             source=f"mcp:{server}",
         )
 
-    async def call(self, server: str, tool: str, args: dict[str, Any], ctx: ToolContext | None = None) -> ToolOutput:
+    async def call(
+        self, server: str, tool: str, args: dict[str, Any], ctx: ToolContext | None = None
+    ) -> ToolOutput:
         """Call ``tool`` on ``server``.
 
         If the server is found dead *before* the call, it is restarted (once per run)
@@ -260,7 +270,9 @@ class McpPool:
                     f"restarted once this run; {failed.stderr_tail()}fix the server and start a new run",
                 ) from cause
             self._restarts[server] = self._restarts.get(server, 0) + 1
-            message = f"MCP server {server!r} died ({type(cause).__name__}: {cause}); restarting it once"
+            message = (
+                f"MCP server {server!r} died ({type(cause).__name__}: {cause}); restarting it once"
+            )
             log.warning(message)
             payload = {"message": message, "server": server}
             if self._emit is not None:

@@ -109,7 +109,9 @@ async def resolve_checked(
         literal: IPAddress | None = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         literal = None
-    addresses = [str(literal)] if literal is not None else await (resolver or system_resolver)(host, port)
+    addresses = (
+        [str(literal)] if literal is not None else await (resolver or system_resolver)(host, port)
+    )
     if not addresses:
         raise FetchError(f"{host} has no addresses")
     checked = [policy.check(a, host=host) for a in addresses]
@@ -128,20 +130,24 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         self,
         host: str,
         port: int,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's backend signature
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         if host.strip("[]").lower() != self._host:
             raise BlockedAddressError(f"connection to unchecked host {host!r} refused")
         return await self._inner.connect_tcp(
-            self._address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+            self._address,
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
         )
 
     async def connect_unix_socket(
         self,
         path: str,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's backend signature
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         raise BlockedAddressError("unix sockets are not reachable from agent tools")

@@ -187,7 +187,9 @@ class ToolResult(BaseModel):
 
     def to_message(self, tool_call_id: str) -> ChatMessage:
         """The ``tool`` message to append to the conversation for this call."""
-        return ChatMessage(role="tool", content=self.content, tool_call_id=tool_call_id, name=self.name)
+        return ChatMessage(
+            role="tool", content=self.content, tool_call_id=tool_call_id, name=self.name
+        )
 
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)

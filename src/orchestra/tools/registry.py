@@ -138,12 +138,16 @@ class ToolRegistry:
         """A view exposing only tools matching ``patterns`` (exact names or globs like ``files.*``)."""
         return AgentTools(self, tuple(patterns), agent)
 
-    async def call(self, name: str, arguments: str | Mapping[str, Any] | None, ctx: ToolContext) -> ToolResult:
+    async def call(
+        self, name: str, arguments: str | Mapping[str, Any] | None, ctx: ToolContext
+    ) -> ToolResult:
         """Run any registered tool (no agent allowlist). Never raises; see module docstring."""
         tool = self._tools.get(name)
         if tool is None:
             close = ", ".join(fnmatch.filter(self.names(), f"{name.split('.')[0]}*")[:8])
-            hint = f" Did you mean: {close}?" if close else f" Known tools: {', '.join(self.names())}."
+            hint = (
+                f" Did you mean: {close}?" if close else f" Known tools: {', '.join(self.names())}."
+            )
             return _refusal(name, ToolNotFoundError(f"there is no tool named {name!r}.{hint}"))
         try:
             args = _decode_arguments(name, arguments)
@@ -155,7 +159,9 @@ class ToolRegistry:
             return ToolResult(
                 name=name,
                 status="error",
-                content=_truncate(f"tool {name} failed unexpectedly: {type(exc).__name__}: {exc}", ctx)[0],
+                content=_truncate(
+                    f"tool {name} failed unexpectedly: {type(exc).__name__}: {exc}", ctx
+                )[0],
                 error_type=type(exc).__name__,
                 source=tool.source,
             )
@@ -212,7 +218,9 @@ class AgentTools:
         names = self._registry.names()
         return [p for p in self.patterns if not fnmatch.filter(names, p)]
 
-    async def call(self, name: str, arguments: str | Mapping[str, Any] | None, ctx: ToolContext) -> ToolResult:
+    async def call(
+        self, name: str, arguments: str | Mapping[str, Any] | None, ctx: ToolContext
+    ) -> ToolResult:
         """Run ``name`` if this agent may; otherwise a ``refused`` result. Never raises."""
         if not self.allows(name):
             allowed = ", ".join(self.names()) or "none"
@@ -239,7 +247,9 @@ def _decode_arguments(name: str, arguments: str | Mapping[str, Any] | None) -> M
             'send a JSON object such as {"path": "notes.md"}'
         ) from exc
     if not isinstance(decoded, dict):
-        raise ToolArgumentsError(f"arguments for {name} must be a JSON object, got {type(decoded).__name__}")
+        raise ToolArgumentsError(
+            f"arguments for {name} must be a JSON object, got {type(decoded).__name__}"
+        )
     return decoded
 
 
@@ -253,7 +263,9 @@ def _truncate(text: str, ctx: ToolContext) -> tuple[str, bool]:
 
 
 def _refusal(name: str, exc: ToolError) -> ToolResult:
-    return ToolResult(name=name, status="refused", content=exc.message, error_type=type(exc).__name__)
+    return ToolResult(
+        name=name, status="refused", content=exc.message, error_type=type(exc).__name__
+    )
 
 
 def _error_result(tool: Tool, exc: ToolError, ctx: ToolContext) -> ToolResult:

@@ -111,7 +111,9 @@ def _detect(preference: str) -> SandboxStatus:
     else:
         cap = "rlimit" if os.geteuid() != 0 else "none"
     if preference == "limits":
-        return SandboxStatus("limits", "bubblewrap disabled by tools.sandbox = 'limits'", None, cap, cgroup)
+        return SandboxStatus(
+            "limits", "bubblewrap disabled by tools.sandbox = 'limits'", None, cap, cgroup
+        )
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return SandboxStatus(
@@ -120,12 +122,16 @@ def _detect(preference: str) -> SandboxStatus:
     true = os.path.realpath(shutil.which("true", path=SAFE_PATH) or "/bin/true")
     probe = [bwrap, *_bwrap_args(Path("/"), network=False, readable=()), "--", true]
     try:
-        done = subprocess.run(probe, capture_output=True, timeout=10, check=False, env=_minimal_env(Path("/tmp")))
+        done = subprocess.run(
+            probe, capture_output=True, timeout=10, check=False, env=_minimal_env(Path("/tmp"))
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return SandboxStatus("limits", f"bubblewrap failed to start: {exc}", None, cap, cgroup)
     if done.returncode != 0:
         why = done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
-        return SandboxStatus("limits", f"bubblewrap cannot create namespaces here: {why}", None, cap, cgroup)
+        return SandboxStatus(
+            "limits", f"bubblewrap cannot create namespaces here: {why}", None, cap, cgroup
+        )
     return SandboxStatus("bwrap", f"bubblewrap {bwrap} creates namespaces", bwrap, cap, cgroup)
 
 
@@ -157,7 +163,14 @@ def _minimal_env(home: Path) -> dict[str, str]:
 
 
 def _bwrap_args(workspace: Path, *, network: bool, readable: Sequence[Path]) -> list[str]:
-    args = ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    args = [
+        "--unshare-all",
+        "--unshare-user",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+    ]
     if network:
         args.append("--share-net")
     for d in _SYSTEM_DIRS:
@@ -252,7 +265,12 @@ async def run_sandboxed(
     """
     full = list(argv)
     if status.mode == "bwrap" and status.bwrap_path:
-        full = [status.bwrap_path, *_bwrap_args(workspace, network=network, readable=readable), "--", *argv]
+        full = [
+            status.bwrap_path,
+            *_bwrap_args(workspace, network=network, readable=readable),
+            "--",
+            *argv,
+        ]
     cgroup = _PidsCgroup(status.cgroup_root, limits.max_processes) if status.cgroup_root else None
     procs = str(cgroup.path / "cgroup.procs") if cgroup else None
     timed_out = False
@@ -301,7 +319,9 @@ async def run_sandboxed(
             await cgroup.destroy()
     stdout = out.decode(errors="replace")
     stderr = err.decode(errors="replace")
-    outcome = ProcessOutcome(code, stdout, stderr, truncated=out_cut or err_cut, sandbox=status.mode)
+    outcome = ProcessOutcome(
+        code, stdout, stderr, truncated=out_cut or err_cut, sandbox=status.mode
+    )
     outcome.limit = _which_limit(outcome, limits, timed_out=timed_out, pids=process_limit_hit)
     return outcome
 
@@ -311,7 +331,9 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def _which_limit(out: ProcessOutcome, limits: ProcessLimits, *, timed_out: bool, pids: bool) -> str | None:
+def _which_limit(
+    out: ProcessOutcome, limits: ProcessLimits, *, timed_out: bool, pids: bool
+) -> str | None:
     """Name every limit that stopped or constrained the process, most decisive first."""
     code = out.exit_code
     # bubblewrap reports a signal-killed child as 128 + signal number.

@@ -138,7 +138,9 @@ class Workspace:
                     f"file {'/'.join(parts)!r} does not exist; list the workspace with files.list"
                 ) from None
             except IsADirectoryError:
-                raise WorkspacePathError(f"{'/'.join(parts)!r} is a directory, not a file") from None
+                raise WorkspacePathError(
+                    f"{'/'.join(parts)!r} is a directory, not a file"
+                ) from None
             except OSError as exc:
                 raise self._nofollow_error(parts, exc) from exc
             try:
@@ -180,7 +182,9 @@ class Workspace:
         await _run_uv(["venv", "--quiet", str(self.venv_dir)], cwd=self.root)
         created = self.venv_python()
         if created is None:
-            raise ToolRuntimeError(f"uv venv did not create {self.venv_dir}; run it by hand to see why")
+            raise ToolRuntimeError(
+                f"uv venv did not create {self.venv_dir}; run it by hand to see why"
+            )
         return created
 
     async def install(self, packages: Sequence[str], allowlist: Sequence[str]) -> None:
@@ -194,14 +198,18 @@ class Workspace:
                     f"(allowed: {', '.join(sorted(allowed)) or 'none'}); ask the project owner to add it"
                 )
         python = await self.ensure_venv()
-        await _run_uv(["pip", "install", "--quiet", "--python", str(python), *packages], cwd=self.root)
+        await _run_uv(
+            ["pip", "install", "--quiet", "--python", str(python), *packages], cwd=self.root
+        )
 
     def remove(self) -> None:
         """Delete the workspace (end of a throw-away run)."""
         shutil.rmtree(self.root)
 
 
-_REQ_RE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*((==|>=|<=|~=|<|>|!=)\s*[\w.*+!-]+\s*,?\s*)*$")
+_REQ_RE = re.compile(
+    r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*((==|>=|<=|~=|<|>|!=)\s*[\w.*+!-]+\s*,?\s*)*$"
+)
 
 
 def _requirement_name(spec: str) -> str:
@@ -221,7 +229,9 @@ def _normalise(name: str) -> str:
 async def _run_uv(args: list[str], cwd: Path) -> None:
     uv = shutil.which("uv")
     if uv is None:
-        raise ToolRuntimeError("uv is not installed; install it (https://docs.astral.sh/uv/) or set workspaces.venv = false")
+        raise ToolRuntimeError(
+            "uv is not installed; install it (https://docs.astral.sh/uv/) or set workspaces.venv = false"
+        )
     proc = await asyncio.create_subprocess_exec(
         uv, *args, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )

@@ -15,22 +15,34 @@ async def call(reg: ToolRegistry, ctx: ToolContext, name: str, **args: object) -
     return result.status, result.content
 
 
-async def test_write_read_append_list_search_delete(registry: ToolRegistry, ctx: ToolContext) -> None:
-    assert (await call(registry, ctx, "files.write", path="src/app/main.py", content="print('hi')\n"))[0] == "ok"
+async def test_write_read_append_list_search_delete(
+    registry: ToolRegistry, ctx: ToolContext
+) -> None:
+    assert (
+        await call(registry, ctx, "files.write", path="src/app/main.py", content="print('hi')\n")
+    )[0] == "ok"
     await call(registry, ctx, "files.append", path="src/app/main.py", content="# TODO: more\n")
-    assert (await call(registry, ctx, "files.read", path="src/app/main.py"))[1] == "print('hi')\n# TODO: more\n"
-    assert (await call(registry, ctx, "files.read", path="src/app/main.py", offset=6, max_chars=4))[1] == "'hi'"
+    assert (await call(registry, ctx, "files.read", path="src/app/main.py"))[
+        1
+    ] == "print('hi')\n# TODO: more\n"
+    assert (await call(registry, ctx, "files.read", path="src/app/main.py", offset=6, max_chars=4))[
+        1
+    ] == "'hi'"
     listing = (await call(registry, ctx, "files.list", path="src"))[1]
     assert "src/app/" in listing and "src/app/main.py  25 bytes" in listing
     found = (await call(registry, ctx, "files.search", pattern="todo", ignore_case=True))[1]
     assert found == "src/app/main.py:2: # TODO: more"
-    assert (await call(registry, ctx, "files.delete", path="src/app"))[1].startswith("error: folder")
+    assert (await call(registry, ctx, "files.delete", path="src/app"))[1].startswith(
+        "error: folder"
+    )
     assert (await call(registry, ctx, "files.delete", path="src/app", recursive=True))[0] == "ok"
     assert not (ctx.workspace.root / "src" / "app").exists()
 
 
 @pytest.mark.parametrize("path", ["../escape.txt", "src/../../escape.txt", "/etc/passwd", "/tmp/x"])
-@pytest.mark.parametrize("tool", ["files.read", "files.write", "files.append", "files.delete", "files.list"])
+@pytest.mark.parametrize(
+    "tool", ["files.read", "files.write", "files.append", "files.delete", "files.list"]
+)
 async def test_dotdot_and_absolute_paths_are_refused(
     registry: ToolRegistry, ctx: ToolContext, tool: str, path: str
 ) -> None:
@@ -43,7 +55,9 @@ async def test_dotdot_and_absolute_paths_are_refused(
     assert not (ctx.workspace.root.parent / "escape.txt").exists()
 
 
-async def test_symlink_out_of_the_workspace_is_refused(registry: ToolRegistry, ctx: ToolContext, tmp_path: Path) -> None:
+async def test_symlink_out_of_the_workspace_is_refused(
+    registry: ToolRegistry, ctx: ToolContext, tmp_path: Path
+) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text("password=hunter2")
@@ -67,7 +81,9 @@ async def test_symlink_out_of_the_workspace_is_refused(registry: ToolRegistry, c
     assert (outside / "secret.txt").exists()
 
 
-async def test_files_over_the_size_limit_are_refused(registry: ToolRegistry, ctx: ToolContext) -> None:
+async def test_files_over_the_size_limit_are_refused(
+    registry: ToolRegistry, ctx: ToolContext
+) -> None:
     big = ctx.workspace.root / "research" / "big.bin"
     big.write_bytes(b"x" * (ctx.settings.file_size_mb * 1024 * 1024 + 1))
     status, content = await call(registry, ctx, "files.read", path="research/big.bin")

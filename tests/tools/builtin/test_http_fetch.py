@@ -74,7 +74,9 @@ def server() -> Iterator[str]:
 
 def local_ctx(ctx: ToolContext, **overrides: object) -> ToolContext:
     """Only 127.0.0.1 itself is allowed: every other private address stays refused."""
-    settings = ToolSettings(http_allowed_networks=("127.0.0.1/32",), http_max_bytes=10_000, **overrides)  # type: ignore[arg-type]
+    settings = ToolSettings(
+        http_allowed_networks=("127.0.0.1/32",), http_max_bytes=10_000, **overrides
+    )  # type: ignore[arg-type]
     return ToolContext(workspace=ctx.workspace, settings=settings, idempotency_key="run1:step1")
 
 
@@ -101,11 +103,13 @@ async def test_hostname_resolving_to_private_address_is_refused() -> None:
     async def resolver(host: str, port: int) -> list[str]:
         return {"intranet.test": ["10.1.2.3"], "mixed.test": ["93.184.216.34", "127.0.0.1"]}[host]
 
-    with pytest.raises(BlockedAddressError, match="10.1.2.3, a private address"):
+    with pytest.raises(BlockedAddressError, match=r"10\.1\.2\.3, a private address"):
         await resolve_checked("intranet.test", 80, NetworkPolicy(), resolver)
     with pytest.raises(BlockedAddressError, match="loopback"):
         await resolve_checked("mixed.test", 80, NetworkPolicy(), resolver)
-    public = await resolve_checked("mixed.test", 80, NetworkPolicy(allowed_networks=("127.0.0.1/32",)), resolver)
+    public = await resolve_checked(
+        "mixed.test", 80, NetworkPolicy(allowed_networks=("127.0.0.1/32",)), resolver
+    )
     assert str(public) == "93.184.216.34"  # the pinned address is the one that was checked
 
 
@@ -118,7 +122,9 @@ def test_metadata_is_refused_even_when_private_networks_are_allowed() -> None:
         policy.check("fd00:ec2::254", host="x")
 
 
-async def test_fetches_html_as_readable_text(registry: ToolRegistry, ctx: ToolContext, server: str) -> None:
+async def test_fetches_html_as_readable_text(
+    registry: ToolRegistry, ctx: ToolContext, server: str
+) -> None:
     result = await registry.call("http.fetch", {"url": f"{server}/to-page"}, local_ctx(ctx))
     assert result.ok, result.content
     assert "title: Hello page" in result.content
@@ -148,7 +154,9 @@ async def test_response_larger_than_the_limit_is_refused(
 
 
 async def test_post_sends_body_and_idempotency_key(ctx: ToolContext, server: str) -> None:
-    out = await fetch_checked(FetchArgs(url=f"{server}/echo", method="POST", body='{"a":1}'), local_ctx(ctx))
+    out = await fetch_checked(
+        FetchArgs(url=f"{server}/echo", method="POST", body='{"a":1}'), local_ctx(ctx)
+    )
     assert 'got {"a":1} key=run1:step1' in out.text
 
 

@@ -14,7 +14,9 @@ async def shell(reg: ToolRegistry, ctx: ToolContext, *argv: str) -> tuple[str, s
     return result.status, result.content
 
 
-async def test_runs_an_allowlisted_program_in_the_workspace(registry: ToolRegistry, ctx: ToolContext) -> None:
+async def test_runs_an_allowlisted_program_in_the_workspace(
+    registry: ToolRegistry, ctx: ToolContext
+) -> None:
     (ctx.workspace.root / "src" / "a.txt").write_text("one\ntwo\n")
     status, out = await shell(registry, ctx, "wc", "-l", "src/a.txt")
     assert status == "ok"
@@ -23,7 +25,16 @@ async def test_runs_an_allowlisted_program_in_the_workspace(registry: ToolRegist
 
 
 @pytest.mark.parametrize(
-    "payload", ["; rm -rf .", "$(touch pwned)", "`touch pwned`", "| touch pwned", "&& touch pwned", "*", "> pwned"]
+    "payload",
+    [
+        "; rm -rf .",
+        "$(touch pwned)",
+        "`touch pwned`",
+        "| touch pwned",
+        "&& touch pwned",
+        "*",
+        "> pwned",
+    ],
 )
 async def test_shell_metacharacters_are_passed_literally(
     registry: ToolRegistry, ctx: ToolContext, payload: str
@@ -36,14 +47,18 @@ async def test_shell_metacharacters_are_passed_literally(
 
 
 @pytest.mark.parametrize("program", ["rm", "chmod", "dd"])
-async def test_program_not_on_the_allowlist_is_refused(registry: ToolRegistry, ctx: ToolContext, program: str) -> None:
+async def test_program_not_on_the_allowlist_is_refused(
+    registry: ToolRegistry, ctx: ToolContext, program: str
+) -> None:
     (ctx.workspace.root / "keep").write_text("x")
     status, out = await shell(registry, ctx, program, "keep")
     assert status == "error" and "not on the shell allowlist" in out and "allowed: cat" in out
     assert (ctx.workspace.root / "keep").exists()
 
 
-async def test_path_tricks_do_not_pass_the_allowlist(registry: ToolRegistry, ctx: ToolContext) -> None:
+async def test_path_tricks_do_not_pass_the_allowlist(
+    registry: ToolRegistry, ctx: ToolContext
+) -> None:
     (ctx.workspace.root / "keep").write_text("x")
     for trick in ("/bin/../bin/rm", "/usr/bin/../bin/rm", "/usr/./bin/rm"):
         status, out = await shell(registry, ctx, trick, "keep")
@@ -76,7 +91,9 @@ async def test_path_tricks_do_not_pass_the_allowlist(registry: ToolRegistry, ctx
 async def test_argument_rules_refuse_code_execution_and_escapes(
     registry: ToolRegistry, ctx: ToolContext, argv: list[str]
 ) -> None:
-    settings = ToolSettings(shell_allowlist=(*ctx.settings.shell_allowlist, "python3", "bash", "env"))
+    settings = ToolSettings(
+        shell_allowlist=(*ctx.settings.shell_allowlist, "python3", "bash", "env")
+    )
     wide = ToolContext(workspace=ctx.workspace, settings=settings)
     status, out = await shell(registry, wide, *argv)
     assert status == "error", out
@@ -95,7 +112,9 @@ async def test_environment_is_scrubbed_of_secrets(
 
 
 async def test_timeout_kills_the_command(registry: ToolRegistry, ctx: ToolContext) -> None:
-    fast = ToolContext(workspace=ctx.workspace, settings=ToolSettings(shell_timeout_s=1, shell_allowlist=("tail",)))
+    fast = ToolContext(
+        workspace=ctx.workspace, settings=ToolSettings(shell_timeout_s=1, shell_allowlist=("tail",))
+    )
     (ctx.workspace.root / "f").write_text("x")
     result = await registry.call("shell", {"argv": ["tail", "-f", "f"]}, fast)
     assert result.status == "error"

@@ -44,7 +44,11 @@ async def test_search_returns_parsed_results_without_ads(ctx: ToolContext) -> No
         "1. Python docs\n   https://docs.python.org/3/\n   The official Python documentation."
     )
     method, url, fields = fake.requests[0]
-    assert (method, url, fields["q"]) == ("POST", "https://html.duckduckgo.com/html/", "python docs")
+    assert (method, url, fields["q"]) == (
+        "POST",
+        "https://html.duckduckgo.com/html/",
+        "python docs",
+    )
 
 
 async def test_repeated_queries_are_served_from_the_cache(ctx: ToolContext) -> None:

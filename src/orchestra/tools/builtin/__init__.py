@@ -7,7 +7,9 @@ from orchestra.tools.builtin.web_search import SearchTransport, WebSearch, make_
 from orchestra.tools.registry import ToolRegistry
 
 
-def register_builtins(registry: ToolRegistry, *, search_transport: SearchTransport | None = None) -> None:
+def register_builtins(
+    registry: ToolRegistry, *, search_transport: SearchTransport | None = None
+) -> None:
     """Add ``files.*``, ``shell``, ``python``, ``python.install``, ``http.fetch`` and ``web.search``.
 
     ``search_transport`` replaces DuckDuckGo's HTTP exchange (tests, offline demos).

@@ -27,11 +27,15 @@ _MAX_LIST = 2000
 class ReadArgs(BaseModel):
     path: str = Field(description="File path relative to the workspace, e.g. 'src/main.py'.")
     offset: int = Field(default=0, ge=0, description="Character offset to start reading at.")
-    max_chars: int | None = Field(default=None, ge=1, description="Read at most this many characters.")
+    max_chars: int | None = Field(
+        default=None, ge=1, description="Read at most this many characters."
+    )
 
 
 class WriteArgs(BaseModel):
-    path: str = Field(description="File path relative to the workspace; parent folders are created.")
+    path: str = Field(
+        description="File path relative to the workspace; parent folders are created."
+    )
     content: str = Field(description="The full new content of the file.")
 
 
@@ -41,7 +45,9 @@ class AppendArgs(BaseModel):
 
 
 class ListArgs(BaseModel):
-    path: str = Field(default=".", description="Folder relative to the workspace ('.' is the root).")
+    path: str = Field(
+        default=".", description="Folder relative to the workspace ('.' is the root)."
+    )
     pattern: str = Field(default="*", description="Glob on file names, e.g. '*.md'.")
     recursive: bool = Field(default=True, description="Descend into sub-folders.")
 
@@ -88,7 +94,9 @@ async def read_file(args: ReadArgs, ctx: ToolContext) -> str:
 def _write(ctx: ToolContext, path: str, content: str, flags: int) -> int:
     data = content.encode("utf-8")
     if len(data) > ctx.settings.file_size_mb * 1024 * 1024:
-        raise ToolArgumentsError(f"content is over the {ctx.settings.file_size_mb} MB file size limit")
+        raise ToolArgumentsError(
+            f"content is over the {ctx.settings.file_size_mb} MB file size limit"
+        )
     with ctx.workspace.open_file(path, os.O_WRONLY | os.O_CREAT | flags, create_parents=True) as fd:
         view = memoryview(data)
         while view:
@@ -161,7 +169,9 @@ async def search_files(args: SearchArgs, ctx: ToolContext) -> str:
     def work() -> str:
         hits: list[str] = []
         for rel, st in _walk(ctx, args.path, True):
-            if not stat.S_ISREG(st.st_mode) or not fnmatch.fnmatch(os.path.basename(rel), args.glob):
+            if not stat.S_ISREG(st.st_mode) or not fnmatch.fnmatch(
+                os.path.basename(rel), args.glob
+            ):
                 continue
             if st.st_size > limit:
                 continue
@@ -211,4 +221,11 @@ async def delete_file(args: DeleteArgs, ctx: ToolContext) -> str:
     return await asyncio.to_thread(work)
 
 
-TOOLS: tuple[Tool, ...] = (read_file, write_file, append_file, list_files, search_files, delete_file)
+TOOLS: tuple[Tool, ...] = (
+    read_file,
+    write_file,
+    append_file,
+    list_files,
+    search_files,
+    delete_file,
+)

@@ -30,7 +30,9 @@ class FetchArgs(BaseModel):
     url: str = Field(description="http:// or https:// URL to fetch.")
     method: Literal["GET", "POST"] = "GET"
     body: str | None = Field(default=None, description="Request body for POST (sent as given).")
-    content_type: str = Field(default="application/json", description="Content-Type of the POST body.")
+    content_type: str = Field(
+        default="application/json", description="Content-Type of the POST body."
+    )
     raw: bool = Field(default=False, description="Return HTML as-is instead of extracted text.")
 
 
@@ -100,20 +102,37 @@ async def fetch(
     for _hop in range(s.http_max_redirects + 1):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ToolArgumentsError(f"URL {url!r} must start with http:// or https:// and name a host")
+            raise ToolArgumentsError(
+                f"URL {url!r} must start with http:// or https:// and name a host"
+            )
         port = parts.port or (443 if parts.scheme == "https" else 80)
         address = await resolve_checked(parts.hostname, port, policy, resolver)
-        headers = [(b"User-Agent", USER_AGENT.encode()), (b"Accept", b"text/html,application/json,text/*;q=0.9,*/*;q=0.5")]
+        headers = [
+            (b"User-Agent", USER_AGENT.encode()),
+            (b"Accept", b"text/html,application/json,text/*;q=0.9,*/*;q=0.5"),
+        ]
         content = body.encode() if body is not None and method == "POST" else None
         if content is not None:
             headers.append((b"Content-Type", args.content_type.encode()))
             if ctx.idempotency_key:
                 headers.append((b"Idempotency-Key", ctx.idempotency_key.encode()))
         clean = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-        timeout = {"connect": s.http_timeout_s, "read": s.http_timeout_s, "write": s.http_timeout_s, "pool": s.http_timeout_s}
-        async with httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context, network_backend=PinnedBackend(parts.hostname, address), retries=0
-        ) as pool, pool.stream(method, clean, headers=headers, content=content, extensions={"timeout": timeout}) as resp:
+        timeout = {
+            "connect": s.http_timeout_s,
+            "read": s.http_timeout_s,
+            "write": s.http_timeout_s,
+            "pool": s.http_timeout_s,
+        }
+        async with (
+            httpcore.AsyncConnectionPool(
+                ssl_context=ssl_context,
+                network_backend=PinnedBackend(parts.hostname, address),
+                retries=0,
+            ) as pool,
+            pool.stream(
+                method, clean, headers=headers, content=content, extensions={"timeout": timeout}
+            ) as resp,
+        ):
             location = _header(resp.headers, b"location")
             if resp.status in _REDIRECTS and location:
                 url = urljoin(clean, location)
@@ -145,24 +164,37 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
     return None
 
 
-async def fetch_checked(args: FetchArgs, ctx: ToolContext, *, resolver: Resolver | None = None) -> ToolOutput:
+async def fetch_checked(
+    args: FetchArgs, ctx: ToolContext, *, resolver: Resolver | None = None
+) -> ToolOutput:
     """The tool body, with timeouts and transport errors translated; ``resolver`` is for tests."""
     try:
         async with asyncio.timeout(ctx.settings.http_timeout_s):
             status, final_url, ctype, data = await fetch(args, ctx, resolver=resolver)
     except TimeoutError as exc:
-        raise ToolTimeoutError(f"fetching {args.url} took longer than {ctx.settings.http_timeout_s:g} s") from exc
+        raise ToolTimeoutError(
+            f"fetching {args.url} took longer than {ctx.settings.http_timeout_s:g} s"
+        ) from exc
     except ToolError:
         raise
     except httpcore.TimeoutException as exc:
         raise ToolTimeoutError(f"fetching {args.url} timed out: {exc}") from exc
-    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError) as exc:
-        raise FetchError(f"fetching {args.url} failed: {type(exc).__name__}: {exc}", retryable=True) from exc
+    except (
+        httpcore.NetworkError,
+        httpcore.ProtocolError,
+        httpcore.UnsupportedProtocol,
+        OSError,
+    ) as exc:
+        raise FetchError(
+            f"fetching {args.url} failed: {type(exc).__name__}: {exc}", retryable=True
+        ) from exc
     text = data.decode("utf-8", errors="replace")
     title = ""
     if "html" in ctype.lower() and not args.raw:
         title, text = html_to_text(text)
-    head = f"HTTP {status} {final_url}\ncontent-type: {ctype}\n" + (f"title: {title}\n" if title else "")
+    head = f"HTTP {status} {final_url}\ncontent-type: {ctype}\n" + (
+        f"title: {title}\n" if title else ""
+    )
     return ToolOutput(
         text=f"{head}\n{text}",
         data={"status": status, "url": final_url, "content_type": ctype, "bytes": len(data)},

@@ -24,12 +24,15 @@ class PythonArgs(BaseModel):
     code: str = Field(
         description="Python source to run. Print what you want to see; files go in the workspace."
     )
-    timeout_s: float | None = Field(default=None, gt=0, description="Shorter timeout than the default.")
+    timeout_s: float | None = Field(
+        default=None, gt=0, description="Shorter timeout than the default."
+    )
 
 
 class InstallArgs(BaseModel):
     packages: list[str] = Field(
-        min_length=1, description="Package names (optionally with versions) from the project's allowlist."
+        min_length=1,
+        description="Package names (optionally with versions) from the project's allowlist.",
     )
 
 

@@ -29,7 +29,13 @@ from pydantic import BaseModel, Field
 
 from orchestra.tools.errors import CommandNotAllowedError
 from orchestra.tools.protocol import Permission, Tool, ToolContext, ToolOutput, ToolSettings, tool
-from orchestra.tools.sandbox import SAFE_PATH, ProcessLimits, ProcessOutcome, run_sandboxed, sandbox_for
+from orchestra.tools.sandbox import (
+    SAFE_PATH,
+    ProcessLimits,
+    ProcessOutcome,
+    run_sandboxed,
+    sandbox_for,
+)
 
 NEVER_ALLOWED = frozenset(
     {
@@ -66,34 +72,57 @@ class ShellArgs(BaseModel):
             "No shell: pipes, redirections and globs are not interpreted."
         ),
     )
-    timeout_s: float | None = Field(default=None, gt=0, description="Shorter timeout than the default.")
+    timeout_s: float | None = Field(
+        default=None, gt=0, description="Shorter timeout than the default."
+    )
 
 
 def _git_rules(args: Sequence[str]) -> list[str]:
     sub = next((a for a in args if not a.startswith("-")), None)
     if sub in _GIT_FORBIDDEN_SUBCOMMANDS:
-        raise CommandNotAllowedError(f"git {sub} is not allowed (it can run other programs or change git's config)")
+        raise CommandNotAllowedError(
+            f"git {sub} is not allowed (it can run other programs or change git's config)"
+        )
     for a in args:
         flag = a.split("=", 1)[0]
-        if flag in _GIT_FORBIDDEN_FLAGS or (a.startswith("-c") and len(a) > 2 and not a.startswith("--")):
-            raise CommandNotAllowedError(f"git option {a!r} is not allowed (it can run other programs)")
+        if flag in _GIT_FORBIDDEN_FLAGS or (
+            a.startswith("-c") and len(a) > 2 and not a.startswith("--")
+        ):
+            raise CommandNotAllowedError(
+                f"git option {a!r} is not allowed (it can run other programs)"
+            )
         if "::" in a or a.startswith(("ext:", "fd:")):
-            raise CommandNotAllowedError(f"git transport in {a!r} is not allowed; use https:// URLs")
+            raise CommandNotAllowedError(
+                f"git transport in {a!r} is not allowed; use https:// URLs"
+            )
     return [*_GIT_SAFE_CONFIG, *args]
 
 
 def _find_rules(args: Sequence[str]) -> list[str]:
     for a in args:
         if a in ("-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls"):
-            raise CommandNotAllowedError(f"find {a} is not allowed; list files and act on them with other tools")
+            raise CommandNotAllowedError(
+                f"find {a} is not allowed; list files and act on them with other tools"
+            )
     return list(args)
 
 
 def _tar_rules(args: Sequence[str]) -> list[str]:
     for a in args:
         flag = a.split("=", 1)[0]
-        if flag in ("--to-command", "--checkpoint-action", "--use-compress-program", "-I", "--rsh-command", "--info-script", "--new-volume-script", "-F"):
-            raise CommandNotAllowedError(f"tar option {a!r} is not allowed (it runs other programs)")
+        if flag in (
+            "--to-command",
+            "--checkpoint-action",
+            "--use-compress-program",
+            "-I",
+            "--rsh-command",
+            "--info-script",
+            "--new-volume-script",
+            "-F",
+        ):
+            raise CommandNotAllowedError(
+                f"tar option {a!r} is not allowed (it runs other programs)"
+            )
     return list(args)
 
 
@@ -125,12 +154,16 @@ def resolve_program(program: str, workspace: Path, settings: ToolSettings) -> tu
         )
     if "/" in program:
         candidate: str | None = program if os.path.isabs(program) else str(workspace / program)
-        if candidate is not None and not (os.path.isfile(candidate) and os.access(candidate, os.X_OK)):
+        if candidate is not None and not (
+            os.path.isfile(candidate) and os.access(candidate, os.X_OK)
+        ):
             candidate = None
     else:
         candidate = shutil.which(program, path=SAFE_PATH)
     if candidate is None:
-        raise CommandNotAllowedError(f"program {program!r} not found on {SAFE_PATH}; allowed: {listed}")
+        raise CommandNotAllowedError(
+            f"program {program!r} not found on {SAFE_PATH}; allowed: {listed}"
+        )
     real = os.path.realpath(candidate)
     allowed = _allowed_programs(settings)
     if real not in allowed:

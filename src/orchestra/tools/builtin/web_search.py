@@ -82,9 +82,12 @@ class WebSearch:
             except DDGSException as exc:
                 raise SearchError(f"DuckDuckGo search failed: {exc}; try again later") from exc
         if results is None:
-            raise SearchError("DuckDuckGo returned no page (blocked or rate-limited); try again later")
+            raise SearchError(
+                "DuckDuckGo returned no page (blocked or rate-limited); try again later"
+            )
         lines = [
-            f"{i}. {r.title}\n   {r.href}\n   {r.body}" for i, r in enumerate(results[: args.max_results], 1)
+            f"{i}. {r.title}\n   {r.href}\n   {r.body}"
+            for i, r in enumerate(results[: args.max_results], 1)
         ]
         text = "\n".join(lines) if lines else f"no results for {args.query!r}"
         self._cache[key] = (self._clock(), text)
