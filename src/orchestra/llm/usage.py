@@ -118,6 +118,9 @@ class Budget(BaseModel):
     max_tokens: int | None = None
     max_cost_usd: float | None = None
 
+    def applies_to(self, request: ChatRequest) -> bool:
+        return request.metadata.get(_METADATA_KEY[self.scope]) == self.key
+
     def check(self, ledger: UsageLedger) -> None:
         """Raise :class:`BudgetExceeded` when the scope's spending is over a limit."""
         totals = ledger.total(where={self.scope: self.key})
@@ -145,10 +148,11 @@ class BudgetedGateway:
     async def chat(
         self, request: ChatRequest, on_token: TokenCallback | None = None
     ) -> ChatResponse:
-        for budget in self.budgets:
+        budgets = [b for b in self.budgets if b.applies_to(request)]
+        for budget in budgets:
             budget.check(self.ledger)
         response = await self.inner.chat(request, on_token)
         self.ledger.record(request, response.usage)
-        for budget in self.budgets:
+        for budget in budgets:
             budget.check(self.ledger)
         return response
