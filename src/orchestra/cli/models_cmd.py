@@ -73,7 +73,7 @@ def list_models(project: ProjectOption = None, as_json: JsonOption = False) -> N
 
 
 @app.command("test")
-def test_model(
+def probe_model(
     alias: Annotated[str, typer.Argument(help="An alias, 'default', or a LiteLLM model string.")],
     project: ProjectOption = None,
     prompt: Annotated[str, typer.Option(help="What to send.")] = "Say hello in five words.",
