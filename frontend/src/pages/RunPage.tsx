@@ -1,0 +1,250 @@
+// A run, live: status and actions on top, the DAG and the terminal fed by one event stream,
+// and the step panel of the selected step. Finished runs can be replayed from stored events.
+import { useCallback, useMemo, useState } from "react";
+import { Link, useParams } from "react-router-dom";
+import { canOperate } from "../api/client";
+import { useSession } from "../api/auth";
+import type { Run, Workflow } from "../api/types";
+import { Dag, PHASE_STYLE } from "../components/Dag";
+import { StepPanel } from "../components/StepPanel";
+import { Terminal } from "../components/Terminal";
+import { Button, ErrorBox, StatusBadge, formatCost, formatDuration } from "../components/ui";
+import { isFinished } from "../live/runState";
+import type { RunState } from "../live/runState";
+import { useAsync } from "../live/useAsync";
+import { useRunStream } from "../live/useRunStream";
+
+const SOCKET_TEXT: Record<string, string> = {
+  connecting: "connecting…",
+  open: "live",
+  reconnecting: "reconnecting…",
+  unauthorized: "refused",
+  closed: "closed",
+};
+
+/** The DAG from the run itself when its workflow file is gone or changed shape. */
+function workflowFromRun(run: Run): Workflow {
+  return {
+    name: run.workflow,
+    description: null,
+    path: null,
+    source_hash: run.source_hash,
+    on_failure: null,
+    inputs: [],
+    steps: run.steps.map((s) => ({
+      id: s.id,
+      agent: "?",
+      model: null,
+      inputs: [],
+      outputs: [],
+      dependencies: [],
+      retries: null,
+      timeout_s: null,
+      approval: null,
+      when: null,
+      line: null,
+    })),
+    layers: [run.steps.map((s) => s.id)],
+    edges: [],
+    outputs: [],
+  };
+}
+
+function RunFigures({ state }: { state: RunState }) {
+  const run = state.run;
+  const usage = run?.usage;
+  return (
+    <dl className="flex gap-4 text-xs text-slate-400">
+      <div>
+        <dt className="inline">duration </dt>
+        <dd className="inline text-slate-200">{formatDuration(run?.duration_s)}</dd>
+      </div>
+      <div>
+        <dt className="inline">tokens </dt>
+        <dd className="inline text-slate-200">{usage?.total_tokens ?? "—"}</dd>
+      </div>
+      <div>
+        <dt className="inline">cost </dt>
+        <dd className="inline text-slate-200">{formatCost(usage?.cost_usd)}</dd>
+      </div>
+      <div>
+        <dt className="inline">events </dt>
+        <dd className="inline text-slate-200" data-testid="event-count">
+          {state.eventCount}
+        </dd>
+      </div>
+    </dl>
+  );
+}
+
+export function RunPage() {
+  const { id = "" } = useParams();
+  const { client, me } = useSession();
+  const stream = useRunStream(id, client);
+  const { state } = stream;
+  const [selected, setSelected] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const workflowName = state.run?.workflow ?? null;
+  const [workflow] = useAsync(
+    () => (workflowName ? client.workflow(workflowName) : new Promise<Workflow>(() => {})),
+    [client, workflowName],
+  );
+  const operator = canOperate(me.role);
+  const finished = isFinished(state.status);
+
+  const graph = useMemo<Workflow | null>(() => {
+    if (workflow.phase === "ready") return workflow.value;
+    if (workflow.phase === "error" && state.run) return workflowFromRun(state.run);
+    return null;
+    // Rebuild the fallback only when the run's step list first arrives, not on every snapshot.
+  }, [workflow, state.run?.id]);
+
+  const act = useCallback(
+    async (action: () => Promise<Run>) => {
+      setActionError(null);
+      try {
+        stream.applyRun(await action());
+      } catch (exc) {
+        setActionError(exc);
+      }
+    },
+    [stream],
+  );
+  const onDecide = useCallback(
+    (step: string, decision: "approve" | "reject", reason: string) =>
+      act(() => client.decide(id, step, decision, reason)),
+    [act, client, id],
+  );
+
+  if (stream.loadError && !state.run) return <ErrorBox error={stream.loadError} />;
+
+  const stepIds = graph?.steps.map((s) => s.id) ?? Object.keys(state.steps);
+  const waiting = stepIds.filter((s) => state.steps[s]?.phase === "waiting");
+  const selectedSpec = graph?.steps.find((s) => s.id === selected);
+
+  return (
+    <div className="flex h-full min-h-0 flex-col">
+      <div className="flex flex-wrap items-center gap-3 border-b border-slate-800 px-4 py-2">
+        <h1 className="text-lg font-bold">
+          Run <span className="font-mono text-sm">{id}</span>
+        </h1>
+        {workflowName && (
+          <Link
+            to={`/workflows/${encodeURIComponent(workflowName)}`}
+            className="text-sm text-sky-300 underline focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-400"
+          >
+            {workflowName}
+          </Link>
+        )}
+        <span aria-live="polite">
+          <span className="sr-only">Run status: </span>
+          <StatusBadge status={state.status} testId="run-status" />
+        </span>
+        <span className="text-xs text-slate-500" data-testid="socket-status" title={stream.socketDetail ?? ""}>
+          stream {SOCKET_TEXT[stream.socketStatus]}
+        </span>
+        <RunFigures state={state} />
+        <div className="ml-auto flex gap-2">
+          {operator && !finished && state.status !== null && (
+            <Button variant="danger" onClick={() => act(() => client.cancelRun(id))}>
+              Cancel run
+            </Button>
+          )}
+          {operator && (state.status === "failed" || state.status === "cancelled") && (
+            <Button onClick={() => act(() => client.resumeRun(id))}>Resume</Button>
+          )}
+          {finished && (
+            <Button onClick={stream.replay} disabled={stream.replaying}>
+              {stream.replaying ? "Replaying…" : "Replay"}
+            </Button>
+          )}
+        </div>
+      </div>
+      {stream.socketStatus === "unauthorized" && (
+        <p role="alert" className="bg-red-950 px-4 py-1 text-sm text-red-100">
+          {stream.socketDetail}
+        </p>
+      )}
+      {actionError !== null && <ErrorBox error={actionError} />}
+      {waiting.length > 0 && (
+        <div className="flex items-center gap-2 bg-purple-950 px-4 py-1 text-sm">
+          Waiting for approval:
+          {waiting.map((s) => (
+            <Button key={s} onClick={() => setSelected(s)}>
+              {s}
+            </Button>
+          ))}
+          {!operator && <span className="text-purple-200">(an operator decides)</span>}
+        </div>
+      )}
+      {state.error && finished && (
+        <p role="alert" className="bg-red-950 px-4 py-1 text-sm text-red-100">
+          {state.error.code}: {state.error.message}
+        </p>
+      )}
+      <div className="flex min-h-0 flex-1">
+        <div className="flex min-w-0 flex-1 flex-col">
+          <div className="h-[42%] min-h-[200px] border-b border-slate-800">
+            {graph ? (
+              <Dag workflow={graph} looks={state.steps} selected={selected} onSelect={setSelected} />
+            ) : (
+              <p role="status" className="p-4 text-slate-400">
+                Loading the workflow graph…
+              </p>
+            )}
+          </div>
+          <div className="min-h-0 flex-1 p-1">
+            <Terminal log={stream.log} />
+          </div>
+        </div>
+        <aside aria-label="Steps" className="w-[360px] shrink-0 overflow-auto border-l border-slate-800 p-3">
+          <h2 className="sr-only">Steps</h2>
+          <ul className="mb-3 flex flex-wrap gap-1">
+            {stepIds.map((stepId) => {
+              const phase = state.steps[stepId]?.phase ?? "pending";
+              return (
+                <li key={stepId}>
+                  <button
+                    type="button"
+                    aria-pressed={selected === stepId}
+                    onClick={() => setSelected(stepId)}
+                    className={`rounded border px-2 py-0.5 text-xs focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-300 ${PHASE_STYLE[phase].box}`}
+                  >
+                    {stepId}
+                    <span className="sr-only">: {PHASE_STYLE[phase].label}</span>
+                  </button>
+                </li>
+              );
+            })}
+          </ul>
+          {selected ? (
+            <StepPanel
+              stepId={selected}
+              spec={selectedSpec}
+              view={state.steps[selected]}
+              run={state.run}
+              steps={state.steps}
+              canDecide={operator}
+              onDecide={onDecide}
+            />
+          ) : (
+            <p className="text-sm text-slate-400">Select a step (in the graph or above) to see its inputs, outputs, tool calls and usage.</p>
+          )}
+          {finished && state.outputs && Object.keys(state.outputs).length > 0 && !selected && (
+            <div className="mt-4 text-sm">
+              <h2 className="font-semibold">Run outputs</h2>
+              {Object.entries(state.outputs).map(([name, value]) => (
+                <div key={name} className="mt-1">
+                  <div className="text-xs text-slate-400">{name}</div>
+                  <pre className="max-h-64 overflow-auto whitespace-pre-wrap rounded bg-slate-950 p-2 text-xs">
+                    {typeof value === "string" ? value : JSON.stringify(value, null, 2)}
+                  </pre>
+                </div>
+              ))}
+            </div>
+          )}
+        </aside>
+      </div>
+    </div>
+  );
+}
