@@ -1,0 +1,136 @@
+"""Gateway benchmarks: overhead per call, local-model throughput, time to first token.
+
+Run: ``uv run python benchmarks/gateway.py [--calls 200] [--tokens 128]``
+
+1. Overhead: the same OpenAI-compatible server on 127.0.0.1 (the test suite's
+   fake server), called through the gateway and with the ``openai`` SDK
+   directly; median latency per call. Once with an instant server (pure client
+   overhead) and once with a server that takes 50 ms, like a small model would.
+   Target: gateway ≤ 1.2× direct.
+2. Local model tokens/s through the gateway against llama-cpp-python called
+   directly with the same prompt and settings. Target: ≥ 0.95×.
+3. Time to first token of the local model through the gateway (warm).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from orchestra.llm.config import GatewayConfig, LocalModelConfig  # noqa: E402
+from orchestra.llm.gateway import build_gateway  # noqa: E402
+from orchestra.llm.local import ensure_model_file, render_prompt  # noqa: E402
+from orchestra.llm.types import ChatMessage, ChatRequest  # noqa: E402
+from tests.llm.fake_openai import FakeOpenAI  # noqa: E402
+
+PROMPT = "Write a long story about a lighthouse keeper and the sea."
+
+
+async def overhead(calls: int, server_delay: float) -> tuple[float, float]:
+    from openai import AsyncOpenAI
+
+    server = FakeOpenAI("bench", default="slow" if server_delay else "ok", slow_s=server_delay)
+    server.start()
+    gateway = build_gateway(
+        GatewayConfig(cache="off", model_list=[server.deployment("bench")], num_retries=1)
+    )
+    client = AsyncOpenAI(base_url=server.api_base, api_key="sk-bench", max_retries=0)
+    request = ChatRequest(model="bench", messages=[ChatMessage(role="user", content="hi")])
+    for _ in range(10):  # warm up both paths (lazy imports, connection pools)
+        await gateway.chat(request)
+        await client.chat.completions.create(
+            model="fake", messages=[{"role": "user", "content": "hi"}]
+        )
+    via_gateway: list[float] = []
+    direct: list[float] = []
+    for _ in range(calls):  # interleave so both see the same machine load
+        start = time.perf_counter()
+        await gateway.chat(request)
+        via_gateway.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        await client.chat.completions.create(
+            model="fake", messages=[{"role": "user", "content": "hi"}]
+        )
+        direct.append(time.perf_counter() - start)
+    await gateway.close()
+    await client.close()
+    server.stop()
+    return statistics.median(via_gateway), statistics.median(direct)
+
+
+async def local_throughput(tokens: int) -> tuple[float, float, float, float]:
+    import llama_cpp
+
+    config = LocalModelConfig()
+    gateway = build_gateway(GatewayConfig(cache="off", local=config))
+    messages = [ChatMessage(role="user", content=PROMPT)]
+    request = ChatRequest(model="local", messages=messages, max_tokens=tokens, temperature=0.0)
+    await gateway.chat(request)  # load the model
+    runs_gw: list[float] = []
+    for _ in range(3):
+        response = await gateway.chat(request)
+        runs_gw.append(response.usage.completion_tokens / response.usage.latency_s)
+
+    first_token: list[float] = []
+    for _ in range(5):
+        start = time.perf_counter()
+        seen: list[float] = []
+
+        async def on_token(delta: str, seen: list[float] = seen, start: float = start) -> None:
+            if not seen:
+                seen.append(time.perf_counter() - start)
+
+        await gateway.chat(request.model_copy(update={"max_tokens": 8}), on_token=on_token)
+        first_token.append(seen[0])
+    await gateway.close()
+
+    llm = llama_cpp.Llama(
+        model_path=str(ensure_model_file(config)), n_ctx=config.n_ctx, seed=0, verbose=False
+    )
+    prompt = render_prompt([m.model_dump(exclude_none=True) for m in messages], None)
+    runs_direct: list[float] = []
+    for _ in range(3):
+        start = time.perf_counter()
+        out = llm.create_completion(
+            prompt, max_tokens=tokens, temperature=0.0, stop=["<end_of_turn>"]
+        )
+        elapsed = time.perf_counter() - start
+        runs_direct.append(out["usage"]["completion_tokens"] / elapsed)
+    completion_tokens = response.usage.completion_tokens
+    return (
+        statistics.median(runs_gw),
+        statistics.median(runs_direct),
+        statistics.median(first_token),
+        completion_tokens,
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--tokens", type=int, default=128)
+    args = parser.parse_args()
+
+    for delay in (0.0, 0.05):
+        gw, direct = await overhead(args.calls, delay)
+        label = "instant server" if not delay else f"server taking {delay * 1000:.0f} ms"
+        print(
+            f"overhead ({label}, median of {args.calls}): gateway {gw * 1000:.2f} ms, "
+            f"openai SDK {direct * 1000:.2f} ms, ratio {gw / direct:.2f}x (target <= 1.2x)"
+        )
+    gw_tps, direct_tps, ttft, n = await local_throughput(args.tokens)
+    print(
+        f"local model ({n:.0f} tokens/answer): gateway {gw_tps:.1f} tok/s, llama-cpp-python "
+        f"{direct_tps:.1f} tok/s, ratio {gw_tps / direct_tps:.2f}x (target >= 0.95x)"
+    )
+    print(f"local model time to first token (warm, median of 5): {ttft * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
