@@ -23,11 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from orchestra.llm.config import GatewayConfig, LocalModelConfig  # noqa: E402
-from orchestra.llm.gateway import build_gateway  # noqa: E402
-from orchestra.llm.local import ensure_model_file, render_prompt  # noqa: E402
-from orchestra.llm.types import ChatMessage, ChatRequest  # noqa: E402
-from tests.llm.fake_openai import FakeOpenAI  # noqa: E402
+from tests.llm.fake_openai import FakeOpenAI
+
+from orchestra.llm.config import GatewayConfig, LocalModelConfig
+from orchestra.llm.gateway import build_gateway
+from orchestra.llm.local import ensure_model_file, render_prompt
+from orchestra.llm.types import ChatMessage, ChatRequest
 
 PROMPT = "Write a long story about a lighthouse keeper and the sea."
 
