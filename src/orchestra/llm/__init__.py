@@ -1,0 +1,62 @@
+"""The model gateway: LiteLLM Router, the embedded local model, the scripted model, usage.
+
+Importing this package does not import LiteLLM (that happens when a gateway is built).
+"""
+
+from orchestra.llm.config import GatewayConfig, LocalModelConfig
+from orchestra.llm.errors import (
+    BudgetExceeded,
+    ContextWindowExceeded,
+    LLMError,
+    MalformedOutput,
+    MalformedToolCall,
+    ModelConfigError,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    Timeout,
+    UnknownModel,
+)
+from orchestra.llm.gateway import Gateway, build_gateway
+from orchestra.llm.scripted import Reply, ScriptedToolCall, ScriptRegistry
+from orchestra.llm.types import (
+    ChatMessage,
+    ChatRequest,
+    ChatResponse,
+    ModelGateway,
+    ToolCall,
+    ToolSchema,
+    Usage,
+)
+from orchestra.llm.usage import Budget, BudgetedGateway, UsageLedger, UsageTotals
+
+__all__ = [
+    "Budget",
+    "BudgetExceeded",
+    "BudgetedGateway",
+    "ChatMessage",
+    "ChatRequest",
+    "ChatResponse",
+    "ContextWindowExceeded",
+    "Gateway",
+    "GatewayConfig",
+    "LLMError",
+    "LocalModelConfig",
+    "MalformedOutput",
+    "MalformedToolCall",
+    "ModelConfigError",
+    "ModelGateway",
+    "ProviderError",
+    "ProviderUnavailable",
+    "RateLimited",
+    "Reply",
+    "ScriptRegistry",
+    "ScriptedToolCall",
+    "Timeout",
+    "ToolCall",
+    "ToolSchema",
+    "Usage",
+    "UsageLedger",
+    "UsageTotals",
+    "build_gateway",
+]
