@@ -55,6 +55,7 @@ __all__ = [
     "Timeout",
     "ToolCall",
     "ToolSchema",
+    "UnknownModel",
     "Usage",
     "UsageLedger",
     "UsageTotals",
