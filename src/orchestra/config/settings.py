@@ -198,6 +198,12 @@ class ServerSettings(BaseModel):
     """Browser origins allowed to call the API (CORS), e.g. ``http://localhost:5173``."""
     insecure_local: bool = False
     """Accept requests without a token from the local machine. For development only."""
+    rate_limit: str = "600/minute"
+    """Requests one API key may make, as ``N/second|minute|hour`` (moving window)."""
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    """Largest request body accepted; bigger ones get 413."""
+    shutdown_grace_s: float = Field(default=10, ge=0)
+    """On shutdown, seconds to let runs in flight finish before they are cancelled."""
 
 
 class WorkspacesSettings(BaseModel):
