@@ -1,0 +1,90 @@
+"""Request limits: a rate limit per API key and a cap on request body size.
+
+Rate limiting uses the ``limits`` package's moving-window strategy over
+in-memory storage (one server process); the limit is a ``limits`` string such
+as ``"600/minute"`` (``server.rate_limit``). An exhausted key gets 429 with
+``Retry-After`` (seconds until the window frees a slot).
+
+The body cap is an ASGI middleware so it sees the bytes before anything
+parses them: a declared ``Content-Length`` over the cap is refused at once,
+and a chunked body is counted as it streams and cut off at the cap.
+"""
+
+from __future__ import annotations
+
+import time
+
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orchestra.api.errors import error_response, payload_too_large
+
+
+class RateLimiter:
+    """Per-key moving-window limiter. ``check`` returns None, or seconds to wait."""
+
+    def __init__(self, rate: str) -> None:
+        try:
+            self.item = parse(rate)
+        except ValueError as exc:
+            raise ValueError(
+                f"server.rate_limit {rate!r} is not a rate; write e.g. '600/minute' or '20/second'"
+            ) from exc
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def check(self, key: str) -> float | None:
+        if self._limiter.hit(self.item, "orchestra-api", key):
+            return None
+        stats = self._limiter.get_window_stats(self.item, "orchestra-api", key)
+        return max(0.0, stats.reset_time - time.time())
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Refuse HTTP request bodies longer than ``max_bytes`` with 413 ``payload_too_large``."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.max_bytes:
+                    await error_response(payload_too_large(self.max_bytes))(scope, receive, send)
+                    return
+        seen = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except _TooLarge:
+            if not started:
+                await error_response(payload_too_large(self.max_bytes))(scope, receive, send)

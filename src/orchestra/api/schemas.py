@@ -1,0 +1,248 @@
+"""Request and response bodies of API v1: the pydantic contract of docs/api.md.
+
+Times are UNIX epoch seconds (floats), as the store keeps them and as events
+carry them. Free-form maps (outputs, event content, details) stay ``dict``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RunStatusName = Literal["queued", "running", "waiting", "succeeded", "failed", "cancelled"]
+StepStatusName = Literal["pending", "running", "succeeded", "failed", "skipped", "cancelled"]
+RoleName = Literal["viewer", "operator", "admin"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+class Status(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Me(BaseModel):
+    key_id: str
+    name: str
+    role: RoleName
+
+
+# ---------------------------------------------------------------- workflows
+
+
+class Input(BaseModel):
+    name: str
+    required: bool
+    default: str | None
+    description: str
+
+
+class WorkflowSummary(BaseModel):
+    name: str
+    description: str
+    steps: int
+    inputs: list[Input]
+
+
+class WorkflowStep(BaseModel):
+    id: str
+    agent: str
+    model: str | None
+    inputs: list[str]
+    outputs: list[str]
+    dependencies: list[str]
+    retries: int
+    timeout_s: float | None
+    approval: bool
+    when: str | None
+    line: int
+
+
+class Workflow(BaseModel):
+    name: str
+    description: str
+    path: str
+    source_hash: str
+    on_failure: str
+    inputs: list[Input]
+    steps: list[WorkflowStep]
+    layers: list[list[str]]
+    edges: list[list[str]]
+    outputs: list[str]
+
+
+class ValidateRequest(_Body):
+    filename: str = Field(min_length=1, max_length=255, examples=["demo.workflow.md"])
+    content: str = Field(max_length=500_000)
+
+
+class Diagnostic(BaseModel):
+    path: str
+    line: int
+    col: int
+    code: str
+    severity: str
+    message: str
+    hint: str
+
+
+class ValidateResult(BaseModel):
+    ok: bool
+    diagnostics: list[Diagnostic]
+
+
+# ------------------------------------------------------------------- agents
+
+
+class Agent(BaseModel):
+    name: str
+    model: str
+    description: str
+    tools: list[str]
+    skills: list[str]
+    capabilities: list[str]
+    state: Literal["idle", "active", "error"]
+    path: str
+
+
+# --------------------------------------------------------------------- runs
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost_usd: float
+    calls: int
+
+
+class RunSummary(BaseModel):
+    id: str
+    workflow: str
+    status: RunStatusName
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+    duration_s: float | None
+    usage: Usage
+
+
+class RunError(BaseModel):
+    code: str
+    message: str
+
+
+class Approval(BaseModel):
+    requested_at: float
+    decision: Literal["approved", "rejected"] | None
+    decided_by: str | None
+    reason: str | None
+
+
+class RunStep(BaseModel):
+    id: str
+    status: StepStatusName
+    attempt: int
+    outputs: dict[str, str]
+    usage: Usage
+    error: dict[str, Any] | None
+    started_at: float | None
+    finished_at: float | None
+    approval: Approval | None
+
+
+class Run(RunSummary):
+    inputs: dict[str, str]
+    outputs: dict[str, str]
+    error: RunError | None
+    source_hash: str
+    steps: list[RunStep]
+
+
+class StartRun(_Body):
+    workflow: str = Field(min_length=1, max_length=200)
+    inputs: dict[str, str] = Field(default_factory=dict)
+
+
+class RunPage(BaseModel):
+    items: list[RunSummary]
+    next_cursor: str | None
+
+
+class Decision(_Body):
+    reason: str = Field(default="", max_length=2000)
+
+
+class Event(BaseModel):
+    type: str
+    timestamp: float
+    run_id: str
+    step_id: str | None
+    seq: int
+    content: dict[str, Any]
+
+
+class EventPage(BaseModel):
+    items: list[Event]
+    last_seq: int
+
+
+# ------------------------------------------------------------------- models
+
+
+class ModelAlias(BaseModel):
+    alias: str
+    deployments: list[dict[str, Any]]
+
+
+class ProbeResult(BaseModel):
+    ok: bool
+    latency_s: float | None
+    usage: dict[str, Any] | None
+    error: str | None
+
+
+# --------------------------------------------------------------- keys, audit
+
+
+class CreateKey(_Body):
+    name: str = Field(min_length=1, max_length=100)
+    role: RoleName
+
+
+class Key(BaseModel):
+    id: str
+    name: str
+    role: RoleName
+    created_at: float
+    last_used_at: float | None
+    revoked_at: float | None
+
+
+class CreatedKey(Key):
+    key: str = Field(description="The secret. Shown in this answer only; store it now.")
+
+
+class AuditEntry(BaseModel):
+    at: float
+    key_id: str
+    action: str
+    target: str
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    next_cursor: str | None

@@ -1,0 +1,196 @@
+"""Turning specs, records and events into the response bodies of :mod:`orchestra.api.schemas`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import Any
+
+from orchestra.api import schemas
+from orchestra.definitions import AgentSpec, WorkflowSpec
+from orchestra.definitions.views import workflow_view
+from orchestra.engine.events import ExecutionEvent
+from orchestra.engine.protocols import RunRecord, UsageTotals
+from orchestra.engine.states import StepStatus
+from orchestra.runtime.errors import InvalidRequest
+from orchestra.runtime.keys import parse_role
+from orchestra.store.auth_repo import KeyRow
+from orchestra.store.run_queries import RunPosition, RunRow
+
+
+def usage(totals: UsageTotals) -> schemas.Usage:
+    return schemas.Usage(
+        prompt_tokens=totals.prompt_tokens,
+        completion_tokens=totals.completion_tokens,
+        total_tokens=totals.total_tokens,
+        cost_usd=totals.cost_usd,
+        calls=totals.calls,
+    )
+
+
+def workflow(spec: WorkflowSpec) -> schemas.Workflow:
+    return schemas.Workflow.model_validate(workflow_view(spec))
+
+
+def workflow_summary(spec: WorkflowSpec) -> schemas.WorkflowSummary:
+    return schemas.WorkflowSummary(
+        name=spec.name,
+        description=spec.description,
+        steps=len(spec.steps),
+        inputs=[schemas.Input.model_validate(i.model_dump(mode="json")) for i in spec.inputs],
+    )
+
+
+def agent(spec: AgentSpec, active: bool) -> schemas.Agent:
+    return schemas.Agent(
+        name=spec.name,
+        model=spec.model,
+        description=spec.description,
+        tools=list(spec.tools),
+        skills=[skill.name for skill in spec.skills],
+        capabilities=list(spec.capabilities),
+        state="active" if active else "idle",
+        path=str(spec.path),
+    )
+
+
+def _duration(created: float, finished: float | None) -> float | None:
+    return None if finished is None else max(0.0, finished - created)
+
+
+def run_summary(row: RunRow) -> schemas.RunSummary:
+    return schemas.RunSummary(
+        id=row.id,
+        workflow=row.workflow,
+        status=row.status.value,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        finished_at=row.finished_at,
+        duration_s=_duration(row.created_at, row.finished_at),
+        usage=usage(row.usage),
+    )
+
+
+def _run_error(error: Mapping[str, Any] | None) -> schemas.RunError | None:
+    if not error:
+        return None
+    failed = error.get("failed_steps")
+    if failed:
+        return schemas.RunError(
+            code="step_failed", message=f"step(s) failed: {', '.join(map(str, failed))}"
+        )
+    return schemas.RunError(
+        code=str(error.get("code", "run_failed")),
+        message=str(error.get("message", "the run failed; see its events")),
+    )
+
+
+def _step_error(error: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if error is None:
+        return None
+    return {"code": str(error.get("type", "step_failed")), **dict(error)}
+
+
+def run(record: RunRecord) -> schemas.Run:
+    spec = record.definition.spec
+    read = {var for step in spec.steps for var in step.input_vars}
+    final = [v for step in spec.steps for v in step.output_vars if v not in read]
+    produced: dict[str, str] = {}
+    for step in record.steps.values():
+        if step.status is StepStatus.SUCCEEDED:
+            produced.update(step.outputs)
+    steps = []
+    for step_id, step in record.steps.items():
+        approval = record.approvals.get(step_id)
+        steps.append(
+            schemas.RunStep(
+                id=step_id,
+                status=step.status.value,
+                attempt=step.attempt,
+                outputs=dict(step.outputs),
+                usage=usage(step.usage),
+                error=_step_error(step.error),
+                started_at=step.started_at,
+                finished_at=step.finished_at,
+                approval=None
+                if approval is None
+                else schemas.Approval(
+                    requested_at=approval.requested_at,
+                    decision=approval.decision,
+                    decided_by=approval.decided_by,
+                    reason=approval.reason,
+                ),
+            )
+        )
+    return schemas.Run(
+        id=record.run_id,
+        workflow=spec.name,
+        status=record.status.value,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        finished_at=record.finished_at,
+        duration_s=_duration(record.created_at, record.finished_at),
+        usage=usage(record.usage),
+        inputs=dict(record.definition.inputs),
+        outputs={name: produced[name] for name in final if name in produced},
+        error=_run_error(record.error),
+        source_hash=record.definition.source_hash,
+        steps=steps,
+    )
+
+
+def event(item: ExecutionEvent) -> dict[str, Any]:
+    return item.to_json()
+
+
+def key(row: KeyRow) -> schemas.Key:
+    return schemas.Key(
+        id=row.id,
+        name=row.name,
+        role=parse_role(row.role),
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+# Cursors are opaque to clients: urlsafe base64 of "created_at|run_id" or of an audit id.
+
+
+def encode_cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRequest(
+            f"cursor {cursor!r} is not one this server gave out; pass next_cursor unchanged"
+        ) from exc
+
+
+def run_cursor(row: RunRow) -> str:
+    return encode_cursor(f"{row.created_at!r}|{row.id}")
+
+
+def run_position(cursor: str) -> RunPosition:
+    created, sep, run_id = decode_cursor(cursor).partition("|")
+    try:
+        if not sep:
+            raise ValueError(created)
+        return RunPosition(float(created), run_id)
+    except ValueError as exc:
+        raise InvalidRequest(
+            f"cursor {cursor!r} is not one this server gave out; pass next_cursor unchanged"
+        ) from exc
+
+
+def audit_position(cursor: str) -> int:
+    text = decode_cursor(cursor)
+    if not text.isdigit():
+        raise InvalidRequest(
+            f"cursor {cursor!r} is not one this server gave out; pass next_cursor unchanged"
+        )
+    return int(text)
