@@ -6,7 +6,16 @@ from __future__ import annotations
 
 import typer
 
-from orchestra.cli import config_cmd, definitions_cmd, doctor_cmd, models_cmd, runs_cmd, tools_cmd
+from orchestra.cli import (
+    config_cmd,
+    definitions_cmd,
+    doctor_cmd,
+    keys_cmd,
+    models_cmd,
+    runs_cmd,
+    serve_cmd,
+    tools_cmd,
+)
 
 app = typer.Typer(
     name="orchestra",
@@ -24,6 +33,8 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(tools_cmd.app, name="tools")
+app.command("serve")(serve_cmd.serve)
+app.add_typer(keys_cmd.app, name="keys")
 
 
 def run() -> None:

@@ -103,8 +103,9 @@ class KeyService:
         return row
 
     async def ensure_first_admin(self) -> str | None:
-        """On a database without any key, create an admin key and return its secret (else None)."""
-        if await self.repo.count() > 0:
+        """When no active admin key exists (first start, or every admin key was revoked),
+        create one and return its secret; else None."""
+        if any(row.role == "admin" for row in await self.repo.list(include_revoked=False)):
             return None
         _, key = await self.create("admin (created on first start)", "admin")
         return key

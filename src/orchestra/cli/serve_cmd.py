@@ -1,0 +1,123 @@
+"""``orchestra serve``: the HTTP API, WebSocket and docs, with the engine in-process.
+
+FastAPI, uvicorn and the engine are imported inside the command body so that
+``orchestra --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from orchestra.cli.project_opts import ProjectOption, project_root
+
+if TYPE_CHECKING:
+    from orchestra.config import Settings
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def serve(
+    project: ProjectOption = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Interface to listen on (server.host).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="TCP port (server.port).", show_default=False)
+    ] = None,
+    insecure_local: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-local",
+            help="Serve without API keys. Only allowed when listening on 127.0.0.1.",
+        ),
+    ] = False,
+    log_level: Annotated[
+        str | None, typer.Option("--log-level", help="Override log_level.", show_default=False)
+    ] = None,
+) -> None:
+    """Serve the REST API under /api/v1, the WebSocket at /api/v1/ws and the docs at /docs.
+
+    Runs interrupted by a crash are resumed at start. On the first start an
+    admin API key is created and printed once.
+    """
+    from orchestra.config import ConfigError, load_settings
+
+    root = project_root(project)
+    try:
+        settings = load_settings(
+            root,
+            overrides={
+                "server.host": host,
+                "server.port": port,
+                "server.insecure_local": True if insecure_local else None,
+                "log_level": log_level,
+            },
+            flags={
+                "server.host": "--host",
+                "server.port": "--port",
+                "server.insecure_local": "--insecure-local",
+                "log_level": "--log-level",
+            },
+        )
+    except ConfigError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    if settings.server.insecure_local and settings.server.host not in LOOPBACK:
+        typer.echo(
+            f"error: --insecure-local serves the API without keys, so it only listens on "
+            f"127.0.0.1; server.host is {settings.server.host!r}. Drop --insecure-local (and "
+            "use `orchestra keys create`), or listen on 127.0.0.1.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    asyncio.run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from orchestra.api.app import create_app
+    from orchestra.log import setup_logging
+    from orchestra.runtime.container import Container, ContainerOptions
+
+    setup_logging(settings)
+    container = await Container.open(
+        settings, ContainerOptions(grace_s=settings.server.shutdown_grace_s)
+    )
+    try:
+        first_key = await container.keys.ensure_first_admin()
+        if first_key is not None:
+            typer.echo(
+                "\nCreated the first admin API key. It is shown only this once; store it now:\n\n"
+                f"    {first_key}\n\n"
+                "Use it as 'Authorization: Bearer <key>'. More keys: `orchestra keys create`.\n"
+            )
+        app = create_app(settings, container=container)
+        if settings.server.insecure_local:
+            typer.echo("warning: --insecure-local: requests from this machine need no API key")
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=settings.server.host,
+                port=settings.server.port,
+                log_config=None,
+                timeout_graceful_shutdown=5,
+                ws_ping_interval=20,
+            )
+        )
+        loop = asyncio.get_running_loop()
+        stopping = app.state.api.stopping
+        uvicorn_handle_exit = server.handle_exit
+
+        def handle_exit(sig: int, frame: object) -> None:
+            # Tell WebSockets first so they close with 1001 before uvicorn drops them.
+            loop.call_soon_threadsafe(stopping.set)
+            uvicorn_handle_exit(sig, frame)  # type: ignore[arg-type]
+
+        server.handle_exit = handle_exit  # type: ignore[method-assign]
+        await server.serve()
+    finally:
+        await container.close()
