@@ -41,10 +41,6 @@ class RateLimiter:
         return max(0.0, stats.reset_time - time.time())
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
     """Refuse HTTP request bodies longer than ``max_bytes`` with 413 ``payload_too_large``."""
 
@@ -67,24 +63,29 @@ class BodySizeLimit:
                     return
         seen = 0
         started = False
+        refused = False
 
         async def counted_receive() -> Message:
-            nonlocal seen
+            # Over the cap, answer 413 here and tell the app the client left: frameworks turn
+            # exceptions raised while reading the body into their own 400.
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
+                if seen > self.max_bytes and not started:
+                    refused = True
+                    await error_response(payload_too_large(self.max_bytes))(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracked_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except _TooLarge:
-            if not started:
-                await error_response(payload_too_large(self.max_bytes))(scope, receive, send)
+        await self.app(scope, counted_receive, tracked_send)
