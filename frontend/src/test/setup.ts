@@ -1,7 +1,7 @@
 // jsdom lacks the layout APIs React Flow and xterm probe for; these stand-ins only satisfy the
 // probes (no layout happens in jsdom either way). Everything else under test is real.
 import "@testing-library/jest-dom/vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach } from "vitest";
 
 class NoLayoutResizeObserver {
@@ -24,6 +24,9 @@ if (!window.matchMedia) {
       dispatchEvent: () => false,
     }) as MediaQueryList;
 }
+
+// jsdom mounts React Flow and xterm slowly on a busy 2-core machine; behaviour, not speed, is under test.
+configure({ asyncUtilTimeout: 5000 });
 
 afterEach(() => {
   cleanup();
