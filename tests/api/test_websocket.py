@@ -38,8 +38,9 @@ def url(address: str) -> str:
     return f"ws://{address}/api/v1/ws"
 
 
-async def recv(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+async def recv(ws: ClientConnection, wait_s: float = 10) -> dict[str, Any]:
+    async with asyncio.timeout(wait_s):
+        message: dict[str, Any] = json.loads(await ws.recv())
     return message
 
 
@@ -83,7 +84,11 @@ async def test_first_message_auth(address: str, container: Container, keys: Keys
 
 @pytest.mark.parametrize("how", ["bad subprotocol key", "bad first message", "no auth in time"])
 async def test_unauthorized_closes_4401(address: str, how: str) -> None:
-    protocols = ["orchestra.v1", "bearer.orch_abc_nope"] if how == "bad subprotocol key" else ["orchestra.v1"]
+    protocols = (
+        ["orchestra.v1", "bearer.orch_abc_nope"]
+        if how == "bad subprotocol key"
+        else ["orchestra.v1"]
+    )
     async with connect(url(address), subprotocols=protocols) as ws:  # type: ignore[arg-type]
         if how == "bad first message":
             await ws.send(json.dumps({"type": "auth", "key": "orch_abc_nope"}))
@@ -95,11 +100,11 @@ async def test_unauthorized_closes_4401(address: str, how: str) -> None:
 
 async def test_heartbeat_pings(address: str, keys: Keys) -> None:
     async with connect(url(address), subprotocols=["orchestra.v1", f"bearer.{keys.viewer}"]) as ws:  # type: ignore[list-item]
-        ping = await recv(ws, timeout=5)
+        ping = await recv(ws, wait_s=5)
         assert ping["type"] == "ping"
         assert isinstance(ping["t"], float)
         await ws.send(json.dumps({"type": "pong"}))
-        assert (await recv(ws, timeout=5))["type"] == "ping"
+        assert (await recv(ws, wait_s=5))["type"] == "ping"
 
 
 async def test_reconnect_mid_run_receives_every_event_exactly_once(
@@ -176,8 +181,13 @@ async def test_slow_consumer_is_cut_off_with_4408_and_the_run_goes_on(
     # The client reads nothing while the run produces megabytes of events.
     record = await wait_for(container.store, run_id, timeout_s=60)
     assert record.status is RunStatus.SUCCEEDED
-    with pytest.raises(websockets.ConnectionClosed) as closed:
+
+    async def drain() -> None:
         while True:
-            await asyncio.wait_for(ws.recv(), 10)
+            async with asyncio.timeout(10):
+                await ws.recv()
+
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await drain()
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4408
