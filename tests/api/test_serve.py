@@ -7,11 +7,8 @@ the server is killed.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,61 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.process import ORCHESTRA, Server, free_port
 from tests.api.project import TOML, busy_workflow, write_project
 from tests.llm.fake_openai import FakeOpenAI
 
-ORCHESTRA = Path(sys.executable).parent / "orchestra"
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Server:
-    """One ``orchestra serve`` process; stdout goes to a file we can read while it runs."""
-
-    def __init__(self, project: Path, port: int, *extra: str) -> None:
-        self.port = port
-        self.log = project / f"serve-{time.monotonic_ns()}.out"
-        self._out = self.log.open("w")
-        self.process = subprocess.Popen(
-            [str(ORCHESTRA), "serve", "--project", str(project), "--port", str(port), *extra],
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
-        )
-        self.base = f"http://127.0.0.1:{port}"
-
-    def wait_ready(self, timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited early:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"server not ready:\n{self.output()}")
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._out.close()
 
 
 @pytest.fixture
