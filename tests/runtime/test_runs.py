@@ -1,0 +1,77 @@
+"""RunService: runs it starts finish; unfinished runs of a dead owner resume; phased shutdown."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from orchestra.engine.ids import RunId
+from orchestra.engine.states import RunStatus, StepStatus
+from orchestra.runtime.container import Container, ContainerOptions
+from orchestra.runtime.errors import Conflict, ShuttingDown
+from orchestra.store.database import connect
+from orchestra.store.run_store import SqlRunStore
+from tests.api.project import scripts, settings_for, wait_for, write_project
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return write_project(tmp_path / "project")
+
+
+async def test_a_started_run_is_driven_to_the_end(project: Path) -> None:
+    container = await Container.open(settings_for(project), ContainerOptions(scripts=scripts()))
+    try:
+        run_id = await container.runs.start_run("pair", {"Topic": "x"})
+        assert (await wait_for(container.store, run_id)).status is RunStatus.SUCCEEDED
+        with pytest.raises(Conflict):
+            await container.runs.cancel(run_id)
+        with pytest.raises(Conflict):
+            await container.runs.resume(run_id)
+    finally:
+        await container.close()
+
+
+async def test_runs_left_by_a_dead_owner_resume_at_start(project: Path) -> None:
+    settings = settings_for(project)
+    # A run left behind: created and claimed by a process (on this host) that is gone.
+    database = await connect(settings.database.url)
+    store = SqlRunStore(database)
+    async with store:
+        first = Container(settings)  # only to read the project's workflow
+        spec = first.project.workflow("pair")
+        run_id = await store.create_run(spec, {"Topic": "t"})
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        assert await store.claim_run(run_id, f"{socket.gethostname()}:{dead.pid}:x", 30.0)
+    await database.aclose()
+
+    container = await Container.open(settings, ContainerOptions(scripts=scripts()))
+    try:
+        record = await wait_for(container.store, run_id, timeout_s=60)
+    finally:
+        await container.close()
+    assert record.status is RunStatus.SUCCEEDED
+
+
+async def test_shutdown_stops_accepting_and_cancels_what_outlives_the_grace(project: Path) -> None:
+    container = await Container.open(
+        settings_for(project), ContainerOptions(scripts=scripts(delay_s=5), grace_s=0.2)
+    )
+    run_id = await container.runs.start_run("busy", {})
+    await wait_for(container.store, run_id, RunStatus.RUNNING)
+    runs = container.runs
+    store = container.store
+    database = container.database
+    await runs.close()
+    assert not runs.accepting
+    with pytest.raises(ShuttingDown):
+        await runs.start_run("pair", {"Topic": "x"})
+    record = await store.get_run(RunId(run_id))
+    assert record.steps["s0"].status is StepStatus.CANCELLED
+    assert record.owner is None  # the lease was released: a restart can take it at once
+    await container.close()
+    assert database is container.database
