@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -44,8 +44,8 @@ async def test_runs_left_by_a_dead_owner_resume_at_start(project: Path) -> None:
         first = Container(settings)  # only to read the project's workflow
         spec = first.project.workflow("pair")
         run_id = await store.create_run(spec, {"Topic": "t"})
-        dead = subprocess.Popen(["true"])
-        dead.wait()
+        dead = await asyncio.create_subprocess_exec("true")
+        await dead.wait()
         assert await store.claim_run(run_id, f"{socket.gethostname()}:{dead.pid}:x", 30.0)
     await database.aclose()
 
