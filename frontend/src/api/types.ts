@@ -1,6 +1,8 @@
 // The shapes of docs/api.md (v1). Clients ignore fields they do not know, so every
 // type lists only what the UI reads; optional fields are the ones the contract allows to be null.
 
+export type Timestamp = string | number;
+
 export type Role = "viewer" | "operator" | "admin";
 
 export interface Me {
@@ -84,15 +86,16 @@ export interface RunSummary {
   id: string;
   workflow: string;
   status: RunStatus;
-  created_at: string | null;
-  updated_at: string | null;
-  finished_at: string | null;
+  /** ISO 8601 text or Unix seconds (the server sends seconds). */
+  created_at: Timestamp | null;
+  updated_at: Timestamp | null;
+  finished_at: Timestamp | null;
   duration_s: number | null;
   usage: Usage | null;
 }
 
 export interface Approval {
-  requested_at: string | null;
+  requested_at: Timestamp | null;
   decision: "approved" | "rejected" | null;
   decided_by: string | null;
   reason: string | null;
@@ -105,8 +108,8 @@ export interface RunStep {
   outputs: Record<string, unknown> | null;
   usage: Usage | null;
   error: ErrorInfo | null;
-  started_at: string | null;
-  finished_at: string | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
   approval: Approval | null;
 }
 

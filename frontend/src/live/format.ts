@@ -119,11 +119,12 @@ export class EventFormatter {
         break;
       }
       case "step_complete": {
-        const usage = (c.usage ?? {}) as Record<string, unknown>;
-        add(
-          `✔ step ${step} complete (${String(usage.total_tokens ?? 0)} tokens) ${preview(c.outputs ?? {}, 1000)}`,
-          "boldGreen",
-        );
+        add(`✔ step ${step} complete (${tokensOf(c.usage)} tokens)`, "boldGreen");
+        const outputs = (c.outputs ?? {}) as Record<string, unknown>;
+        for (const [name, value] of Object.entries(outputs)) {
+          add(`\n  ${name}: `, "bold");
+          add(preview(value, 4000));
+        }
         break;
       }
       case "step_failed": {
@@ -159,6 +160,13 @@ export class EventFormatter {
     add("\n");
     return join(parts);
   }
+}
+
+/** Total tokens of a usage record; servers may send only the prompt and completion counts. */
+export function tokensOf(usage: unknown): number {
+  const u = (usage ?? {}) as Record<string, unknown>;
+  if (typeof u.total_tokens === "number") return u.total_tokens;
+  return Number(u.prompt_tokens ?? 0) + Number(u.completion_tokens ?? 0);
 }
 
 function join(parts: Chunk[]): Chunk {

@@ -114,7 +114,9 @@ function asUsage(value: unknown): Usage | null {
   return {
     prompt_tokens: Number(record.prompt_tokens ?? 0),
     completion_tokens: Number(record.completion_tokens ?? 0),
-    total_tokens: Number(record.total_tokens ?? 0),
+    total_tokens: Number(
+      record.total_tokens ?? Number(record.prompt_tokens ?? 0) + Number(record.completion_tokens ?? 0),
+    ),
     cost_usd: Number(record.cost_usd ?? 0),
     calls: Number(record.calls ?? 0),
   };

@@ -1,0 +1,232 @@
+// End to end: the built web UI against a real `orchestra serve` on 127.0.0.1, driven by
+// playwright-core in Debian's /usr/bin/chromium (headless; no browser download).
+// A fresh `orchestra init` project runs on the scripted model (`scripted/echo`), offline.
+// The test signs in with an operator key, starts research-brief from its workflow page,
+// watches every DAG node turn green and the final output arrive in the terminal, replays
+// the finished run, and saves test-artifacts/web-e2e.png.
+//
+// Run: `npm --prefix frontend run e2e` (after scripts/build-frontend.sh).
+// E2E_UI=preview serves frontend/dist with `vite preview` (proxying /api to the real server)
+// instead of the UI that `orchestra serve` ships: only for a server without the UI mount.
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const FRONTEND = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const REPO = resolve(FRONTEND, "..");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const SCREENSHOT = join(REPO, "test-artifacts", "web-e2e.png");
+const CHROMIUM_FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const WAIT = { timeout: 60_000 };
+
+const children = [];
+let workdir;
+let browser;
+let baseUrl;
+let apiKey;
+
+function orchestra(args, options = {}) {
+  return execFileSync("uv", ["run", "--project", REPO, "orchestra", ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    ...options,
+  });
+}
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function start(command, args, logName, env = {}) {
+  const log = join(workdir, logName);
+  const child = spawn(command, args, {
+    cwd: workdir,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true, // its own process group, so the cleanup ends uv's child too
+  });
+  const chunks = [];
+  child.stdout.on("data", (d) => chunks.push(d));
+  child.stderr.on("data", (d) => chunks.push(d));
+  child.on("exit", () => writeFileSync(log, Buffer.concat(chunks)));
+  child.output = () => Buffer.concat(chunks).toString("utf8");
+  children.push(child);
+  return child;
+}
+
+async function waitForHttp(url, child, what) {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`${what} exited with ${child.exitCode}:\n${child.output()}`);
+    }
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what} did not answer ${url} within 90 s:\n${child.output()}`);
+}
+
+before(async () => {
+  assert.ok(
+    existsSync(CHROMIUM),
+    `${CHROMIUM} is missing: run frontend/e2e/install-chromium.sh (apt-get install chromium).`,
+  );
+  assert.ok(
+    existsSync(join(REPO, "src/orchestra/web/index.html")),
+    "The web UI is not built: run scripts/build-frontend.sh first.",
+  );
+  workdir = mkdtempSync(join(tmpdir(), "orchestra-web-e2e-"));
+  const project = join(workdir, "project");
+  orchestra(["init", project]);
+  const toml = join(project, "orchestra.toml");
+  const settings = readFileSync(toml, "utf8").replace(/^default = .*$/m, 'default = "scripted/echo"');
+  assert.match(settings, /default = "scripted\/echo"/, "orchestra.toml has no models.default line");
+  writeFileSync(toml, settings);
+  apiKey = JSON.parse(
+    orchestra(["keys", "create", "--name", "web-e2e", "--role", "operator", "--json", "-p", project]),
+  ).key;
+
+  const port = await freePort();
+  const server = start(
+    "uv",
+    ["run", "--project", REPO, "orchestra", "serve", "-p", project, "--host", "127.0.0.1", "--port", String(port)],
+    "serve.log",
+  );
+  await waitForHttp(`http://127.0.0.1:${port}/healthz`, server, "orchestra serve");
+  baseUrl = `http://127.0.0.1:${port}`;
+
+  if (process.env.E2E_UI === "preview") {
+    const previewPort = await freePort();
+    const preview = start(
+      join(FRONTEND, "node_modules/.bin/vite"),
+      ["preview", "--config", join(FRONTEND, "vite.config.ts"), "--outDir", join(REPO, "src/orchestra/web"), "--host", "127.0.0.1", "--port", String(previewPort), "--strictPort"],
+      "preview.log",
+      { ORCHESTRA_URL: baseUrl },
+    );
+    await waitForHttp(`http://127.0.0.1:${previewPort}/`, preview, "vite preview");
+    baseUrl = `http://127.0.0.1:${previewPort}`;
+  } else {
+    const page = await fetch(`${baseUrl}/`);
+    const html = page.ok ? await page.text() : "";
+    assert.ok(
+      html.includes('id="root"'),
+      `orchestra serve does not serve the web UI at / (HTTP ${page.status}); it should serve ` +
+        "src/orchestra/web/index.html there (see docs/web-ui.md).",
+    );
+  }
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+});
+
+after(async () => {
+  await browser?.close();
+  for (const child of children) {
+    if (child.exitCode === null) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  if (workdir && !process.env.E2E_KEEP) rmSync(workdir, { recursive: true, force: true });
+});
+
+test("sign in, start research-brief, watch it finish live, replay it", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  const failedRequests = [];
+  page.on("response", (response) => {
+    if (response.status() >= 400) failedRequests.push(`${response.status()} ${new URL(response.url()).pathname}`);
+  });
+  page.on("console", (message) => {
+    // Failed requests are checked one by one below; the browser also logs each of them.
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource"))
+      consoleErrors.push(message.text());
+  });
+  page.on("pageerror", (error) => consoleErrors.push(String(error)));
+
+  await page.goto(`${baseUrl}/`);
+  await page.getByLabel("API key").fill(apiKey);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByTestId("whoami").filter({ hasText: "operator" }).waitFor(WAIT);
+
+  await page.getByRole("link", { name: /research-brief/ }).click();
+  await page.getByTestId("dag-node-brief").waitFor(WAIT);
+  await page.getByLabel(/Topic/).fill("honey bees");
+  await page.getByRole("button", { name: "Run" }).click();
+
+  await page.waitForURL(/#\/runs\/[^/]+$/, WAIT);
+  const runId = decodeURIComponent(new URL(page.url()).hash.split("/").pop());
+  for (const step of ["history", "state-of-the-art", "open-questions", "brief"]) {
+    await page.locator(`[data-testid="dag-node-${step}"][data-phase="succeeded"]`).waitFor(WAIT);
+  }
+  await page.locator('[data-testid="run-status"][data-status="succeeded"]').waitFor(WAIT);
+
+  // The final output, in the terminal that xterm draws and in its accessible mirror.
+  const finalText = "Merge these notes into a one-page brief on honey bees";
+  await page.locator(".xterm-rows").filter({ hasText: "run succeeded" }).waitFor(WAIT);
+  await page.locator(".xterm-rows").filter({ hasText: finalText }).waitFor(WAIT);
+  const mirror = await page.getByRole("log", { name: "Run log" }).textContent();
+  assert.ok(mirror.includes(finalText), `the terminal log lacks the final output:\n${mirror}`);
+  assert.ok(mirror.includes("── step brief started"), "the terminal log lacks the step lifecycle");
+
+  // The step panel shows what the last step produced.
+  await page.getByTestId("dag-node-brief").click();
+  await page.getByTestId("step-panel").filter({ hasText: finalText }).waitFor(WAIT);
+
+  mkdirSync(dirname(SCREENSHOT), { recursive: true });
+  await page.screenshot({ path: SCREENSHOT });
+  console.log(`screenshot: ${SCREENSHOT}`);
+
+  // Replay: the stored events redraw the same finished run from the start.
+  const eventCount = await page.getByTestId("event-count").textContent();
+  await page.getByRole("button", { name: "Replay" }).click();
+  await page.getByRole("button", { name: "Replay" }).waitFor(WAIT); // "Replaying…" turns back
+  await page.locator('[data-testid="run-status"][data-status="succeeded"]').waitFor(WAIT);
+  assert.equal(await page.getByTestId("event-count").textContent(), eventCount);
+  await page.locator(".xterm-rows").filter({ hasText: "run succeeded" }).waitFor(WAIT);
+
+  // The run appears in the history, with its state.
+  await page.getByRole("link", { name: "Runs" }).click();
+  const row = page.getByRole("row").filter({ hasText: runId });
+  await row.waitFor(WAIT);
+  assert.match(await row.textContent(), /research-brief.*Succeeded/);
+
+  // Agents list the project's agents with their models.
+  await page.getByRole("link", { name: "Agents" }).click();
+  await page.getByRole("cell", { name: "researcher", exact: false }).first().waitFor(WAIT);
+
+  assert.deepEqual(consoleErrors, [], "the page logged errors");
+  // The only refused request: the start-up probe for a stored key, before signing in.
+  assert.deepEqual(failedRequests, ["401 /api/v1/me"]);
+  await context.close();
+});
