@@ -71,7 +71,10 @@ async def test_shutdown_stops_accepting_and_cancels_what_outlives_the_grace(proj
     with pytest.raises(ShuttingDown):
         await runs.start_run("pair", {"Topic": "x"})
     record = await store.get_run(RunId(run_id))
+    assert record.status is RunStatus.CANCELLED
     assert record.steps["s0"].status is StepStatus.CANCELLED
+    events = await store.read_events(RunId(run_id))
+    assert events[-1].content["status"] == "cancelled"
     assert record.owner is None  # the lease was released: a restart can take it at once
     await container.close()
     assert database is container.database

@@ -10,7 +10,7 @@ Shutdown runs in named phases (:meth:`RunService.close`):
 
 1. **stop accepting**: new starts and resumes raise :class:`ShuttingDown`;
 2. **drain**: wait up to ``grace_s`` for runs in flight to finish;
-3. **cancel**: cancel what is left (the engine settles it in the store);
+3. **cancel**: cancel what is left through the engine (each run ends ``cancelled``);
 4. **finalise**: the task group exits, leases are released by the engine;
 5. **re-raise**: unexpected errors collected on the way are raised together.
 
@@ -94,12 +94,21 @@ class RunService:
             log.info("waiting up to %.0fs for %d run(s) to finish", self.grace_s, len(pending))
             _, pending_set = await asyncio.wait(pending, timeout=self.grace_s)
             pending = list(pending_set)
-        # 3. cancel
-        for task in pending:
-            task.cancel()
+        # 3. cancel: through the engine, so each run ends `cancelled` with its run_finished
+        # event (cancelling the task alone would leave cancelled steps under a running run);
+        # a driver that does not settle in time is cancelled as a task.
         if pending:
-            log.warning("cancelled %d run(s) still in flight at shutdown", len(pending))
-            await asyncio.wait(pending)
+            log.warning("cancelling %d run(s) still in flight at shutdown", len(pending))
+            for run_id in list(self._tasks):
+                try:
+                    await self.engine.cancel(run_id)
+                except Exception as error:
+                    self._errors.append(error)
+            _, stuck = await asyncio.wait(pending, timeout=max(self.grace_s, 5.0))
+            for task in stuck:
+                task.cancel()
+            if stuck:
+                await asyncio.wait(stuck)
         # 4. finalise
         self._release.set()
         if self._supervisor is not None:
