@@ -80,6 +80,45 @@ export function layoutPositions(workflow: Workflow): Map<string, { x: number; y:
   return positions;
 }
 
+/**
+ * React Flow nodes for the steps, reusing the previous node object of every step whose look
+ * did not change: React Flow skips re-rendering a node whose object is identical.
+ */
+export function buildNodes(
+  workflow: Workflow,
+  positions: Map<string, { x: number; y: number }>,
+  looks: Record<string, NodeLook | undefined> | undefined,
+  selected: string | null,
+  previousById: Map<string, StepNodeType>,
+): { list: StepNodeType[]; byId: Map<string, StepNodeType> } {
+  const byId = new Map<string, StepNodeType>();
+  const list = workflow.steps.map((step) => {
+    const look = looks?.[step.id];
+    const data: StepNodeData = {
+      id: step.id,
+      agent: look?.agent ?? step.agent,
+      phase: look?.phase ?? "pending",
+      attempt: look?.attempt ?? 0,
+      selected: selected === step.id,
+    };
+    const previous = previousById.get(step.id);
+    const position = positions.get(step.id) ?? { x: 0, y: 0 };
+    const same =
+      previous !== undefined &&
+      previous.position === position &&
+      previous.data.phase === data.phase &&
+      previous.data.agent === data.agent &&
+      previous.data.attempt === data.attempt &&
+      previous.data.selected === data.selected;
+    const node: StepNodeType = same
+      ? previous
+      : { id: step.id, type: "step", position, data, draggable: false, connectable: false };
+    byId.set(step.id, node);
+    return node;
+  });
+  return { list, byId };
+}
+
 interface DagProps {
   workflow: Workflow;
   looks?: Record<string, NodeLook | undefined>;
@@ -92,32 +131,8 @@ export const Dag = memo(function Dag({ workflow, looks, selected = null, onSelec
   const cache = useRef(new Map<string, StepNodeType>());
 
   const nodes = useMemo(() => {
-    const next = new Map<string, StepNodeType>();
-    const list = workflow.steps.map((step) => {
-      const look = looks?.[step.id];
-      const data: StepNodeData = {
-        id: step.id,
-        agent: look?.agent ?? step.agent,
-        phase: look?.phase ?? "pending",
-        attempt: look?.attempt ?? 0,
-        selected: selected === step.id,
-      };
-      const previous = cache.current.get(step.id);
-      const position = positions.get(step.id) ?? { x: 0, y: 0 };
-      const same =
-        previous !== undefined &&
-        previous.position === position &&
-        previous.data.phase === data.phase &&
-        previous.data.agent === data.agent &&
-        previous.data.attempt === data.attempt &&
-        previous.data.selected === data.selected;
-      const node: StepNodeType = same
-        ? previous
-        : { id: step.id, type: "step", position, data, draggable: false, connectable: false };
-      next.set(step.id, node);
-      return node;
-    });
-    cache.current = next;
+    const { list, byId } = buildNodes(workflow, positions, looks, selected, cache.current);
+    cache.current = byId;
     return list;
   }, [workflow, looks, selected, positions]);
 

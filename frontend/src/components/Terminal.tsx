@@ -26,7 +26,12 @@ class LineMirror {
   }
 
   write(text: string): void {
-    const pieces = text.split("\n");
+    let pieces = text.split("\n");
+    if (pieces.length > MIRROR_LINES + 1) {
+      // The batch alone fills the mirror: build only its tail instead of adding and trimming.
+      this.clear();
+      pieces = pieces.slice(pieces.length - MIRROR_LINES - 1);
+    }
     pieces.forEach((piece, index) => {
       if (index > 0) this.current = null; // a newline ends the current row
       if (piece === "") return;
