@@ -11,7 +11,7 @@ const LINKS = [
 
 export function Layout() {
   const { signOut } = useAuth();
-  const { me } = useSession();
+  const { me, client } = useSession();
   return (
     <div className="flex h-screen min-h-0 flex-col">
       <a
@@ -41,7 +41,8 @@ export function Layout() {
           <span data-testid="whoami">
             {me.name ?? "local"} · {me.role}
           </span>
-          {me.key_id !== null && <Button onClick={signOut}>Sign out</Button>}
+          {/* With --insecure-local there is no key to forget. */}
+          {client.key && <Button onClick={signOut}>Sign out</Button>}
         </div>
       </header>
       <main id="main" className="min-h-0 flex-1 overflow-auto">
