@@ -1,7 +1,6 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
-import tailwindcss from "@tailwindcss/vite";
 
 // `npm run dev` proxies the API and its WebSocket to a running `orchestra serve`
 // (ORCHESTRA_URL, default http://127.0.0.1:8000), so the UI hot-reloads against a real server.
@@ -11,7 +10,7 @@ export default defineConfig({
   // Relative asset URLs: the UI uses hash routes, so index.html is always the page that loads,
   // wherever `orchestra serve` mounts it.
   base: "./",
-  plugins: [react(), tailwindcss()],
+  plugins: [react()],
   server: {
     proxy: {
       "/api": { target, changeOrigin: true, ws: true },
