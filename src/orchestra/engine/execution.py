@@ -133,12 +133,12 @@ class StepExecution:
             claim = claimed
             emitter = StepEmitter(self.store, run_id, step_id)
             if agent is None:
-                error = StepFailed(
+                unknown = StepFailed(
                     f"step {step_id!r} uses agent {step.agent_name!r}, which the workflow "
                     "snapshot does not contain; fix the workflow and start a new run",
                     retryable=False,
                 )
-                return await self._fail(claim, emitter, error)
+                return await self._fail(claim, emitter, unknown)
             context = StepContext(
                 run_id=run_id,
                 step_id=step_id,
@@ -200,12 +200,12 @@ class StepExecution:
                 return await self._fail(claim, emitter, error)
             missing = [name for name in step.output_vars if name not in result.outputs]
             if missing:
-                error = StepFailed(
+                incomplete = StepFailed(
                     f"step {step_id!r} finished without output(s) {', '.join(missing)}; "
                     "the step runner must return every declared output",
                     retryable=False,
                 )
-                return await self._fail(claim, emitter, error)
+                return await self._fail(claim, emitter, incomplete)
             outputs_only = {name: result.outputs[name] for name in step.output_vars}
             try:
                 await self.store.finish_step(
