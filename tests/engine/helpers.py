@@ -105,3 +105,15 @@ def gate() -> tuple[asyncio.Event, Behaviour]:
         return None
 
     return event, wait
+
+
+async def until(predicate: Callable[[], Awaitable[bool]] | Callable[[], bool]) -> None:
+    """Poll ``predicate`` (sync or async) until it is true; fail after about 10 s."""
+    for _ in range(5000):
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        await asyncio.sleep(0.002)
+    raise AssertionError("condition never became true")

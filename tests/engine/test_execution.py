@@ -13,7 +13,7 @@ from orchestra.engine.ids import idempotency_key
 from orchestra.engine.protocols import StepContext, UsageTotals
 from orchestra.engine.states import StepStatus
 from orchestra.store.run_store import SqlRunStore
-from tests.engine.helpers import RecordingRunner, gate, step, workflow
+from tests.engine.helpers import RecordingRunner, gate, step, until, workflow
 
 
 async def test_stale_fence_is_refused_and_expired_lease_is_reclaimable(
@@ -47,13 +47,12 @@ async def test_stale_fence_is_refused_and_expired_lease_is_reclaimable(
 
 
 async def test_running_step_loses_its_lease_and_stops(store: SqlRunStore) -> None:
-    release, wait = gate()
+    _release, wait = gate()
     runner = RecordingRunner({"a": wait})
     execution = StepExecution(store, runner, "me", lease_s=0.06)
     run_id = await store.create_run(workflow(step("a")), {})
     task = asyncio.create_task(execution.execute(run_id, "a"))  # type: ignore[arg-type]
-    while runner.in_flight == 0:
-        await asyncio.sleep(0.001)
+    await until(lambda: runner.in_flight != 0)
     # Another worker steals the step (as if our renewals had stopped reaching the store).
     record = await store.get_run(run_id)
     thief = None

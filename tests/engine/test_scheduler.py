@@ -14,7 +14,7 @@ from orchestra.engine.protocols import StepContext
 from orchestra.engine.scheduler import Engine, EngineSettings
 from orchestra.engine.states import RunStatus, StepStatus
 from orchestra.store.run_store import SqlRunStore
-from tests.engine.helpers import AGENT, RecordingRunner, chain, gate, step, workflow
+from tests.engine.helpers import AGENT, RecordingRunner, chain, gate, step, until, workflow
 
 FAST = EngineSettings(retry_base_s=0.001, retry_max_s=0.002, poll_s=0.01)
 
@@ -50,8 +50,7 @@ async def test_parallel_branches_really_overlap(store: SqlRunStore) -> None:
     runner = RecordingRunner({f"p{i}": wait for i in range(5)})
     spec = workflow(*(step(f"p{i}") for i in range(5)))
     task = asyncio.create_task(engine(store, runner).run(spec, {}))
-    while runner.in_flight < 5:  # every branch must be in flight at once to get here
-        await asyncio.sleep(0.001)
+    await until(lambda: runner.in_flight == 5)  # every branch in flight at once
     release.set()
     _, status = await task
     assert status is RunStatus.SUCCEEDED
@@ -82,8 +81,7 @@ async def test_per_agent_limit_counts_each_agent_separately(store: SqlRunStore) 
     spec = workflow(step("a1"), step("a2"), replace_agent(step("o1"), "other"))
     spec = spec.model_copy(update={"agents": {"worker": AGENT, "other": other}})
     task = asyncio.create_task(engine(store, runner, agent_concurrency=1).run(spec, {}))
-    while runner.in_flight < 2:
-        await asyncio.sleep(0.001)
+    await until(lambda: not (runner.in_flight < 2))
     await asyncio.sleep(0.02)
     assert runner.in_flight == 2  # one "worker" step and the "other" step
     release.set()
@@ -125,7 +123,7 @@ async def test_retries_exhausted_fails_and_non_retryable_is_not_retried(
 
     runner = RecordingRunner({"a": broken, "b": broken})
     spec = workflow(step("a", retries=1), step("b", retries=5), on_failure="continue")
-    run_id, status = await engine(store, runner).run(spec, {})
+    _run_id, status = await engine(store, runner).run(spec, {})
     assert status is RunStatus.FAILED
     assert len(runner.contexts["a"]) == 2
     assert len(runner.contexts["b"]) == 1
@@ -144,7 +142,7 @@ async def test_timeout_fails_the_step(store: SqlRunStore) -> None:
 
 
 async def test_fail_fast_cancels_running_and_pending(store: SqlRunStore) -> None:
-    release, wait = gate()
+    _release, wait = gate()
 
     async def boom(ctx: StepContext) -> None:
         await asyncio.sleep(0.01)
@@ -187,14 +185,13 @@ async def test_continue_runs_independent_branches(store: SqlRunStore) -> None:
 
 
 async def test_cancel_stops_in_flight_steps(store: SqlRunStore) -> None:
-    release, wait = gate()
+    _release, wait = gate()
     runner = RecordingRunner({"a": wait, "b": wait})
     eng = engine(store, runner)
     spec = workflow(step("a"), step("b"), step("c", deps=("a", "b")))
     run_id = await eng.create_run(spec, {})
     task = asyncio.create_task(eng.drive(run_id))
-    while runner.in_flight < 2:
-        await asyncio.sleep(0.001)
+    await until(lambda: not (runner.in_flight < 2))
     assert await eng.cancel(run_id)
     assert await task is RunStatus.CANCELLED
     assert runner.in_flight == 0
@@ -232,8 +229,7 @@ async def test_approval_waits_then_continues(store: SqlRunStore) -> None:
     spec = workflow(step("draft"), step("publish", deps=("draft",), approval=True))
     run_id = await eng.create_run(spec, {})
     task = asyncio.create_task(eng.drive(run_id))
-    while (await store.get_run(run_id)).status is not RunStatus.WAITING:
-        await asyncio.sleep(0.005)
+    await until(lambda: waiting(store, run_id))
     assert "publish" not in runner.contexts
     events = await store.read_events(run_id)
     assert events[-1].type is EventType.APPROVAL_REQUESTED
@@ -253,8 +249,7 @@ async def test_approval_decided_by_another_engine_is_picked_up(store: SqlRunStor
     eng = engine(store, runner)
     run_id = await eng.create_run(spec, {})
     task = asyncio.create_task(eng.drive(run_id))
-    while (await store.get_run(run_id)).status is not RunStatus.WAITING:
-        await asyncio.sleep(0.005)
+    await until(lambda: waiting(store, run_id))
     other = engine(store, RecordingRunner())  # e.g. `orchestra runs reject` elsewhere
     await other.decide(run_id, "publish", "rejected", "bob", "not today")  # type: ignore[arg-type]
     assert await task is RunStatus.FAILED
@@ -282,5 +277,9 @@ async def test_events_are_contiguous_across_a_parallel_run(store: SqlRunStore) -
 
 
 async def test_long_chain(store: SqlRunStore) -> None:
-    run_id, status = await engine(store, RecordingRunner()).run(chain(30), {})
+    _run_id, status = await engine(store, RecordingRunner()).run(chain(30), {})
     assert status is RunStatus.SUCCEEDED
+
+
+async def waiting(store: SqlRunStore, run_id: str) -> bool:
+    return (await store.get_run(run_id)).status is RunStatus.WAITING  # type: ignore[arg-type]
