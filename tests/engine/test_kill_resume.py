@@ -112,17 +112,24 @@ def printed_events(path: Path) -> list[dict[str, Any]]:
     return events
 
 
+def first_line(path: Path) -> str:
+    return path.read_text().split("\n", 1)[0] if path.exists() else ""
+
+
+def text_of(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
 async def wait_for_run_id(path: Path) -> str:
     for _ in range(3000):
-        if path.exists():
-            first = path.read_text().split("\n", 1)[0]
-            if first.endswith("}"):
-                data = json.loads(first)
-                if "crash" in data:
-                    raise AssertionError(f"worker crashed: {data['crash']}")
-                return str(data["run_id"])
+        first = first_line(path)
+        if first and first.endswith("}"):
+            data = json.loads(first)
+            if "crash" in data:
+                raise AssertionError(f"worker crashed: {data['crash']}")
+            return str(data["run_id"])
         await asyncio.sleep(0.005)
-    raise AssertionError(f"worker never started: {path.read_text() if path.exists() else ''}")
+    raise AssertionError(f"worker never started: {text_of(path)}")
 
 
 async def run_kill_iterations(
@@ -143,7 +150,7 @@ async def run_kill_iterations(
 async def one_iteration(
     zygote: Zygote, url: str, store: SqlRunStore, folder: Path, rng: random.Random, tally: Tally
 ) -> None:
-    folder.mkdir()
+    os.makedirs(folder)
     log = folder / "effects.log"
     outputs: list[Path] = []
     snapshots: list[Snapshot] = []
