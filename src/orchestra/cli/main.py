@@ -12,6 +12,7 @@ from orchestra.cli import (
     doctor_cmd,
     keys_cmd,
     models_cmd,
+    run_cmd,
     runs_cmd,
     serve_cmd,
     tools_cmd,
@@ -30,6 +31,7 @@ app.command("validate")(definitions_cmd.validate)
 app.command("doctor")(doctor_cmd.doctor)
 app.add_typer(definitions_cmd.show_app, name="show")
 app.add_typer(config_cmd.app, name="config")
+app.command("run")(run_cmd.run)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(tools_cmd.app, name="tools")

@@ -1,7 +1,291 @@
-"""`orchestra runs ...` commands."""
+"""``orchestra runs list|show|events|resume|cancel|approve|reject``.
+
+Read-only commands open only the database; commands that may execute steps
+(resume, approve, reject) build the whole runtime, as ``orchestra run`` does.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
 import typer
 
-app = typer.Typer(help="runs commands.", no_args_is_help=True)
+from orchestra.cli.project_opts import JsonOption, ProjectOption
+from orchestra.cli.run_cmd import follow, load_settings_or_exit, open_container
+
+if TYPE_CHECKING:
+    from orchestra.store.run_store import SqlRunStore
+
+app = typer.Typer(help="List, inspect, resume, cancel and approve runs.", no_args_is_help=True)
+T = TypeVar("T")
+RunArg = Annotated[str, typer.Argument(help="Run id (see `orchestra runs list`).")]
+
+
+def _with_store(project: Path | None, work: Callable[[SqlRunStore], Awaitable[T]]) -> T:
+    from orchestra.engine.errors import EngineError
+    from orchestra.store.database import connect
+    from orchestra.store.run_store import SqlRunStore
+
+    settings = load_settings_or_exit(project)
+
+    async def main() -> T:
+        database = await connect(settings.database.url)
+        try:
+            async with SqlRunStore(database) as store:
+                return await work(store)
+        finally:
+            await database.aclose()
+
+    try:
+        return asyncio.run(main())
+    except EngineError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+
+
+def _when(value: float | None) -> str:
+    return dt.datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+@app.command("list")
+def list_runs(
+    limit: Annotated[int, typer.Option(help="How many runs, newest first.")] = 20,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The newest runs and their status."""
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = _with_store(project, lambda store: store.list_runs(limit))
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "workflow": r.workflow_name,
+                        "status": r.status,
+                        "created_at": r.created_at,
+                        "finished_at": r.finished_at,
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
+        return
+    table = Table("run", "workflow", "status", "created", "finished")
+    for r in rows:
+        table.add_row(r.id, r.workflow_name, r.status, _when(r.created_at), _when(r.finished_at))
+    Console().print(table)
+
+
+@app.command("show")
+def show(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = False) -> None:
+    """A run's steps, attempts, outputs, approvals and usage (per step and in total)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from orchestra.engine.ids import RunId
+
+    record = _with_store(project, lambda store: store.get_run(RunId(run_id)))
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "id": record.run_id,
+                    "workflow": record.definition.spec.name,
+                    "source_hash": record.definition.source_hash,
+                    "status": record.status.value,
+                    "inputs": dict(record.definition.inputs),
+                    "usage": record.usage.to_json(),
+                    "steps": {
+                        sid: {
+                            "status": s.status.value,
+                            "attempt": s.attempt,
+                            "outputs": dict(s.outputs),
+                            "usage": s.usage.to_json(),
+                            "error": s.error,
+                        }
+                        for sid, s in record.steps.items()
+                    },
+                    "approvals": {
+                        sid: {"decision": a.decision, "by": a.decided_by, "reason": a.reason}
+                        for sid, a in record.approvals.items()
+                    },
+                },
+                indent=2,
+            )
+        )
+        return
+    console = Console()
+    console.print(
+        f"run [bold]{record.run_id}[/] · {record.definition.spec.name} · "
+        f"[bold]{record.status.value}[/] · started {_when(record.created_at)}"
+    )
+    table = Table("step", "status", "attempt", "tokens", "cost $", "calls", "outputs / error")
+    for sid, s in record.steps.items():
+        detail = (
+            (s.error or {}).get("message")
+            if s.error
+            else ", ".join(f"{k}={str(v)[:60]}" for k, v in s.outputs.items())
+        )
+        table.add_row(
+            sid,
+            s.status.value,
+            str(s.attempt),
+            str(s.usage.total_tokens),
+            f"{s.usage.cost_usd:.4f}",
+            str(s.usage.calls),
+            detail or "",
+        )
+    total = record.usage
+    table.add_row(
+        "[bold]total[/]",
+        "",
+        "",
+        str(total.total_tokens),
+        f"{total.cost_usd:.4f}",
+        str(total.calls),
+        "",
+    )
+    console.print(table)
+    for sid, approval in record.approvals.items():
+        state = approval.decision or "waiting"
+        who = f" by {approval.decided_by}" if approval.decided_by else ""
+        console.print(f"approval {sid}: {state}{who} {approval.reason or ''}")
+
+
+@app.command("events")
+def events(
+    run_id: RunArg,
+    after: Annotated[int, typer.Option(help="Only events with a larger seq.")] = 0,
+    project: ProjectOption = None,
+) -> None:
+    """A run's stored events as JSON lines, in sequence order."""
+    from orchestra.engine.ids import RunId
+
+    stored = _with_store(project, lambda store: store.read_events(RunId(run_id), after))
+    for event in stored:
+        typer.echo(json.dumps(event.to_json()))
+
+
+@app.command("cancel")
+def cancel(run_id: RunArg, project: ProjectOption = None) -> None:
+    """Cancel a run: at once if no live process drives it, else ask that process to stop."""
+    from orchestra.engine.ids import RunId
+    from orchestra.engine.scheduler import Engine
+
+    async def work(store: SqlRunStore) -> bool:
+        return await Engine(store, _NoSteps()).cancel(RunId(run_id))
+
+    if _with_store(project, work):
+        typer.echo(f"run {run_id} cancelled")
+    else:
+        typer.echo(f"asked the process driving run {run_id} to cancel it")
+
+
+class _NoSteps:
+    """The step runner of commands that never execute steps (cancel)."""
+
+    async def run_step(self, ctx: object) -> object:
+        from orchestra.engine.errors import StepFailed
+
+        raise StepFailed("this command does not execute steps", retryable=False)
+
+
+def _drive(
+    run_id: str,
+    project: Path | None,
+    as_json: bool,
+    before: Callable[[object], Awaitable[bool]] | None = None,
+) -> None:
+    """Optionally act first (e.g. record a decision), then drive the run live if nobody does."""
+    from orchestra.engine.errors import EngineError
+    from orchestra.engine.ids import RunId, owner_is_dead
+
+    settings = load_settings_or_exit(project)
+    rid = RunId(run_id)
+
+    async def main() -> int:
+        container = await open_container(settings)
+        try:
+            if before is not None and not await before(container):
+                return 0
+            record = await container.store.get_run(rid)
+            if record.status.terminal:
+                typer.echo(f"run {rid} already {record.status.value}")
+                return {"succeeded": 0, "failed": 1, "cancelled": 130}[record.status.value]
+            if (
+                record.owner
+                and not owner_is_dead(record.owner)
+                and (record.lease_expires_at or 0) > __import__("time").time()
+            ):
+                typer.echo(f"run {rid} is driven by {record.owner}; it continues there")
+                return 0
+            return await follow(
+                container, rid, as_json=as_json, drive=lambda: container.engine.drive(rid)
+            )
+        except EngineError as error:
+            typer.echo(f"error: {error}", err=True)
+            return 2
+        finally:
+            await container.close()
+
+    raise typer.Exit(asyncio.run(main()))
+
+
+@app.command("resume")
+def resume(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = False) -> None:
+    """Continue an unfinished run (after a crash or Ctrl-C): finished steps are kept."""
+    _drive(run_id, project, as_json)
+
+
+def _decide(
+    decision: str, run_id: str, step: str, by: str, reason: str, project: Path | None, as_json: bool
+) -> None:
+    from orchestra.engine.ids import RunId, StepId
+
+    async def record(container: object) -> bool:
+        engine = container.engine  # type: ignore[attr-defined]
+        await engine.decide(RunId(run_id), StepId(step), decision, by, reason)
+        typer.echo(f"{decision} step {step} of run {run_id} (by {by})")
+        return True
+
+    _drive(run_id, project, as_json, record)
+
+
+ByOption = Annotated[str, typer.Option("--by", help="Who decides (recorded).")]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why (recorded).")]
+
+
+@app.command("approve")
+def approve(
+    run_id: RunArg,
+    step: Annotated[str, typer.Argument(help="The step to approve.")],
+    by: ByOption = "cli",
+    reason: ReasonOption = "",
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Approve a step that waits for approval; the run goes on (here, if nobody drives it)."""
+    _decide("approved", run_id, step, by, reason, project, as_json)
+
+
+@app.command("reject")
+def reject(
+    run_id: RunArg,
+    step: Annotated[str, typer.Argument(help="The step to reject.")],
+    by: ByOption = "cli",
+    reason: ReasonOption = "",
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Reject a step that waits for approval; the step and the run fail."""
+    _decide("rejected", run_id, step, by, reason, project, as_json)
