@@ -174,6 +174,7 @@ async def follow(
     view = LiveView(console, {s.id: s.agent_name for s in record.definition.spec.steps})
     loop = asyncio.get_running_loop()
     presses = 0
+    cancelling: list[asyncio.Task[bool]] = []
 
     def on_interrupt() -> None:
         nonlocal presses
@@ -183,7 +184,7 @@ async def follow(
                 "[yellow]cancelling the run… press Ctrl-C again to exit at once "
                 f"(resume later with `orchestra runs resume {run_id}`)[/]"
             )
-            loop.create_task(container.engine.cancel(run_id))
+            cancelling.append(loop.create_task(container.engine.cancel(run_id)))
         else:
             os._exit(130)
 
@@ -210,6 +211,7 @@ async def follow(
                 live.update(view.table())
     finally:
         loop.remove_signal_handler(signal.SIGINT)
+        await asyncio.gather(*cancelling, return_exceptions=True)
     if not as_json:
         usage = (await container.store.get_run(run_id)).usage
         console.print(
