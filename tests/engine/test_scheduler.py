@@ -283,3 +283,17 @@ async def test_long_chain(store: SqlRunStore) -> None:
 
 async def waiting(store: SqlRunStore, run_id: str) -> bool:
     return (await store.get_run(run_id)).status is RunStatus.WAITING  # type: ignore[arg-type]
+
+
+async def test_per_name_caps(store: SqlRunStore) -> None:
+    async def slow(ctx: StepContext) -> None:
+        await asyncio.sleep(0.01)
+
+    runner = RecordingRunner({f"p{i}": slow for i in range(6)})
+    spec = workflow(*(step(f"p{i}") for i in range(6)))
+    _, status = await engine(store, runner, model_concurrency={"scripted/echo": 2}).run(spec, {})
+    assert status is RunStatus.SUCCEEDED
+    assert runner.peak == 2
+    runner = RecordingRunner({f"p{i}": slow for i in range(6)})
+    await engine(store, runner, agent_concurrency={"someone-else": 1}).run(spec, {})
+    assert runner.peak == 6

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+
+Cap = int | Mapping[str, int] | None
+"""One cap for every name, a cap per name (names not listed are unlimited), or no cap."""
+
+
+def _cap(cap: Cap, name: str) -> int | None:
+    if cap is None or isinstance(cap, int):
+        return cap
+    return cap.get(name)
 
 
 class Limits:
@@ -16,8 +25,8 @@ class Limits:
     def __init__(
         self,
         max_concurrency: int | None = None,
-        agent_concurrency: int | None = None,
-        model_concurrency: int | None = None,
+        agent_concurrency: Cap = None,
+        model_concurrency: Cap = None,
     ) -> None:
         self._global = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self._agent_limit = agent_concurrency
@@ -31,10 +40,16 @@ class Limits:
         async with AsyncExitStack() as stack:
             if self._global is not None:
                 await stack.enter_async_context(self._global)
-            if self._agent_limit:
-                semaphore = self._agents.setdefault(agent, asyncio.Semaphore(self._agent_limit))
+            agent_cap = _cap(self._agent_limit, agent)
+            if agent_cap:
+                semaphore = self._agents.get(agent)
+                if semaphore is None:
+                    semaphore = self._agents[agent] = asyncio.Semaphore(agent_cap)
                 await stack.enter_async_context(semaphore)
-            if self._model_limit:
-                semaphore = self._models.setdefault(model, asyncio.Semaphore(self._model_limit))
+            model_cap = _cap(self._model_limit, model)
+            if model_cap:
+                semaphore = self._models.get(model)
+                if semaphore is None:
+                    semaphore = self._models[model] = asyncio.Semaphore(model_cap)
                 await stack.enter_async_context(semaphore)
             yield

@@ -22,7 +22,7 @@ from orchestra.engine.execution import StepExecution
 from orchestra.engine.executor import LocalExecutor
 from orchestra.engine.expressions import parse_condition
 from orchestra.engine.ids import RunId, StepId, new_owner, owner_is_dead
-from orchestra.engine.limits import Limits
+from orchestra.engine.limits import Cap, Limits
 from orchestra.engine.protocols import (
     Decision,
     EventDraft,
@@ -41,8 +41,10 @@ class EngineSettings:
     """Plain values the engine needs (the CLI adapts them from ``Settings``)."""
 
     max_concurrency: int | None = 64
-    agent_concurrency: int | None = None
-    model_concurrency: int | None = None
+    agent_concurrency: Cap = None
+    """One cap for every agent, or a cap per agent name."""
+    model_concurrency: Cap = None
+    """One cap for every model, or a cap per model alias."""
     lease_s: float = 30.0
     retry_base_s: float = 1.0
     retry_max_s: float = 30.0
