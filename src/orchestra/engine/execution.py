@@ -120,9 +120,8 @@ class StepExecution:
         spec = definition.spec
         step = spec.step(step_id)
         agent = spec.agents.get(step.agent_name)
-        writers = {var: other.id for other in spec.steps for var in other.output_vars}
-        upstream = {StepId(writers[v]) for v in step.input_vars if v in writers}
-        upstream.update(StepId(dep) for dep in step.dependencies)
+        # A validated step depends on every step that writes a variable it reads.
+        upstream = [StepId(dep) for dep in step.dependencies]
         outputs = await self.store.read_outputs(run_id, upstream)
         variables = _step_variables(definition, outputs, step.input_vars)
         failures = 0
@@ -229,7 +228,7 @@ class StepExecution:
                 )
             except LeaseLost as lost:
                 return StepOutcome(step_id, StepStatus.RUNNING, error=str(lost))
-            return StepOutcome(step_id, StepStatus.SUCCEEDED, outputs_only)
+            return StepOutcome(step_id, StepStatus.SUCCEEDED, outputs_only, usage=result.usage)
 
     async def _claim(self, run_id: RunId, step_id: StepId, agent: str) -> Claim | StepOutcome:
         reclaim: set[str] = set()

@@ -283,6 +283,9 @@ class StepOutcome:
     status: StepStatus
     outputs: Mapping[str, str] = field(default_factory=dict)
     error: str | None = None
+    usage: UsageTotals = UsageTotals()
+    settled: bool = True
+    """False when the step never reached the store (cancelled before it was claimed)."""
 
 
 class Executor(Protocol):

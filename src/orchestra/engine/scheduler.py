@@ -190,6 +190,8 @@ class _RunDriver:
             if r.status is StepStatus.SUCCEEDED:
                 self.variables.update(r.outputs)
         self.approvals = dict(record.approvals)
+        self.usage = record.usage
+        self.unsettled: list[StepId] = []
         self.run_status = record.status
         self.started: set[StepId] = set()
         self.tasks: dict[StepId, asyncio.Task[None]] = {}
@@ -344,8 +346,9 @@ class _RunDriver:
             async with self.engine.limits.slot(step.agent_name, model):
                 outcome = await self.engine.executor.execute(self.run_id, sid)
         except asyncio.CancelledError:
-            outcome = StepOutcome(sid, StepStatus.CANCELLED)
-            self.inbox.put_nowait(outcome)
+            # If the executor had claimed the step it recorded the cancellation;
+            # otherwise the step is still pending in the store and _finish settles it.
+            self.inbox.put_nowait(StepOutcome(sid, StepStatus.CANCELLED, settled=False))
             raise
         except Exception as error:  # an executor/store failure: the step fails, the run goes on
             outcome = StepOutcome(sid, StepStatus.FAILED, error=f"{type(error).__name__}: {error}")
@@ -373,6 +376,9 @@ class _RunDriver:
             self.ready.append(sid)
             return
         self.status[sid] = outcome.status
+        self.usage = self.usage + outcome.usage
+        if not outcome.settled:
+            self.unsettled.append(sid)
         if outcome.status is StepStatus.SUCCEEDED:
             self.variables.update(outcome.outputs)
             self._release_dependents(sid)
@@ -499,8 +505,7 @@ class _RunDriver:
             final = RunStatus.SUCCEEDED
         else:
             final = RunStatus.FAILED
-        record = await self.store.get_run(self.run_id)
-        leftover = [sid for sid, step in record.steps.items() if not step.status.terminal]
+        leftover = self.unsettled + [sid for sid, s in self.status.items() if not s.terminal]
         if leftover:  # steps cancelled before they were claimed
             await self.store.settle_steps(
                 self.run_id,
@@ -512,7 +517,7 @@ class _RunDriver:
                 final = RunStatus.FAILED
         if self.run_status is RunStatus.WAITING and final is RunStatus.SUCCEEDED:
             await self._set_run(RunStatus.RUNNING)
-        usage = record.usage
+        usage = self.usage
         failed_steps = [sid for sid, s in self.status.items() if s is StepStatus.FAILED]
         content: dict[str, Any] = {"status": final.value, "usage": usage.to_json()}
         if failed_steps:

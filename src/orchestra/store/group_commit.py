@@ -25,12 +25,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, bindparam, insert, update
 
-from orchestra.engine.errors import EngineError
+from orchestra.engine.errors import EngineError, RunNotFound
 from orchestra.engine.events import EventType, ExecutionEvent
 from orchestra.engine.ids import RunId, StepId
 from orchestra.store.database import Database
+from orchestra.store.prepared import Prepared
 from orchestra.store.tables import events as events_table
 from orchestra.store.tables import runs
 
@@ -67,13 +68,10 @@ class Tx:
             counts[run_id] = counts.get(run_id, 0) + 1
         next_seq: dict[RunId, int] = {}
         for run_id in sorted(counts):  # fixed lock order across processes
-            last = self.conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id)
-                .values(last_seq=runs.c.last_seq + counts[run_id])
-                .returning(runs.c.last_seq)
-            ).scalar_one()
-            next_seq[run_id] = last - counts[run_id] + 1
+            found = NEXT_SEQ.rows(self.conn, {"rid": run_id, "n": counts[run_id]})
+            if not found:
+                raise RunNotFound(run_id)
+            next_seq[run_id] = found[0][0] - counts[run_id] + 1
         published: list[ExecutionEvent] = []
         rows: list[dict[str, Any]] = []
         for run_id, step_id, type, content in self.drafts:
@@ -90,9 +88,17 @@ class Tx:
                     "content_json": dumps(content),
                 }
             )
-        self.conn.execute(insert(events_table), rows)
+        INSERT_EVENT.many(self.conn, rows)
         return published
 
+
+NEXT_SEQ = Prepared(
+    update(runs)
+    .where(runs.c.id == bindparam("rid"))
+    .values(last_seq=runs.c.last_seq + bindparam("n"))
+    .returning(runs.c.last_seq)
+)
+INSERT_EVENT = Prepared(insert(events_table))
 
 Operation = Callable[[Tx], T]
 

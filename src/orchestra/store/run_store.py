@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from orchestra.definitions.specs import WorkflowSpec
 from orchestra.engine.errors import ApprovalError, IllegalTransition, LeaseLost, RunNotFound
@@ -34,6 +34,7 @@ from orchestra.engine.protocols import (
 from orchestra.engine.states import RunStatus, StepStatus, run_sources, step_sources
 from orchestra.store.database import Database
 from orchestra.store.group_commit import GroupCommitter, Tx, drafts_of, dumps, log_failure
+from orchestra.store.prepared import Prepared
 from orchestra.store.tables import approvals, events, runs, step_attempts, steps
 
 _STEP_COLUMNS = (
@@ -49,6 +50,111 @@ _STEP_COLUMNS = (
     steps.c.started_at,
     steps.c.finished_at,
 )
+
+
+_RUNNING = StepStatus.RUNNING.value
+_THIS_STEP = (steps.c.run_id == bindparam("rid"), steps.c.step_id == bindparam("sid"))
+_THIS_ATTEMPT = (
+    step_attempts.c.run_id == bindparam("rid"),
+    step_attempts.c.step_id == bindparam("sid"),
+)
+CLAIM = Prepared(
+    update(steps)
+    .where(
+        *_THIS_STEP,
+        or_(
+            steps.c.status == StepStatus.PENDING.value,
+            and_(
+                steps.c.status == _RUNNING,
+                or_(
+                    steps.c.lease_expires_at < bindparam("now"),
+                    steps.c.lease_owner == bindparam("reclaim"),
+                ),
+            ),
+        ),
+    )
+    .values(
+        status=_RUNNING,
+        attempt=steps.c.attempt + 1,
+        fence=steps.c.fence + 1,
+        lease_owner=bindparam("owner"),
+        lease_expires_at=bindparam("expires"),
+        started_at=bindparam("now"),
+        finished_at=None,
+    )
+    .returning(steps.c.attempt, steps.c.fence)
+)
+INTERRUPT = Prepared(
+    update(step_attempts)
+    .where(*_THIS_ATTEMPT, step_attempts.c.status == _RUNNING)
+    .values(status="interrupted", finished_at=bindparam("now"))
+)
+INSERT_ATTEMPT = Prepared(insert(step_attempts))
+RENEW = Prepared(
+    update(steps)
+    .where(*_THIS_STEP, steps.c.fence == bindparam("fence"), steps.c.status == _RUNNING)
+    .values(lease_expires_at=bindparam("expires"))
+)
+FINISH = Prepared(
+    update(steps)
+    .where(*_THIS_STEP, steps.c.fence == bindparam("fence"), steps.c.status == _RUNNING)
+    .values(
+        status=bindparam("status"),
+        lease_owner=None,
+        lease_expires_at=None,
+        usage_json=bindparam("usage"),
+        error_json=bindparam("error"),
+        outputs_json=func.coalesce(bindparam("outputs"), steps.c.outputs_json),
+        finished_at=bindparam("finished"),
+    )
+)
+FINISH_ATTEMPT = Prepared(
+    update(step_attempts)
+    .where(*_THIS_ATTEMPT, step_attempts.c.attempt == bindparam("attempt"))
+    .values(
+        status=bindparam("status"),
+        finished_at=bindparam("now"),
+        usage_json=bindparam("usage"),
+        error_json=bindparam("error"),
+    )
+)
+
+CLAIM_RUN = Prepared(
+    update(runs)
+    .where(
+        runs.c.id == bindparam("rid"),
+        or_(
+            runs.c.owner.is_(None),
+            runs.c.owner == bindparam("owner"),
+            runs.c.lease_expires_at < bindparam("now"),
+            runs.c.owner == bindparam("reclaim"),
+        ),
+    )
+    .values(owner=bindparam("owner"), lease_expires_at=bindparam("expires"))
+)
+RELEASE_RUN = Prepared(
+    update(runs)
+    .where(runs.c.id == bindparam("rid"), runs.c.owner == bindparam("owner"))
+    .values(owner=None, lease_expires_at=None)
+)
+_SET_STATUS: dict[tuple[RunStatus, bool], Prepared] = {}
+
+
+def _set_status(target: RunStatus, with_error: bool) -> Prepared:
+    """The conditional status update for ``target``: only from its allowed sources."""
+    key = (target, with_error)
+    statement = _SET_STATUS.get(key)
+    if statement is None:
+        values: dict[str, Any] = {"status": target.value, "updated_at": bindparam("now")}
+        if target.terminal:
+            values["finished_at"] = bindparam("now")
+        if with_error:
+            values["error_json"] = bindparam("error")
+        sources = [runs.c.status == source.value for source in run_sources(target)]
+        statement = _SET_STATUS[key] = Prepared(
+            update(runs).where(runs.c.id == bindparam("rid"), or_(*sources)).values(**values)
+        )
+    return statement
 
 
 def _loads(text: str | None) -> Any:
@@ -74,6 +180,9 @@ class SqlRunStore:
         self._sinks: list[EventSink] = [sink] if sink is not None else []
         self._writer = GroupCommitter(database, self._publish)
         self._definitions: OrderedDict[RunId, RunDefinition] = OrderedDict()
+        # Outputs of steps this store committed as succeeded (immutable from then on),
+        # so a step's inputs need no query when the same process ran its upstream.
+        self._outputs: OrderedDict[RunId, dict[StepId, Mapping[str, str]]] = OrderedDict()
 
     def add_sink(self, sink: EventSink) -> None:
         self._sinks.append(sink)
@@ -263,23 +372,25 @@ class SqlRunStore:
     async def claim_run(
         self, run_id: RunId, owner: str, lease_s: float, reclaim_from: Collection[str] = ()
     ) -> bool:
+        owners = list(reclaim_from) or [""]
+
         def operation(tx: Tx) -> bool:
-            free = or_(
-                runs.c.owner.is_(None), runs.c.owner == owner, runs.c.lease_expires_at < tx.now
-            )
-            if reclaim_from:
-                free = or_(free, runs.c.owner.in_(list(reclaim_from)))
-            result = tx.conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id, free)
-                .values(owner=owner, lease_expires_at=tx.now + lease_s)
-            )
-            if result.rowcount == 0:
-                exists = tx.conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first()
-                if exists is None:
-                    raise RunNotFound(run_id)
-                return False
-            return True
+            for reclaim in owners:
+                if CLAIM_RUN.run(
+                    tx.conn,
+                    {
+                        "rid": run_id,
+                        "owner": owner,
+                        "now": tx.now,
+                        "reclaim": reclaim,
+                        "expires": tx.now + lease_s,
+                    },
+                ):
+                    return True
+            exists = tx.conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first()
+            if exists is None:
+                raise RunNotFound(run_id)
+            return False
 
         return await self._writer.submit(operation)
 
@@ -309,11 +420,7 @@ class SqlRunStore:
 
     async def release_run(self, run_id: RunId, owner: str) -> None:
         def operation(tx: Tx) -> None:
-            tx.conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id, runs.c.owner == owner)
-                .values(owner=None, lease_expires_at=None)
-            )
+            RELEASE_RUN.run(tx.conn, {"rid": run_id, "owner": owner})
 
         await self._writer.submit(operation)
 
@@ -326,18 +433,14 @@ class SqlRunStore:
         error: Mapping[str, Any] | None = None,
     ) -> None:
         drafts = drafts_of(run_id, events)
-        sources = [status.value for status in run_sources(target)]
+        statement = _set_status(target, error is not None)
+        error_json = dumps(dict(error)) if error is not None else None
 
         def operation(tx: Tx) -> None:
-            values: dict[str, Any] = {"status": target.value, "updated_at": tx.now}
-            if target.terminal:
-                values["finished_at"] = tx.now
-            if error is not None:
-                values["error_json"] = dumps(dict(error))
-            result = tx.conn.execute(
-                update(runs).where(runs.c.id == run_id, runs.c.status.in_(sources)).values(**values)
-            )
-            if result.rowcount == 0:
+            params: dict[str, Any] = {"rid": run_id, "now": tx.now}
+            if error_json is not None:
+                params["error"] = error_json
+            if statement.run(tx.conn, params) == 0:
                 current = tx.conn.execute(
                     select(runs.c.status).where(runs.c.id == run_id)
                 ).scalar_one_or_none()
@@ -347,6 +450,8 @@ class SqlRunStore:
             tx.drafts.extend(drafts)
 
         await self._writer.submit(operation)
+        if target.terminal:
+            self._outputs.pop(run_id, None)
 
     async def request_cancel(self, run_id: RunId) -> None:
         def operation(tx: Tx) -> None:
@@ -371,76 +476,68 @@ class SqlRunStore:
     ) -> Claim | None:
         extra = dict(content or {})
 
+        owners = list(reclaim_from) or [""]
+
         def operation(tx: Tx) -> Claim | None:
-            reclaimable = or_(steps.c.lease_expires_at < tx.now)
-            if reclaim_from:
-                reclaimable = or_(reclaimable, steps.c.lease_owner.in_(list(reclaim_from)))
-            row = tx.conn.execute(
-                update(steps)
-                .where(
-                    steps.c.run_id == run_id,
-                    steps.c.step_id == step_id,
-                    or_(
-                        steps.c.status == StepStatus.PENDING.value,
-                        and_(steps.c.status == StepStatus.RUNNING.value, reclaimable),
-                    ),
+            expires = tx.now + lease_s
+            found: list[Any] = []
+            for reclaim in owners:
+                found = CLAIM.rows(
+                    tx.conn,
+                    {
+                        "rid": run_id,
+                        "sid": step_id,
+                        "now": tx.now,
+                        "reclaim": reclaim,
+                        "owner": owner,
+                        "expires": expires,
+                    },
                 )
-                .values(
-                    status=StepStatus.RUNNING.value,
-                    attempt=steps.c.attempt + 1,
-                    fence=steps.c.fence + 1,
-                    lease_owner=owner,
-                    lease_expires_at=tx.now + lease_s,
-                    started_at=tx.now,
-                    finished_at=None,
-                )
-                .returning(steps.c.attempt, steps.c.fence)
-            ).first()
-            if row is None:
+                if found:
+                    break
+            if not found:
                 return None
-            attempt, fence = row
+            attempt, fence = found[0]
             content = {"attempt": attempt, **extra}
-            if attempt > 1:
-                interrupted = tx.conn.execute(
-                    update(step_attempts)
-                    .where(
-                        step_attempts.c.run_id == run_id,
-                        step_attempts.c.step_id == step_id,
-                        step_attempts.c.status == StepStatus.RUNNING.value,
-                    )
-                    .values(status="interrupted", finished_at=tx.now)
-                ).rowcount
-                if interrupted:
-                    content["interrupted_attempt"] = attempt - 1
-            tx.conn.execute(
-                insert(step_attempts).values(
-                    run_id=run_id,
-                    step_id=step_id,
-                    attempt=attempt,
-                    fence=fence,
-                    owner=owner,
-                    status=StepStatus.RUNNING.value,
-                    started_at=tx.now,
-                )
+            if attempt > 1 and INTERRUPT.run(
+                tx.conn, {"rid": run_id, "sid": step_id, "now": tx.now}
+            ):
+                content["interrupted_attempt"] = attempt - 1
+            INSERT_ATTEMPT.many(
+                tx.conn,
+                [
+                    {
+                        "run_id": run_id,
+                        "step_id": step_id,
+                        "attempt": attempt,
+                        "fence": fence,
+                        "owner": owner,
+                        "status": _RUNNING,
+                        "started_at": tx.now,
+                        "finished_at": None,
+                        "usage_json": None,
+                        "error_json": None,
+                    }
+                ],
             )
             tx.event(run_id, step_id, EventType.STEP_STARTED, content)
-            return Claim(run_id, step_id, attempt, fence, owner, tx.now + lease_s)
+            return Claim(run_id, step_id, attempt, fence, owner, expires)
 
         return await self._writer.submit(operation)
 
     async def renew_step(self, claim: Claim, lease_s: float) -> bool:
         def operation(tx: Tx) -> bool:
-            return bool(
-                tx.conn.execute(
-                    update(steps)
-                    .where(
-                        steps.c.run_id == claim.run_id,
-                        steps.c.step_id == claim.step_id,
-                        steps.c.fence == claim.fence,
-                        steps.c.status == StepStatus.RUNNING.value,
-                    )
-                    .values(lease_expires_at=tx.now + lease_s)
-                ).rowcount
+            return (
+                RENEW.run(
+                    tx.conn,
+                    {
+                        "rid": claim.run_id,
+                        "sid": claim.step_id,
+                        "fence": claim.fence,
+                        "expires": tx.now + lease_s,
+                    },
+                )
+                > 0
             )
 
         return await self._writer.submit(operation)
@@ -466,48 +563,56 @@ class SqlRunStore:
         attempt_status = "failed" if target is StepStatus.PENDING else target.value
 
         def operation(tx: Tx) -> None:
-            where = (
-                steps.c.run_id == claim.run_id,
-                steps.c.step_id == claim.step_id,
-                steps.c.fence == claim.fence,
-                steps.c.status == StepStatus.RUNNING.value,
-            )
             total = attempt_usage
             if claim.attempt > 1:
-                previous = tx.conn.execute(select(steps.c.usage_json).where(*where)).first()
+                previous = tx.conn.execute(
+                    select(steps.c.usage_json).where(
+                        steps.c.run_id == claim.run_id,
+                        steps.c.step_id == claim.step_id,
+                        steps.c.fence == claim.fence,
+                        steps.c.status == _RUNNING,
+                    )
+                ).first()
                 if previous is None:
                     raise LeaseLost(_lease_lost(claim))
                 total = total + UsageTotals.from_json(_loads(previous[0]))
-            values: dict[str, Any] = {
-                "status": target.value,
-                "lease_owner": None,
-                "lease_expires_at": None,
-                "usage_json": dumps(total.to_json()),
-                "error_json": error_json,
-            }
-            if outputs_json is not None:
-                values["outputs_json"] = outputs_json
-            if target.terminal:
-                values["finished_at"] = tx.now
-            if tx.conn.execute(update(steps).where(*where).values(**values)).rowcount == 0:
+            changed = FINISH.run(
+                tx.conn,
+                {
+                    "rid": claim.run_id,
+                    "sid": claim.step_id,
+                    "fence": claim.fence,
+                    "status": target.value,
+                    "usage": dumps(total.to_json()),
+                    "error": error_json,
+                    "outputs": outputs_json,
+                    "finished": tx.now if target.terminal else None,
+                },
+            )
+            if changed == 0:
                 raise LeaseLost(_lease_lost(claim))
-            tx.conn.execute(
-                update(step_attempts)
-                .where(
-                    step_attempts.c.run_id == claim.run_id,
-                    step_attempts.c.step_id == claim.step_id,
-                    step_attempts.c.attempt == claim.attempt,
-                )
-                .values(
-                    status=attempt_status,
-                    finished_at=tx.now,
-                    usage_json=dumps(attempt_usage.to_json()),
-                    error_json=error_json,
-                )
+            FINISH_ATTEMPT.run(
+                tx.conn,
+                {
+                    "rid": claim.run_id,
+                    "sid": claim.step_id,
+                    "attempt": claim.attempt,
+                    "status": attempt_status,
+                    "now": tx.now,
+                    "usage": dumps(attempt_usage.to_json()),
+                    "error": error_json,
+                },
             )
             tx.drafts.extend(drafts)
 
         await self._writer.submit(operation)
+        if target is StepStatus.SUCCEEDED and outputs is not None:
+            known = self._outputs.get(claim.run_id)
+            if known is None:
+                known = self._outputs[claim.run_id] = {}
+                if len(self._outputs) > 4096:
+                    self._outputs.popitem(last=False)
+            known[claim.step_id] = dict(outputs)
 
     async def settle_steps(
         self,
@@ -522,20 +627,24 @@ class SqlRunStore:
         ids = list(step_ids)
 
         def operation(tx: Tx) -> None:
+            changed: set[str] = set()
             if ids:
-                tx.conn.execute(
-                    update(steps)
-                    .where(
-                        steps.c.run_id == run_id,
-                        steps.c.step_id.in_(ids),
-                        steps.c.status.in_(sources),
-                    )
-                    .values(
-                        status=target.value,
-                        finished_at=tx.now,
-                        lease_owner=None,
-                        lease_expires_at=None,
-                    )
+                changed = set(
+                    tx.conn.execute(
+                        update(steps)
+                        .where(
+                            steps.c.run_id == run_id,
+                            steps.c.step_id.in_(ids),
+                            steps.c.status.in_(sources),
+                        )
+                        .values(
+                            status=target.value,
+                            finished_at=tx.now,
+                            lease_owner=None,
+                            lease_expires_at=None,
+                        )
+                        .returning(steps.c.step_id)
+                    ).scalars()
                 )
                 tx.conn.execute(
                     update(step_attempts)
@@ -546,7 +655,8 @@ class SqlRunStore:
                     )
                     .values(status="interrupted", finished_at=tx.now)
                 )
-            tx.drafts.extend(drafts)
+            # events only for steps this call really moved (others were already settled)
+            tx.drafts.extend(d for d in drafts if d[1] is None or d[1] in changed)
 
         await self._writer.submit(operation)
 
@@ -556,6 +666,9 @@ class SqlRunStore:
         ids = list(step_ids)
         if not ids:
             return {}
+        known = self._outputs.get(run_id)
+        if known is not None and all(sid in known for sid in ids):
+            return {sid: known[sid] for sid in ids}
 
         def read(conn: Connection) -> dict[StepId, Mapping[str, str]]:
             rows = conn.execute(

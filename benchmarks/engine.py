@@ -1,0 +1,169 @@
+"""Engine benchmarks: print figures, assert nothing.
+
+    uv run python benchmarks/engine.py            # all
+    uv run python benchmarks/engine.py chain      # one
+
+Durable SQLite (a file, WAL, synchronous=NORMAL, every transition committed
+before its event is published). Steps use a step runner that answers at once
+(engine overhead) or after ``asyncio.sleep(0.05)`` (a 50 ms model call); the
+last figure runs the real GatewayStepRunner with ``scripted/instant`` to show
+what LiteLLM adds per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from orchestra.definitions.specs import AgentSpec, StepSpec, WorkflowSpec
+from orchestra.engine.events import EventType
+from orchestra.engine.protocols import StepContext, StepResult, StepRunner, UsageTotals
+from orchestra.engine.scheduler import Engine, EngineSettings
+from orchestra.engine.states import RunStatus
+from orchestra.store.database import connect
+from orchestra.store.run_store import SqlRunStore
+
+AGENT = AgentSpec(name="w", model="scripted/instant", system_prompt="x", path=Path("w.md"))
+SETTINGS = EngineSettings(max_concurrency=None)
+
+
+class Instant:
+    async def run_step(self, ctx: StepContext) -> StepResult:
+        await ctx.events.emit(EventType.AGENT_THOUGHT, {"text": "ok"})
+        return StepResult({name: "ok" for name in ctx.output_vars}, UsageTotals(1, 1, 0.0, 1))
+
+
+class Sleepy:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    async def run_step(self, ctx: StepContext) -> StepResult:
+        await asyncio.sleep(self.seconds)
+        await ctx.events.emit(EventType.AGENT_THOUGHT, {"text": "ok"})
+        return StepResult({name: "ok" for name in ctx.output_vars}, UsageTotals(1, 1, 0.0, 1))
+
+
+def step(sid: str, deps: tuple[str, ...] = ()) -> StepSpec:
+    reads = tuple(f"{d}_out" for d in deps)
+    return StepSpec(id=sid, agent_name="w", instruction=f"{sid} " + " ".join(
+        f"${{{r}}}" for r in reads), input_vars=reads, output_vars=(f"{sid}_out",),
+        dependencies=deps)
+
+
+def spec(steps: list[StepSpec]) -> WorkflowSpec:
+    return WorkflowSpec(name="bench", steps=tuple(steps), agents={"w": AGENT},
+                        path=Path("bench.md"))
+
+
+def chain(n: int) -> WorkflowSpec:
+    return spec([step("s0")] + [step(f"s{i}", (f"s{i - 1}",)) for i in range(1, n)])
+
+
+def fan(n: int) -> WorkflowSpec:
+    branches = [step(f"b{i}", ("root",)) for i in range(n)]
+    return spec([step("root"), *branches, step("join", tuple(b.id for b in branches))])
+
+
+def layers(depth: int, width: int) -> WorkflowSpec:
+    steps = [step(f"l0_{j}") for j in range(width)]
+    for i in range(1, depth):
+        previous = tuple(f"l{i - 1}_{j}" for j in range(width))
+        steps += [step(f"l{i}_{j}", previous) for j in range(width)]
+    return spec(steps)
+
+
+Bench = Callable[[Engine], Awaitable[str]]
+
+
+async def with_engine(runner: StepRunner, bench: Bench) -> str:
+    with tempfile.TemporaryDirectory() as folder:
+        database = await connect(f"sqlite+aiosqlite:///{folder}/orchestra.db")
+        try:
+            async with SqlRunStore(database) as store:
+                return await bench(Engine(store, runner, SETTINGS))
+        finally:
+            await database.aclose()
+
+
+async def timed_runs(engine: Engine, workflow: WorkflowSpec, count: int) -> float:
+    run_ids = [await engine.create_run(workflow, {}) for _ in range(count)]
+    gc.collect()
+    started = time.perf_counter()
+    statuses = await asyncio.gather(*(engine.drive(r) for r in run_ids))
+    elapsed = time.perf_counter() - started
+    assert all(s is RunStatus.SUCCEEDED for s in statuses), statuses
+    return elapsed
+
+
+async def bench_chain(engine: Engine) -> str:
+    await timed_runs(engine, chain(20), 1)  # warm up
+    elapsed = min([await timed_runs(engine, chain(200), 1) for _ in range(3)])
+    return f"200-step chain: {elapsed * 1e6 / 200:.0f} µs/step (target ≤ 250)"
+
+
+async def bench_fan(engine: Engine) -> str:
+    await timed_runs(engine, fan(10), 1)
+    elapsed = min([await timed_runs(engine, fan(100), 1) for _ in range(3)])
+    return f"fan-out 100 + join: {elapsed * 1e6 / 102:.0f} µs/step (target ≤ 150)"
+
+
+async def bench_concurrent(engine: Engine) -> str:
+    elapsed = await timed_runs(engine, chain(5), 200)
+    return (f"200 concurrent runs × 5-step chain, 50 ms calls: {elapsed:.3f} s "
+            f"= {elapsed / 0.25:.3f} × ideal 0.25 s (target ≤ 1.05)")
+
+
+async def bench_layers(engine: Engine) -> str:
+    elapsed = await timed_runs(engine, layers(10, 10), 1)
+    return (f"10 layers × 10 parallel, 50 ms calls: {elapsed:.3f} s "
+            f"= {elapsed / 0.5:.3f} × ideal 0.5 s (target ≤ 1.05)")
+
+
+async def bench_memory(engine: Engine) -> str:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    elapsed = await timed_runs(engine, chain(5), 2000)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (f"2,000 concurrent 5-step runs (50 ms calls): peak RSS {after / 1024:.0f} MiB "
+            f"(+{(after - before) / 1024:.0f} MiB over the process before), {elapsed:.2f} s")
+
+
+async def bench_gateway(engine: Engine) -> str:
+    await timed_runs(engine, chain(10), 1)
+    elapsed = await timed_runs(engine, chain(100), 1)
+    return (f"100-step chain through GatewayStepRunner + scripted/instant (LiteLLM Router): "
+            f"{elapsed * 1e6 / 100:.0f} µs/step")
+
+
+def gateway_runner() -> StepRunner:
+    from orchestra.agents.step_runner import GatewayStepRunner
+    from orchestra.llm.config import GatewayConfig
+    from orchestra.llm.gateway import build_gateway
+
+    return GatewayStepRunner(build_gateway(GatewayConfig(cache="off")))
+
+
+BENCHES: dict[str, tuple[Callable[[], StepRunner], Bench]] = {
+    "chain": (Instant, bench_chain),
+    "fan": (Instant, bench_fan),
+    "concurrent": (lambda: Sleepy(0.05), bench_concurrent),
+    "layers": (lambda: Sleepy(0.05), bench_layers),
+    "memory": (lambda: Sleepy(0.05), bench_memory),
+    "gateway": (gateway_runner, bench_gateway),
+}
+
+
+def main() -> None:
+    chosen = sys.argv[1:] or list(BENCHES)
+    for name in chosen:
+        make_runner, bench = BENCHES[name]
+        print(asyncio.run(with_engine(make_runner(), bench)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
