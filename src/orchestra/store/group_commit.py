@@ -102,6 +102,9 @@ INSERT_EVENT = Prepared(insert(events_table))
 
 Operation = Callable[[Tx], T]
 
+LINGER_S = 0.02
+"""How long a lazy write (a progress event nobody waits for) may wait for company."""
+
 
 @dataclass(slots=True)
 class _Raised:
@@ -146,6 +149,7 @@ class GroupCommitter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._linger: asyncio.TimerHandle | None = None
 
     @property
     def backlog(self) -> int:
@@ -165,13 +169,23 @@ class GroupCommitter:
             await self._task
             self._task = None
 
-    def submit_nowait(self, operation: Operation[T]) -> asyncio.Future[T]:
+    def submit_nowait(self, operation: Operation[T], *, lazy: bool = False) -> asyncio.Future[T]:
+        """Queue ``operation``. A ``lazy`` one does not start a commit by itself: it rides
+        with the next ordinary write, or commits after ``LINGER_S`` at the latest."""
         if self._closing or self._task is None:
             raise RuntimeError("the store is not open; use `async with store:`")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
         self._queue.append(_Pending(operation, future))
-        self._wake.set()
+        if not lazy:
+            self._wake.set()
+        elif self._linger is None:
+            self._linger = loop.call_later(LINGER_S, self._wake_up)
         return future
+
+    def _wake_up(self) -> None:
+        self._linger = None
+        self._wake.set()
 
     async def submit(self, operation: Operation[T]) -> T:
         """Run ``operation`` in the next group transaction; return after it committed."""
@@ -185,6 +199,9 @@ class GroupCommitter:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            if self._linger is not None:
+                self._linger.cancel()
+                self._linger = None
             count = min(len(self._queue), self._max_batch)
             batch = [self._queue.popleft() for _ in range(count)]
             await self._commit(batch)

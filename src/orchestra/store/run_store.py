@@ -758,7 +758,7 @@ class SqlRunStore:
         def operation(tx: Tx) -> None:
             tx.drafts.extend(drafts)
 
-        future = self._writer.submit_nowait(operation)
+        future = self._writer.submit_nowait(operation, lazy=not wait)
         if wait:
             await future
         else:
