@@ -51,14 +51,20 @@ class Sleepy:
 
 def step(sid: str, deps: tuple[str, ...] = ()) -> StepSpec:
     reads = tuple(f"{d}_out" for d in deps)
-    return StepSpec(id=sid, agent_name="w", instruction=f"{sid} " + " ".join(
-        f"${{{r}}}" for r in reads), input_vars=reads, output_vars=(f"{sid}_out",),
-        dependencies=deps)
+    return StepSpec(
+        id=sid,
+        agent_name="w",
+        instruction=f"{sid} " + " ".join(f"${{{r}}}" for r in reads),
+        input_vars=reads,
+        output_vars=(f"{sid}_out",),
+        dependencies=deps,
+    )
 
 
 def spec(steps: list[StepSpec]) -> WorkflowSpec:
-    return WorkflowSpec(name="bench", steps=tuple(steps), agents={"w": AGENT},
-                        path=Path("bench.md"))
+    return WorkflowSpec(
+        name="bench", steps=tuple(steps), agents={"w": AGENT}, path=Path("bench.md")
+    )
 
 
 def chain(n: int) -> WorkflowSpec:
@@ -115,29 +121,37 @@ async def bench_fan(engine: Engine) -> str:
 
 async def bench_concurrent(engine: Engine) -> str:
     elapsed = await timed_runs(engine, chain(5), 200)
-    return (f"200 concurrent runs × 5-step chain, 50 ms calls: {elapsed:.3f} s "
-            f"= {elapsed / 0.25:.3f} × ideal 0.25 s (target ≤ 1.05)")
+    return (
+        f"200 concurrent runs × 5-step chain, 50 ms calls: {elapsed:.3f} s "
+        f"= {elapsed / 0.25:.3f} × ideal 0.25 s (target ≤ 1.05)"
+    )
 
 
 async def bench_layers(engine: Engine) -> str:
     elapsed = await timed_runs(engine, layers(10, 10), 1)
-    return (f"10 layers × 10 parallel, 50 ms calls: {elapsed:.3f} s "
-            f"= {elapsed / 0.5:.3f} × ideal 0.5 s (target ≤ 1.05)")
+    return (
+        f"10 layers × 10 parallel, 50 ms calls: {elapsed:.3f} s "
+        f"= {elapsed / 0.5:.3f} × ideal 0.5 s (target ≤ 1.05)"
+    )
 
 
 async def bench_memory(engine: Engine) -> str:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     elapsed = await timed_runs(engine, chain(5), 2000)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (f"2,000 concurrent 5-step runs (50 ms calls): peak RSS {after / 1024:.0f} MiB "
-            f"(+{(after - before) / 1024:.0f} MiB over the process before), {elapsed:.2f} s")
+    return (
+        f"2,000 concurrent 5-step runs (50 ms calls): peak RSS {after / 1024:.0f} MiB "
+        f"(+{(after - before) / 1024:.0f} MiB over the process before), {elapsed:.2f} s"
+    )
 
 
 async def bench_gateway(engine: Engine) -> str:
     await timed_runs(engine, chain(10), 1)
     elapsed = await timed_runs(engine, chain(100), 1)
-    return (f"100-step chain through GatewayStepRunner + scripted/instant (LiteLLM Router): "
-            f"{elapsed * 1e6 / 100:.0f} µs/step")
+    return (
+        f"100-step chain through GatewayStepRunner + scripted/instant (LiteLLM Router): "
+        f"{elapsed * 1e6 / 100:.0f} µs/step"
+    )
 
 
 def gateway_runner() -> StepRunner:

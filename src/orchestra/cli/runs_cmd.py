@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -19,6 +20,7 @@ from orchestra.cli.project_opts import JsonOption, ProjectOption
 from orchestra.cli.run_cmd import follow, load_settings_or_exit, open_container
 
 if TYPE_CHECKING:
+    from orchestra.engine.protocols import StepContext, StepResult
     from orchestra.store.run_store import SqlRunStore
 
 app = typer.Typer(help="List, inspect, resume, cancel and approve runs.", no_args_is_help=True)
@@ -194,7 +196,7 @@ def cancel(run_id: RunArg, project: ProjectOption = None) -> None:
 class _NoSteps:
     """The step runner of commands that never execute steps (cancel)."""
 
-    async def run_step(self, ctx: object) -> object:
+    async def run_step(self, ctx: StepContext) -> StepResult:
         from orchestra.engine.errors import StepFailed
 
         raise StepFailed("this command does not execute steps", retryable=False)
