@@ -227,7 +227,7 @@ def _drive(
             if (
                 record.owner
                 and not owner_is_dead(record.owner)
-                and (record.lease_expires_at or 0) > __import__("time").time()
+                and (record.lease_expires_at or 0) > time.time()
             ):
                 typer.echo(f"run {rid} is driven by {record.owner}; it continues there")
                 return 0
