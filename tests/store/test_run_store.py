@@ -71,3 +71,14 @@ async def test_whole_run_with_concurrent_appends(store: SqlRunStore) -> None:
         seqs = [e.seq for e in await store.read_events(run_id)]
         assert seqs == list(range(1, len(seqs) + 1))
     assert (await store.get_run(run_a)).usage.calls == 11
+
+
+async def test_run_lease_claim_and_release(store: SqlRunStore) -> None:
+    run_id = await store.create_run(workflow(step("a")), {})
+    assert await store.claim_run(run_id, "one", 30)
+    assert not await store.claim_run(run_id, "two", 30)
+    assert await store.claim_run(run_id, "two", 30, ["one"])  # "one" is known dead
+    await store.release_run(run_id, "one")  # not the owner any more: no effect
+    assert (await store.get_run(run_id)).owner == "two"
+    await store.release_run(run_id, "two")
+    assert (await store.get_run(run_id)).owner is None

@@ -134,7 +134,8 @@ CLAIM_RUN = Prepared(
 )
 RELEASE_RUN = Prepared(
     update(runs)
-    .where(runs.c.id == bindparam("rid"), runs.c.owner == bindparam("owner"))
+    # "me", not "owner": values(owner=None) already binds a parameter named "owner"
+    .where(runs.c.id == bindparam("rid"), runs.c.owner == bindparam("me"))
     .values(owner=None, lease_expires_at=None)
 )
 _SET_STATUS: dict[tuple[RunStatus, bool], Prepared] = {}
@@ -420,7 +421,7 @@ class SqlRunStore:
 
     async def release_run(self, run_id: RunId, owner: str) -> None:
         def operation(tx: Tx) -> None:
-            RELEASE_RUN.run(tx.conn, {"rid": run_id, "owner": owner})
+            RELEASE_RUN.run(tx.conn, {"rid": run_id, "me": owner})
 
         await self._writer.submit(operation)
 
