@@ -19,7 +19,7 @@ from typing import Any
 from orchestra.engine.errors import StepFailed
 from orchestra.engine.events import EventType
 from orchestra.engine.protocols import StepContext, StepResult, UsageTotals
-from orchestra.llm.errors import LLMError
+from orchestra.llm.errors import LLMError, MalformedOutput
 from orchestra.llm.types import ChatMessage, ChatRequest, ChatResponse, ModelGateway
 
 
@@ -64,6 +64,15 @@ def parse_outputs(text: str | None, names: tuple[str, ...]) -> dict[str, str]:
     }
 
 
+class _InvalidAnswer(Exception):
+    """The gateway refused a structured answer that does not fit the schema."""
+
+    def __init__(self, raw: str, reason: str) -> None:
+        super().__init__(reason)
+        self.raw = raw
+        self.reason = reason
+
+
 def _usage(response: ChatResponse) -> UsageTotals:
     usage = response.usage
     return UsageTotals(usage.prompt_tokens, usage.completion_tokens, usage.cost_usd, 1)
@@ -82,41 +91,46 @@ class GatewayStepRunner:
             ChatMessage(role="user", content=self._user_message(ctx)),
         ]
         schema = output_schema(ctx.output_vars) if len(ctx.output_vars) > 1 else None
-        response, usage = await self.converse(ctx, messages, schema)
         if schema is None:
+            response, usage = await self.converse(ctx, messages, schema)
             text = response.content or ""
-            outputs = {ctx.output_vars[0]: text} if ctx.output_vars else {}
-            return StepResult(outputs, usage)
+            return StepResult({ctx.output_vars[0]: text} if ctx.output_vars else {}, usage)
         try:
-            return StepResult(parse_outputs(response.content, ctx.output_vars), usage)
-        except ValueError as first:
-            await ctx.events.emit(
-                EventType.LOG,
-                {
-                    "message": f"answer did not match the outputs ({first}); asking again",
-                },
-            )
-            messages += [
-                ChatMessage(role="assistant", content=response.content or ""),
-                ChatMessage(
-                    role="user",
-                    content=(
-                        f"Your answer was invalid: {first}. Answer again with only a JSON object "
-                        f"whose keys are exactly: {', '.join(ctx.output_vars)}."
-                    ),
+            response, usage = await self.converse(ctx, messages, schema)
+            answer = response.content or ""
+            try:
+                return StepResult(parse_outputs(answer, ctx.output_vars), usage)
+            except ValueError as invalid:
+                problem = str(invalid)
+        except _InvalidAnswer as invalid:  # the gateway's own schema check refused it
+            answer, problem, usage = invalid.raw, invalid.reason, UsageTotals(calls=1)
+        await ctx.events.emit(
+            EventType.LOG,
+            {
+                "message": f"answer did not match the outputs ({problem}); asking again",
+            },
+        )
+        messages += [
+            ChatMessage(role="assistant", content=answer),
+            ChatMessage(
+                role="user",
+                content=(
+                    f"Your answer was invalid: {problem}. Answer again with only a JSON object "
+                    f"whose keys are exactly: {', '.join(ctx.output_vars)}."
                 ),
-            ]
+            ),
+        ]
+        try:
             response, more = await self.converse(ctx, messages, schema)
             usage = usage + more
-            try:
-                return StepResult(parse_outputs(response.content, ctx.output_vars), usage)
-            except ValueError as second:
-                raise StepFailed(
-                    f"step {ctx.step_id!r}: the model's answer twice failed to provide outputs "
-                    f"{', '.join(ctx.output_vars)} ({second}); use a stronger model or fewer "
-                    "outputs for this step",
-                    retryable=True,
-                ) from second
+            return StepResult(parse_outputs(response.content, ctx.output_vars), usage)
+        except (ValueError, _InvalidAnswer) as second:
+            raise StepFailed(
+                f"step {ctx.step_id!r}: the model's answer twice failed to provide outputs "
+                f"{', '.join(ctx.output_vars)} ({second}); use a stronger model or fewer "
+                "outputs for this step",
+                retryable=True,
+            ) from second
 
     def _user_message(self, ctx: StepContext) -> str:
         if len(ctx.output_vars) <= 1:
@@ -151,6 +165,12 @@ class GatewayStepRunner:
 
         try:
             response = await self.gateway.chat(request, on_token if self.stream else None)
+        except MalformedOutput as exc:
+            if schema is None:
+                raise StepFailed(
+                    f"step {ctx.step_id!r}: model call failed: {exc}", retryable=exc.retryable
+                ) from exc
+            raise _InvalidAnswer(str(getattr(exc, "raw", "") or ""), str(exc)) from exc
         except LLMError as exc:
             raise StepFailed(
                 f"step {ctx.step_id!r}: model call failed: {exc}",
