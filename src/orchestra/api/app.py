@@ -25,6 +25,7 @@ from orchestra.api.errors import install_error_handlers
 from orchestra.api.limits import BodySizeLimit, RateLimiter
 from orchestra.api.metrics import ApiMetrics
 from orchestra.api.routes import admin, catalog, health, models, runs
+from orchestra.api.web import mount_web_ui
 from orchestra.api.websocket import router as websocket_router
 from orchestra.config.settings import Settings
 from orchestra.runtime.container import Container, ContainerOptions
@@ -95,4 +96,5 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         )
+    mount_web_ui(app)
     return app
