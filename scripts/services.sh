@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Install (with apt, once) and start what the tests need that PyPI cannot
-# provide: PostgreSQL, Redis and bubblewrap. Sourced by scripts/test; exports
-# the addresses the tests read.
+# Install (with apt, once) what the tests need that PyPI and npm cannot
+# provide: PostgreSQL, Redis, bubblewrap and Chromium. Sourced by scripts/test.
+# The test fixtures start throwaway servers themselves (PostgreSQL through
+# scripts/postgres.sh, Redis on a free port), so nothing is left running.
 set -euo pipefail
 
 need=()
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo -n"
