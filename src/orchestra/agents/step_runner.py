@@ -7,20 +7,33 @@ a JSON object with exactly those keys (``ChatRequest.response_schema``); the
 answer is validated and, if it does not fit, the model is asked once more with
 the validation error.
 
-The tool-calling loop extends :meth:`GatewayStepRunner.converse`; everything
-else (prompt, outputs, usage, events) stays as it is.
+Tools: when the agent lists ``tools:`` and the runner was given a tool
+registry, :meth:`GatewayStepRunner.converse` offers the agent's tool schemas
+and loops — call the model; run every tool call it asks for (concurrently, in a
+task group), append the results as ``tool`` messages; repeat — until the model
+answers without tool calls. At most ``max_turns`` model calls per conversation
+(the agent file's ``max_turns:``); the budget is checked on the running total
+after each call. Forbidden or unknown tools are refused by the registry and the
+refusal is what the model reads. The workspace and MCP sessions come from
+:mod:`orchestra.agents.toolbox`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+from orchestra.agents.toolbox import StepToolbox, open_toolbox
 from orchestra.engine.errors import StepFailed
 from orchestra.engine.events import EventType
 from orchestra.engine.protocols import StepContext, StepResult, UsageTotals
 from orchestra.llm.errors import LLMError, MalformedOutput
 from orchestra.llm.types import ChatMessage, ChatRequest, ChatResponse, ModelGateway
+from orchestra.tools.protocol import ToolSettings
+from orchestra.tools.registry import ToolRegistry
 
 
 def system_prompt(ctx: StepContext) -> str:
@@ -81,9 +94,20 @@ def _usage(response: ChatResponse) -> UsageTotals:
 class GatewayStepRunner:
     """A :class:`~orchestra.engine.protocols.StepRunner` backed by a ``ModelGateway``."""
 
-    def __init__(self, gateway: ModelGateway, *, stream: bool = False) -> None:
+    def __init__(
+        self,
+        gateway: ModelGateway,
+        *,
+        stream: bool = False,
+        tools: ToolRegistry | None = None,
+        tool_settings: ToolSettings | None = None,
+    ) -> None:
+        """``tools`` is the registry agents' ``tools:`` patterns select from; without it
+        agents answer without tools."""
         self.gateway = gateway
         self.stream = stream
+        self.tools = tools
+        self.tool_settings = tool_settings or ToolSettings()
 
     async def run_step(self, ctx: StepContext) -> StepResult:
         messages = [
@@ -140,13 +164,71 @@ class GatewayStepRunner:
             f"{', '.join(ctx.output_vars)} (each value a string)."
         )
 
+    @contextlib.asynccontextmanager
+    async def _toolbox(self, ctx: StepContext) -> AsyncIterator[StepToolbox | None]:
+        if self.tools is None or not ctx.agent.tools:
+            yield None
+            return
+        async with open_toolbox(ctx, self.tools, self.tool_settings) as box:
+            yield box
+
     async def converse(
         self, ctx: StepContext, messages: list[ChatMessage], schema: dict[str, Any] | None
     ) -> tuple[ChatResponse, UsageTotals]:
-        """One model call (the tool loop will grow here). Emits the agent's thought."""
+        """Talk with the model until it answers without tool calls; ``messages`` grows in place.
+
+        Returns the final response and the usage of every call made.
+        """
+        async with self._toolbox(ctx) as box:
+            if box is None:
+                response = await self._call(ctx, messages, schema, None)
+                usage = _usage(response)
+                self._check_budget(ctx, usage)
+                return response, usage
+            total = UsageTotals()
+            for _turn in range(ctx.agent.max_turns):
+                response = await self._call(ctx, messages, schema, box)
+                total = total + _usage(response)
+                self._check_budget(ctx, total)
+                if not response.tool_calls:
+                    return response, total
+                messages.append(
+                    ChatMessage(
+                        role="assistant",
+                        content=response.content,
+                        tool_calls=list(response.tool_calls),
+                    )
+                )
+                messages.extend(await self._run_tools(box, response))
+        raise StepFailed(
+            f"step {ctx.step_id!r}: agent {ctx.agent.name!r} still wanted tools after "
+            f"max_turns={ctx.agent.max_turns} model calls; raise `max_turns:` in "
+            f"{ctx.agent.path} or make the instruction narrower",
+            retryable=False,
+            data={"max_turns": ctx.agent.max_turns},
+        )
+
+    @staticmethod
+    async def _run_tools(box: StepToolbox, response: ChatResponse) -> list[ChatMessage]:
+        calls = response.tool_calls
+        if len(calls) == 1:
+            return [await box.run(calls[0])]
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(box.run(call)) for call in calls]
+        return [task.result() for task in tasks]
+
+    async def _call(
+        self,
+        ctx: StepContext,
+        messages: list[ChatMessage],
+        schema: dict[str, Any] | None,
+        box: StepToolbox | None,
+    ) -> ChatResponse:
+        """One model call; emits the agent's thought."""
         request = ChatRequest(
             model=ctx.agent.model,
-            messages=messages,
+            messages=list(messages),
+            tools=box.schemas() if box is not None else [],
             temperature=ctx.agent.temperature,
             response_schema=schema,
             stream=self.stream,
@@ -177,8 +259,6 @@ class GatewayStepRunner:
                 retryable=exc.retryable,
                 data={"llm_error": type(exc).__name__},
             ) from exc
-        usage = _usage(response)
-        self._check_budget(ctx, usage)
         await ctx.events.emit(
             EventType.AGENT_THOUGHT,
             {
@@ -187,7 +267,7 @@ class GatewayStepRunner:
                 "model": response.usage.model or ctx.agent.model,
             },
         )
-        return response, usage
+        return response
 
     @staticmethod
     def _check_budget(ctx: StepContext, usage: UsageTotals) -> None:

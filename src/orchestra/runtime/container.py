@@ -33,6 +33,7 @@ from orchestra.store.database import Database, connect
 from orchestra.store.run_queries import RunQueries
 from orchestra.store.run_store import SqlRunStore
 from orchestra.tools.builtin import register_builtins
+from orchestra.tools.protocol import ToolSettings
 from orchestra.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,11 @@ class Container:
         register_builtins(self.tools)
         for problem in self.tools.load_plugins():
             log.warning("tool plugin not loaded: %s", problem)
-        runner = GatewayStepRunner(self.gateway)
+        runner = GatewayStepRunner(
+            self.gateway,
+            tools=self.tools,
+            tool_settings=ToolSettings.from_sections(self.settings.tools, self.settings.workspaces),
+        )
         self.engine = Engine(self.store, runner, engine_settings(self.settings))
         self.runs = RunService(
             self.engine, self.queries, lambda: self.project, grace_s=self.options.grace_s

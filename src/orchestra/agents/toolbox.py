@@ -1,0 +1,129 @@
+"""What a step's agent may call: its tool view, its workspace and its MCP sessions.
+
+The step runner opens a :class:`StepToolbox` for every step whose agent lists
+``tools:`` and runs the model's tool calls through it. Contract:
+
+* the workspace is ``<workspaces root>/<run id>`` (``Workspace.create``), so
+  every step of a run shares the same files;
+* MCP servers come from the project (``tools.mcp_servers``) and the agent file
+  (``mcp:``). A server is started only when one of the agent's tool patterns
+  can name its tools (``<server>.<tool>``, ``<server>.*``, ``*``), so agents
+  that never use MCP never pay for it. The pool lives for **one step** (opened
+  on entry, closed on exit): the engine has no run-end hook for step runners
+  yet, so a per-run pool could not be closed reliably;
+* :meth:`StepToolbox.run` never raises for anything a tool or the model does;
+  it emits ``tool_call`` before and ``tool_result`` after each call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+
+from orchestra.definitions.specs import McpServerSpec
+from orchestra.engine.errors import StepFailed
+from orchestra.engine.events import EventType
+from orchestra.engine.protocols import StepContext
+from orchestra.llm.types import ChatMessage, ToolCall, ToolSchema
+from orchestra.tools.errors import ToolError
+from orchestra.tools.mcp_client import McpPool
+from orchestra.tools.protocol import ToolContext, ToolSettings
+from orchestra.tools.registry import AgentTools, ToolRegistry
+from orchestra.tools.workspace import Workspace
+
+
+def servers_for(patterns: tuple[str, ...], servers: list[McpServerSpec]) -> list[McpServerSpec]:
+    """The servers whose tools one of ``patterns`` could match (deduplicated by name, agent wins)."""
+    chosen: dict[str, McpServerSpec] = {}
+    for spec in servers:
+        probe = f"{spec.name}.x"
+        if any(fnmatch.fnmatchcase(probe, p) or p.split(".")[0] == spec.name for p in patterns):
+            chosen[spec.name] = spec
+    return list(chosen.values())
+
+
+@dataclass
+class StepToolbox:
+    """The tools of one step; build with :func:`open_toolbox`."""
+
+    view: AgentTools
+    context: ToolContext
+    step: StepContext
+
+    def schemas(self) -> list[ToolSchema]:
+        return self.view.schemas()
+
+    async def run(self, call: ToolCall) -> ChatMessage:
+        """Run one call the model asked for and return the ``tool`` message for it."""
+        await self.step.events.emit(
+            EventType.TOOL_CALL,
+            {"tool": call.name, "arguments": call.arguments, "call_id": call.id},
+        )
+        result = await self.view.call(call.name, call.arguments, self.context)
+        await self.step.events.emit(
+            EventType.TOOL_RESULT,
+            {
+                "tool": call.name,
+                "call_id": call.id,
+                "status": result.status,
+                "result": result.content,
+                "error": None if result.ok else result.content,
+            },
+        )
+        return result.to_message(call.id)
+
+
+@contextlib.asynccontextmanager
+async def open_toolbox(
+    ctx: StepContext, registry: ToolRegistry, settings: ToolSettings
+) -> AsyncIterator[StepToolbox]:
+    """Workspace, MCP sessions and the agent's tool view for one step; closes the sessions."""
+    try:
+        workspace = Workspace.create(
+            settings.workspace_root, str(ctx.run_id), title=f"Run {ctx.run_id}"
+        )
+    except ToolError as exc:
+        raise StepFailed(
+            f"step {ctx.step_id!r}: cannot create the run workspace: {exc.message}",
+            retryable=False,
+        ) from exc
+    except OSError as exc:
+        raise StepFailed(
+            f"step {ctx.step_id!r}: cannot create the run workspace under "
+            f"{settings.workspace_root}: {exc}; check [workspaces] root in the settings",
+            retryable=False,
+        ) from exc
+
+    async def emit(kind: str, payload: Mapping[str, object]) -> None:
+        known = kind in EventType._value2member_map_
+        await ctx.events.emit(
+            EventType(kind) if known else EventType.LOG, {"kind": kind, **dict(payload)}
+        )
+
+    tool_ctx = ToolContext(
+        workspace=workspace,
+        settings=settings,
+        run_id=str(ctx.run_id),
+        step_id=str(ctx.step_id),
+        agent=ctx.agent.name,
+        idempotency_key=ctx.idempotency_key,
+        emit=emit,
+    )
+    servers = servers_for(ctx.agent.tools, [*settings.mcp_servers, *ctx.agent.mcp_servers])
+    async with contextlib.AsyncExitStack() as stack:
+        tools = registry
+        if servers:
+            try:
+                pool = await stack.enter_async_context(
+                    McpPool(servers, settings=settings, emit=emit)
+                )
+            except ToolError as exc:
+                raise StepFailed(
+                    f"step {ctx.step_id!r}: {exc.message}", retryable=exc.retryable
+                ) from exc
+            tools = registry.copy()
+            await pool.register_into(tools)
+        view = tools.for_agent(ctx.agent.tools, agent=ctx.agent.name)
+        yield StepToolbox(view=view, context=tool_ctx, step=ctx)
