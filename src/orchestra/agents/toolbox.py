@@ -11,6 +11,10 @@ The step runner opens a :class:`StepToolbox` for every step whose agent lists
   that never use MCP never pay for it. The pool lives for **one step** (opened
   on entry, closed on exit): the engine has no run-end hook for step runners
   yet, so a per-run pool could not be closed reliably;
+* in an agent file's ``mcp:`` command, ``python`` means the interpreter running
+  Orchestra (so the server sees the same installed ``mcp`` SDK) and arguments
+  naming an existing file relative to the agent file's folder are made absolute
+  (the server does not depend on the directory Orchestra was started in);
 * :meth:`StepToolbox.run` never raises for anything a tool or the model does;
   it emits ``tool_call`` before and ``tool_result`` after each call.
 """
@@ -19,8 +23,10 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from orchestra.definitions.specs import McpServerSpec
 from orchestra.engine.errors import StepFailed
@@ -42,6 +48,22 @@ def servers_for(patterns: tuple[str, ...], servers: list[McpServerSpec]) -> list
         if any(fnmatch.fnmatchcase(probe, p) or p.split(".")[0] == spec.name for p in patterns):
             chosen[spec.name] = spec
     return list(chosen.values())
+
+
+def resolve_agent_server(spec: McpServerSpec, agent_dir: Path) -> McpServerSpec:
+    """``python`` → this interpreter; existing relative paths → absolute (see module docstring)."""
+    if not spec.command:
+        return spec
+    program, *args = spec.command
+    if program in ("python", "python3"):
+        program = sys.executable
+    resolved = []
+    for arg in args:
+        candidate = agent_dir / arg
+        if not arg.startswith("-") and not Path(arg).is_absolute() and candidate.is_file():
+            arg = str(candidate.resolve())
+        resolved.append(arg)
+    return spec.model_copy(update={"command": [program, *resolved]})
 
 
 @dataclass
