@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from orchestra.agents.toolbox import StepToolbox, open_toolbox
@@ -101,6 +102,7 @@ class GatewayStepRunner:
         stream: bool = False,
         tools: ToolRegistry | None = None,
         tool_settings: ToolSettings | None = None,
+        project_dir: Path | None = None,
     ) -> None:
         """``tools`` is the registry agents' ``tools:`` patterns select from; without it
         agents answer without tools."""
@@ -108,6 +110,7 @@ class GatewayStepRunner:
         self.stream = stream
         self.tools = tools
         self.tool_settings = tool_settings or ToolSettings()
+        self.project_dir = project_dir
 
     async def run_step(self, ctx: StepContext) -> StepResult:
         messages = [
@@ -169,7 +172,7 @@ class GatewayStepRunner:
         if self.tools is None or not ctx.agent.tools:
             yield None
             return
-        async with open_toolbox(ctx, self.tools, self.tool_settings) as box:
+        async with open_toolbox(ctx, self.tools, self.tool_settings, self.project_dir) as box:
             yield box
 
     async def converse(

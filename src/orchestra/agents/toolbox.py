@@ -99,7 +99,10 @@ class StepToolbox:
 
 @contextlib.asynccontextmanager
 async def open_toolbox(
-    ctx: StepContext, registry: ToolRegistry, settings: ToolSettings
+    ctx: StepContext,
+    registry: ToolRegistry,
+    settings: ToolSettings,
+    project_dir: Path | None = None,
 ) -> AsyncIterator[StepToolbox]:
     """Workspace, MCP sessions and the agent's tool view for one step; closes the sessions."""
     try:

@@ -118,6 +118,7 @@ class Container:
             self.gateway,
             tools=self.tools,
             tool_settings=ToolSettings.from_sections(self.settings.tools, self.settings.workspaces),
+            project_dir=self.settings.project_dir,
         )
         self.engine = Engine(self.store, runner, engine_settings(self.settings))
         self.runs = RunService(
