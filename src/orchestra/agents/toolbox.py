@@ -50,8 +50,9 @@ def servers_for(patterns: tuple[str, ...], servers: list[McpServerSpec]) -> list
     return list(chosen.values())
 
 
-def resolve_agent_server(spec: McpServerSpec, agent_dir: Path) -> McpServerSpec:
-    """``python`` → this interpreter; existing relative paths → absolute (see module docstring)."""
+def resolve_agent_server(spec: McpServerSpec, base_dir: Path) -> McpServerSpec:
+    """``python`` → this interpreter; paths relative to ``base_dir`` (the agent file's
+    folder, or the project for servers in settings) → absolute (see module docstring)."""
     if not spec.command:
         return spec
     program, *args = spec.command
@@ -59,7 +60,7 @@ def resolve_agent_server(spec: McpServerSpec, agent_dir: Path) -> McpServerSpec:
         program = sys.executable
     resolved = []
     for arg in args:
-        candidate = agent_dir / arg
+        candidate = base_dir / arg
         if not arg.startswith("-") and not Path(arg).is_absolute() and candidate.is_file():
             arg = str(candidate.resolve())
         resolved.append(arg)
@@ -136,7 +137,14 @@ async def open_toolbox(
         idempotency_key=ctx.idempotency_key,
         emit=emit,
     )
-    servers = servers_for(ctx.agent.tools, [*settings.mcp_servers, *ctx.agent.mcp_servers])
+    project_servers = [
+        resolve_agent_server(spec, project_dir) if project_dir else spec
+        for spec in settings.mcp_servers
+    ]
+    agent_servers = [
+        resolve_agent_server(spec, ctx.agent.path.parent) for spec in ctx.agent.mcp_servers
+    ]
+    servers = servers_for(ctx.agent.tools, [*project_servers, *agent_servers])
     async with contextlib.AsyncExitStack() as stack:
         tools = registry
         if servers:
