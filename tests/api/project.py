@@ -98,7 +98,10 @@ def write_project(root: Path, *, slow_model: str = "scripted/slow") -> Path:
     (root / "workflows").mkdir(exist_ok=True)
     (root / "orchestra.toml").write_text(TOML)
     (root / "agents" / "echo.agent.md").write_text(AGENT.format(name="echo", model="scripted/echo"))
-    (root / "agents" / "slow.agent.md").write_text(AGENT.format(name="slow", model=slow_model))
+    # No tools for the slow agent: the fake OpenAI server answers any request that
+    # offers tools with a tool call, which would loop the agent to its turn limit.
+    slow = AGENT.format(name="slow", model=slow_model).replace("tools: [files.read]\n", "")
+    (root / "agents" / "slow.agent.md").write_text(slow)
     (root / "workflows" / "pair.workflow.md").write_text(PAIR)
     (root / "workflows" / "gated.workflow.md").write_text(GATED)
     (root / "workflows" / "busy.workflow.md").write_text(busy_workflow(6))
