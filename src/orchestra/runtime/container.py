@@ -56,9 +56,12 @@ class ContainerOptions:
 def engine_settings(settings: Settings) -> EngineSettings:
     """Adapt the ``[engine]`` section to the engine's plain settings."""
     section = settings.engine
-    # The engine takes one cap for every agent/model; the per-name tables of
-    # [engine] are not applied until it accepts them.
-    return EngineSettings(max_concurrency=section.max_concurrency, lease_s=section.lease_seconds)
+    return EngineSettings(
+        max_concurrency=section.max_concurrency,
+        agent_concurrency=dict(section.agent_concurrency) or None,
+        model_concurrency=dict(section.model_concurrency) or None,
+        lease_s=section.lease_seconds,
+    )
 
 
 class Container:
@@ -112,7 +115,8 @@ class Container:
         self._exits.push_async_callback(self.gateway.close)
         self.tools = ToolRegistry()
         register_builtins(self.tools)
-        for problem in self.tools.load_plugins():
+        self.tools.load_plugins()
+        for problem in self.tools.plugin_errors:
             log.warning("tool plugin not loaded: %s", problem)
         runner = GatewayStepRunner(
             self.gateway,
