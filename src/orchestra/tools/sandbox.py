@@ -181,10 +181,13 @@ def _bwrap_args(workspace: Path, *, network: bool, readable: Sequence[Path]) -> 
     for f in _ETC_FILES:
         if os.path.exists(f):
             args += ["--ro-bind", f, f]
+    # The private /tmp comes before the extra binds: bwrap mounts in order, so
+    # an interpreter or venv that lives under /tmp (a checkout there) must be
+    # bound on top of the tmpfs, not hidden by it.
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for extra in readable:
         if extra.exists():
             args += ["--ro-bind", str(extra), str(extra)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     if workspace != Path("/"):
         args += ["--bind", str(workspace), str(workspace), "--chdir", str(workspace)]
     return args
