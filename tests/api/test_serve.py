@@ -115,6 +115,7 @@ def test_first_start_prints_an_admin_key_once_and_keys_cli_manages_keys(
     try:
         server.wait_ready()
         key = admin_key(server.output())
+        assert f"Web UI: {server.base}/" in server.output()
         assert get(server, "/api/v1/me", key)["role"] == "admin"
         made = subprocess.run(
             [

@@ -98,6 +98,8 @@ async def _serve(settings: Settings) -> None:
         app = create_app(settings, container=container)
         if settings.server.insecure_local:
             typer.echo("warning: --insecure-local: requests from this machine need no API key")
+        base = f"http://{settings.server.host}:{settings.server.port}"
+        typer.echo(f"Web UI: {base}/   API docs: {base}/docs   (Ctrl-C stops the server)")
         server = uvicorn.Server(
             uvicorn.Config(
                 app,
