@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from orchestra.definitions.specs import AgentSpec, Budget, StepSpec, WorkflowSpec
 from orchestra.engine.events import EventType, ExecutionEvent
@@ -273,6 +273,20 @@ class StepRunner(Protocol):
     """Runs one attempt of a step (the agent loop). Raise ``StepFailed`` to fail it."""
 
     async def run_step(self, ctx: StepContext) -> StepResult: ...
+
+
+@runtime_checkable
+class RunScopedRunner(Protocol):
+    """A step runner holding per-run resources (MCP sessions...) to release when the engine
+    stops driving a run.
+
+    The engine calls ``close_run`` once per ``Engine.drive`` of the run, after every step
+    task of that drive has ended, however the drive ended (finished, failed, cancelled,
+    detached, crashed). It is shielded from cancellation; an exception it raises is logged,
+    never raised. A later resume of the run may use the runner again.
+    """
+
+    async def close_run(self, run_id: RunId) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

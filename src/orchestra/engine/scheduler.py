@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,12 +29,15 @@ from orchestra.engine.protocols import (
     EventDraft,
     Executor,
     RunRecord,
+    RunScopedRunner,
     RunStore,
     StepOutcome,
     StepRunner,
 )
 from orchestra.engine.states import RunStatus, StepStatus
 from orchestra.engine.variables import resolve_inputs
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,7 @@ class Engine:
         owner: str | None = None,
     ) -> None:
         self.store = store
+        self.runner = runner
         self.settings = settings or EngineSettings()
         self.owner = owner or new_owner()
         self.executor: Executor = executor or LocalExecutor(
@@ -97,6 +102,9 @@ class Engine:
 
     async def drive(self, run_id: RunId) -> RunStatus:
         """Run (or resume) ``run_id`` until it finishes. Raises RunBusy if a live process has it."""
+        if run_id in self._drivers:
+            # The run lease is per process (owner), so it would let a second driver in.
+            raise RunBusy(f"run {run_id} is already being driven by this process")
         record = await self.store.get_run(run_id)
         if record.status.terminal:
             return record.status
@@ -113,7 +121,17 @@ class Engine:
         finally:
             del self._drivers[run_id]
             with contextlib.suppress(Exception):
-                await asyncio.shield(self.store.release_run(run_id, self.owner))
+                await asyncio.shield(self._end_drive(run_id))
+
+    async def _end_drive(self, run_id: RunId) -> None:
+        """Release the runner's per-run resources, then the run lease (so a resume that
+        claims the run next never shares those resources with a closing drive)."""
+        if isinstance(self.runner, RunScopedRunner):
+            try:
+                await self.runner.close_run(run_id)
+            except Exception:
+                log.exception("step runner failed to close run %s", run_id)
+        await self.store.release_run(run_id, self.owner)
 
     resume = drive
 
