@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from orchestra.tools.workspace import VCS_DIRS
+
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 _ETC_FILES = (
     "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
@@ -162,7 +164,9 @@ def _minimal_env(home: Path) -> dict[str, str]:
     return {"PATH": SAFE_PATH, "HOME": str(home), "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
 
 
-def _bwrap_args(workspace: Path, *, network: bool, readable: Sequence[Path]) -> list[str]:
+def _bwrap_args(
+    workspace: Path, *, network: bool, readable: Sequence[Path], protect_vcs: bool = False
+) -> list[str]:
     args = [
         "--unshare-all",
         "--unshare-user",
@@ -190,7 +194,26 @@ def _bwrap_args(workspace: Path, *, network: bool, readable: Sequence[Path]) -> 
             args += ["--ro-bind", str(extra), str(extra)]
     if workspace != Path("/"):
         args += ["--bind", str(workspace), str(workspace), "--chdir", str(workspace)]
+        for vcs in vcs_dirs(workspace) if protect_vcs else []:
+            args += ["--ro-bind", str(vcs), str(vcs)]
     return args
+
+
+def vcs_dirs(workspace: Path, max_depth: int = 3) -> list[Path]:
+    """Version-control metadata folders in the top ``max_depth`` levels of ``workspace``
+    (symlinks not followed; ``.venv`` and ``node_modules`` skipped)."""
+    found: list[Path] = []
+    base_depth = len(workspace.parts)
+    for top, dirs, _files in os.walk(workspace, followlinks=False):
+        here = Path(top)
+        found += [here / d for d in dirs if d.lower() in VCS_DIRS]
+        if len(here.parts) - base_depth >= max_depth - 1:
+            dirs[:] = []
+        else:
+            dirs[:] = [
+                d for d in dirs if d.lower() not in VCS_DIRS and d not in (".venv", "node_modules")
+            ]
+    return found
 
 
 class _PidsCgroup:
@@ -259,18 +282,21 @@ async def run_sandboxed(
     network: bool = False,
     stdin: bytes | None = None,
     readable: Sequence[Path] = (),
+    protect_vcs: bool = False,
 ) -> ProcessOutcome:
     """Run ``argv`` (no shell) with cwd = workspace under every available layer.
 
     ``readable`` lists extra host paths bound read-only inside bubblewrap (the
-    Python installation for the ``python`` tool). Never raises for what the
+    Python installation for the ``python`` tool); ``protect_vcs`` binds the
+    workspace's version-control folders (``.git``…, :func:`vcs_dirs`) read-only
+    inside bubblewrap, so the program cannot plant hooks or config there. Never raises for what the
     program does; raises ``OSError`` only if it cannot be started at all.
     """
     full = list(argv)
     if status.mode == "bwrap" and status.bwrap_path:
         full = [
             status.bwrap_path,
-            *_bwrap_args(workspace, network=network, readable=readable),
+            *_bwrap_args(workspace, network=network, readable=readable, protect_vcs=protect_vcs),
             "--",
             *argv,
         ]

@@ -13,7 +13,11 @@ Confinement contract (what ``files.*`` rely on):
   (``dir_fd``) and ``O_NOFOLLOW``: no symlink anywhere on the path is followed,
   even one created between a check and a use (no TOCTOU window), so a symlink
   pointing outside can never be crossed. Symlinks inside the workspace are
-  listed but not followed.
+  listed but not followed;
+* tools that change files (``files.write``, ``append``, ``delete``) may not touch
+  version-control metadata (:data:`VCS_DIRS`, any path component, any case):
+  a hook or config written into ``.git/`` would run on the host the next time
+  someone uses git in the workspace (:meth:`Workspace.split_writable`).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from orchestra.tools.errors import (
 
 SUBDIRS = ("src", "output", "research")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", ".jj"})
+"""Version-control metadata folders (lower case); changing files in them is refused."""
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -95,6 +101,20 @@ class Workspace:
         if ".." in parts:
             raise WorkspacePathError(
                 f"path {path!r} contains '..'; paths must stay inside the workspace"
+            )
+        return parts
+
+    @classmethod
+    def split_writable(cls, path: str) -> tuple[str, ...]:
+        """Like :meth:`split`, and refuse paths into version-control metadata (``.git/``…)."""
+        parts = cls.split(path)
+        vcs = next((p for p in parts if p.lower() in VCS_DIRS), None)
+        if vcs is not None:
+            raise WorkspacePathError(
+                f"path {path!r} is inside {vcs}/, version-control metadata; tools may not "
+                f"change it (a hook or config written there would run on the host). Write "
+                "elsewhere in the workspace, and use the shell tool's git commands for "
+                "version control."
             )
         return parts
 

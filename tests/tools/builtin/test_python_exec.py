@@ -103,3 +103,28 @@ async def test_cpu_time_limit_stops_a_busy_loop(registry: ToolRegistry, ctx: Too
     result = await registry.call("python", {"code": "while True: pass"}, busy)
     assert result.status == "error"
     assert "CPU time limit (1 s) reached" in result.content
+
+
+async def test_python_cannot_change_version_control_metadata_in_the_sandbox(
+    registry: ToolRegistry, ctx: ToolContext
+) -> None:
+    if detect_sandbox().mode != "bwrap":
+        pytest.skip("the read-only .git bind needs bubblewrap; limits-only mode cannot stop it")
+    root = ctx.workspace.root
+    (root / ".git" / "hooks").mkdir(parents=True)
+    (root / "src" / "lib" / ".git").mkdir(parents=True)
+    code = """
+for target in (".git/hooks/pre-commit", "src/lib/.git/config", "output/ok.txt"):
+    try:
+        with open(target, "w") as f:
+            f.write("#!/bin/sh\\n")
+        print("WROTE", target)
+    except OSError as e:
+        print("REFUSED", target, type(e).__name__)
+"""
+    result = await registry.call("python", {"code": code}, ctx)
+    assert "REFUSED .git/hooks/pre-commit" in result.content
+    assert "REFUSED src/lib/.git/config" in result.content
+    assert "WROTE output/ok.txt" in result.content
+    assert not (root / ".git" / "hooks" / "pre-commit").exists()
+    assert not (root / "src" / "lib" / ".git" / "config").exists()

@@ -119,3 +119,23 @@ async def test_timeout_kills_the_command(registry: ToolRegistry, ctx: ToolContex
     result = await registry.call("shell", {"argv": ["tail", "-f", "f"]}, fast)
     assert result.status == "error"
     assert "wall-clock timeout (1 s)" in result.content
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["cp", "src/hook", ".git/hooks/pre-commit"],
+        ["mv", "src/hook", ".git/hooks/post-checkout"],
+        ["touch", ".git/hooks/pre-push"],
+        ["mkdir", "-p", "sub/.git/hooks"],
+    ],
+)
+async def test_file_writers_may_not_reach_version_control_metadata(
+    registry: ToolRegistry, ctx: ToolContext, argv: list[str]
+) -> None:
+    (ctx.workspace.root / ".git" / "hooks").mkdir(parents=True)
+    (ctx.workspace.root / "src" / "hook").write_text("#!/bin/sh\n")
+    status, out = await shell(registry, ctx, *argv)
+    assert status == "error" and "version-control metadata" in out
+    assert list((ctx.workspace.root / ".git" / "hooks").iterdir()) == []
+    assert not (ctx.workspace.root / "sub").exists()

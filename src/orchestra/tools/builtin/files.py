@@ -3,7 +3,9 @@
 All paths are relative to the workspace root and go through
 :class:`~orchestra.tools.workspace.Workspace`, which refuses ``..``, absolute
 paths and every symlink (opened with ``O_NOFOLLOW`` relative to directory fds,
-so a symlink swapped in mid-call is refused too). Sizes are bounded by
+so a symlink swapped in mid-call is refused too). Write, append and delete also
+refuse version-control metadata (``.git/``, ``.hg/``… see
+:meth:`~orchestra.tools.workspace.Workspace.split_writable`). Sizes are bounded by
 ``file_size_mb``; output by the registry's ``output_limit_chars``.
 """
 
@@ -97,7 +99,10 @@ def _write(ctx: ToolContext, path: str, content: str, flags: int) -> int:
         raise ToolArgumentsError(
             f"content is over the {ctx.settings.file_size_mb} MB file size limit"
         )
-    with ctx.workspace.open_file(path, os.O_WRONLY | os.O_CREAT | flags, create_parents=True) as fd:
+    parts = ctx.workspace.split_writable(path)
+    with ctx.workspace.open_file(
+        parts, os.O_WRONLY | os.O_CREAT | flags, create_parents=True
+    ) as fd:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
@@ -193,7 +198,7 @@ async def search_files(args: SearchArgs, ctx: ToolContext) -> str:
 @tool("files.delete", permission=Permission.WRITE)
 async def delete_file(args: DeleteArgs, ctx: ToolContext) -> str:
     """Delete a file, symlink or (with recursive=true) folder inside the workspace."""
-    parts = ctx.workspace.split(args.path)
+    parts = ctx.workspace.split_writable(args.path)
     if not parts:
         raise WorkspacePathError("refusing to delete the workspace root")
 

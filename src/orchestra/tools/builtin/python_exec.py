@@ -54,6 +54,7 @@ async def run_python(args: PythonArgs, ctx: ToolContext) -> ToolOutput:
         network=False,
         stdin=args.code.encode("utf-8"),
         readable=python_install_paths(interpreter),
+        protect_vcs=True,
     )
     return format_outcome(out)
 

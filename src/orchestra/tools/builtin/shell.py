@@ -12,7 +12,9 @@ Checks, in order, before anything runs:
 3. per-command rules (``git``: no ``-c``/``--upload-pack``/``ext::``…;
    ``find``: no ``-exec``; ``tar``: no ``--to-command``…);
 4. every argument that looks like a path must stay in the workspace (no
-   absolute paths, no ``..``) — defence in depth under the sandbox.
+   absolute paths, no ``..``) — defence in depth under the sandbox;
+5. programs that create or move files (``cp``, ``mv``, ``touch``, ``mkdir``…)
+   may not name version-control metadata (``.git/``…), as ``files.write`` may not.
 
 Arguments are passed to ``execve`` verbatim: ``;``, ``|``, ``$(…)``, ``*`` are
 just characters. The program runs through :func:`~orchestra.tools.sandbox.run_sandboxed`.
@@ -36,6 +38,7 @@ from orchestra.tools.sandbox import (
     run_sandboxed,
     sandbox_for,
 )
+from orchestra.tools.workspace import VCS_DIRS
 
 NEVER_ALLOWED = frozenset(
     {
@@ -174,6 +177,10 @@ def resolve_program(program: str, workspace: Path, settings: ToolSettings) -> tu
     return real, allowed[real]
 
 
+FILE_WRITERS = frozenset({"cp", "mv", "touch", "mkdir", "ln", "rm", "rmdir", "tee", "install"})
+"""Programs whose path arguments may not reach version-control metadata."""
+
+
 def check_arguments(name: str, args: Sequence[str]) -> list[str]:
     """Apply the per-command rules and the path rule; return the arguments to execute."""
     for a in args:
@@ -184,8 +191,14 @@ def check_arguments(name: str, args: Sequence[str]) -> list[str]:
             raise CommandNotAllowedError(
                 f"argument {a!r} is an absolute path; use paths relative to the workspace"
             )
-        if ".." in PurePosixPath(value).parts:
+        parts = PurePosixPath(value).parts
+        if ".." in parts:
             raise CommandNotAllowedError(f"argument {a!r} contains '..'; stay inside the workspace")
+        if name in FILE_WRITERS and any(p.lower() in VCS_DIRS for p in parts):
+            raise CommandNotAllowedError(
+                f"argument {a!r} reaches version-control metadata; {name} may not change it "
+                "(a hook or config there would run on the host). Use git commands instead."
+            )
     rule = ARGUMENT_RULES.get(name)
     return rule(args) if rule else list(args)
 
@@ -232,6 +245,7 @@ async def run_shell(args: ShellArgs, ctx: ToolContext) -> ToolOutput:
         limits=limits_for(settings, timeout),
         status=sandbox_for(settings.sandbox),
         network=settings.shell_network,
+        protect_vcs=name != "git",
     )
     return format_outcome(out)
 
