@@ -1,7 +1,8 @@
 """A small MCP server (official SDK) the repo-tour example's guide agent uses.
 
-It keeps a checklist in memory for as long as the server process lives (one
-step: Orchestra opens MCP servers per step). Agents see its tools as
+It keeps a checklist in memory for as long as the server process lives: one
+run, since Orchestra shares a run's MCP sessions between its steps and closes
+them when the run ends. Agents see its tools as
 ``checklist.add``, ``checklist.check`` and ``checklist.show``.
 
 Usage: python checklist_server.py   (speaks MCP over stdio)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -50,11 +51,13 @@ async def gateway(scripts: ScriptRegistry) -> AsyncIterator[Gateway]:
 
 
 @pytest.fixture
-def runner(gateway: Gateway, tmp_path: Path) -> GatewayStepRunner:
+async def runner(gateway: Gateway, tmp_path: Path) -> AsyncIterator[GatewayStepRunner]:
     registry = ToolRegistry()
     register_builtins(registry)
     settings = ToolSettings(workspace_root=tmp_path / "workspaces")
-    return GatewayStepRunner(gateway, tools=registry, tool_settings=settings)
+    built = GatewayStepRunner(gateway, tools=registry, tool_settings=settings)
+    yield built
+    await built.aclose()  # what the engine's close_run does for each run
 
 
 def context(
@@ -64,6 +67,8 @@ def context(
     max_turns: int = 8,
     mcp: tuple[McpServerSpec, ...] = (),
     outputs: tuple[str, ...] = ("Answer",),
+    run_id: str = "run-1",
+    step_id: str = "s",
 ) -> StepContext:
     agent = AgentSpec(
         name="worker",
@@ -76,15 +81,15 @@ def context(
     )
     step = StepSpec(id="s", agent_name="worker", instruction="Do it.", output_vars=outputs)
     return StepContext(
-        run_id=RunId("run-1"),
-        step_id=StepId("s"),
+        run_id=RunId(run_id),
+        step_id=StepId(step_id),
         attempt=1,
         step=step,
         agent=agent,
         instruction="Do it.",
         inputs={},
         output_vars=outputs,
-        idempotency_key="run-1:s",
+        idempotency_key=f"{run_id}:{step_id}",
         events=events,
     )
 
@@ -239,3 +244,66 @@ async def test_multiple_outputs_still_come_back_as_one_json_object_after_tools(
     )
     result = await runner.run_step(context(Events(), ("files.*",), outputs=("Title", "Body")))
     assert result.outputs == {"Title": "T", "Body": "B"}
+
+
+def process_gone(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    return not status.exists() or "zombie" in status.read_text()
+
+
+async def wait_gone(pid: int) -> bool:
+    for _ in range(200):
+        if process_gone(pid):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def ask_pid(messages: list[dict[str, Any]]) -> Reply:
+    """Call echo.pid, then answer with the pid the server reported."""
+    results = tool_messages(messages)
+    if not results:
+        return Reply(tool_calls=[ScriptedToolCall("echo.pid", {})])
+    return Reply(text=str(results[-1]["content"]).strip())
+
+
+async def test_steps_of_one_run_share_one_mcp_session_until_close_run(
+    runner: GatewayStepRunner, scripts: ScriptRegistry
+) -> None:
+    scripts.register("worker", ask_pid)
+    server = McpServerSpec(name="echo", command=[sys.executable, ECHO_SERVER, "stdio"])
+
+    async def step(run: str, name: str) -> int:
+        ctx = context(Events(), ("echo.pid",), mcp=(server,), run_id=run, step_id=name)
+        return int((await runner.run_step(ctx)).outputs["Answer"])
+
+    first = await step("run-a", "first")
+    concurrent = await asyncio.gather(*(step("run-a", f"par{i}") for i in range(3)))
+    assert set(concurrent) == {first}  # one server process for the whole run
+    assert runner.mcp.servers("run-a") == ["echo"]
+    other = await step("run-b", "first")
+    assert other != first  # runs do not share sessions
+    assert not process_gone(first) and not process_gone(other)
+    await runner.close_run(RunId("run-a"))
+    assert runner.mcp.servers("run-a") == []
+    assert await wait_gone(first)
+    assert not process_gone(other)
+    await runner.aclose()
+    assert await wait_gone(other)
+
+
+async def test_a_server_that_fails_to_start_fails_the_step_and_is_tried_again(
+    runner: GatewayStepRunner, scripts: ScriptRegistry, tmp_path: Path
+) -> None:
+    scripts.register("worker", ask_pid)
+    flag = tmp_path / "server.py"
+    flag.write_text("import sys; sys.exit('not yet')\n")
+    broken = McpServerSpec(name="echo", command=[sys.executable, str(flag)])
+    with pytest.raises(StepFailed, match="did not start"):
+        await runner.run_step(context(Events(), ("echo.pid",), mcp=(broken,)))
+    assert runner.mcp.servers("run-1") == []
+    flag.write_text(Path(ECHO_SERVER).read_text())  # noqa: ASYNC240
+    fixed = McpServerSpec(name="echo", command=[sys.executable, str(flag), "stdio"])
+    result = await runner.run_step(context(Events(), ("echo.pid",), mcp=(fixed,)))
+    assert int(result.outputs["Answer"]) > 0
+    await runner.close_run(RunId("run-1"))

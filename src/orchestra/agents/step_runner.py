@@ -14,8 +14,14 @@ task group), append the results as ``tool`` messages; repeat — until the model
 answers without tool calls. At most ``max_turns`` model calls per conversation
 (the agent file's ``max_turns:``); the budget is checked on the running total
 after each call. Forbidden or unknown tools are refused by the registry and the
-refusal is what the model reads. The workspace and MCP sessions come from
-:mod:`orchestra.agents.toolbox`.
+refusal is what the model reads. The agent's ``tool_choice:`` sets, per
+model call of the step's first conversation, whether the model may
+(``auto``), must (``required``, or a tool name) or must not (``none``) call a
+tool; later calls, and the one asking again for a malformed structured answer,
+are ``auto``. The workspace and MCP sessions come from
+:mod:`orchestra.agents.toolbox`; the runner keeps each run's MCP sessions
+(:class:`~orchestra.agents.toolbox.RunMcpSessions`) until the engine calls
+:meth:`GatewayStepRunner.close_run` (it is a ``RunScopedRunner``).
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from orchestra.agents.toolbox import StepToolbox, open_toolbox
+from orchestra.agents.toolbox import RunMcpSessions, StepToolbox, open_toolbox
 from orchestra.engine.errors import StepFailed
 from orchestra.engine.events import EventType
+from orchestra.engine.ids import RunId
 from orchestra.engine.protocols import StepContext, StepResult, UsageTotals
 from orchestra.llm.errors import LLMError, MalformedOutput
 from orchestra.llm.types import ChatMessage, ChatRequest, ChatResponse, ModelGateway
@@ -111,6 +118,15 @@ class GatewayStepRunner:
         self.tools = tools
         self.tool_settings = tool_settings or ToolSettings()
         self.project_dir = project_dir
+        self.mcp = RunMcpSessions(self.tool_settings)
+
+    async def close_run(self, run_id: RunId) -> None:
+        """Close the run's MCP sessions; the engine calls this when it stops driving the run."""
+        await self.mcp.close_run(str(run_id))
+
+    async def aclose(self) -> None:
+        """Close the MCP sessions of every run (for owners that stop without run ends)."""
+        await self.mcp.aclose()
 
     async def run_step(self, ctx: StepContext) -> StepResult:
         messages = [
@@ -118,12 +134,13 @@ class GatewayStepRunner:
             ChatMessage(role="user", content=self._user_message(ctx)),
         ]
         schema = output_schema(ctx.output_vars) if len(ctx.output_vars) > 1 else None
+        choice = ctx.agent.tool_choice
         if schema is None:
-            response, usage = await self.converse(ctx, messages, schema)
+            response, usage = await self.converse(ctx, messages, schema, choice)
             text = response.content or ""
             return StepResult({ctx.output_vars[0]: text} if ctx.output_vars else {}, usage)
         try:
-            response, usage = await self.converse(ctx, messages, schema)
+            response, usage = await self.converse(ctx, messages, schema, choice)
             answer = response.content or ""
             try:
                 return StepResult(parse_outputs(answer, ctx.output_vars), usage)
@@ -172,15 +189,22 @@ class GatewayStepRunner:
         if self.tools is None or not ctx.agent.tools:
             yield None
             return
-        async with open_toolbox(ctx, self.tools, self.tool_settings, self.project_dir) as box:
+        async with open_toolbox(
+            ctx, self.tools, self.tool_settings, self.project_dir, self.mcp
+        ) as box:
             yield box
 
     async def converse(
-        self, ctx: StepContext, messages: list[ChatMessage], schema: dict[str, Any] | None
+        self,
+        ctx: StepContext,
+        messages: list[ChatMessage],
+        schema: dict[str, Any] | None,
+        tool_choice: tuple[str, ...] = (),
     ) -> tuple[ChatResponse, UsageTotals]:
         """Talk with the model until it answers without tool calls; ``messages`` grows in place.
 
-        Returns the final response and the usage of every call made.
+        ``tool_choice`` holds the choice for each model call (then ``auto``). Returns the
+        final response and the usage of every call made.
         """
         async with self._toolbox(ctx) as box:
             if box is None:
@@ -189,8 +213,9 @@ class GatewayStepRunner:
                 self._check_budget(ctx, usage)
                 return response, usage
             total = UsageTotals()
-            for _turn in range(ctx.agent.max_turns):
-                response = await self._call(ctx, messages, schema, box)
+            for turn in range(ctx.agent.max_turns):
+                choice = tool_choice[turn] if turn < len(tool_choice) else None
+                response = await self._call(ctx, messages, schema, box, choice)
                 total = total + _usage(response)
                 self._check_budget(ctx, total)
                 if not response.tool_calls:
@@ -226,12 +251,24 @@ class GatewayStepRunner:
         messages: list[ChatMessage],
         schema: dict[str, Any] | None,
         box: StepToolbox | None,
+        tool_choice: str | None = None,
     ) -> ChatResponse:
         """One model call; emits the agent's thought."""
+        tools = box.schemas() if box is not None else []
+        if tool_choice not in (None, "auto", "required", "none") and tool_choice not in {
+            t.name for t in tools
+        }:
+            raise StepFailed(
+                f"step {ctx.step_id!r}: agent {ctx.agent.name!r} has tool_choice {tool_choice!r}, "
+                f"but no such tool is offered (offered: {', '.join(t.name for t in tools) or 'none'}); "
+                f"fix `tool_choice:` in {ctx.agent.path} or start the MCP server that provides it",
+                retryable=False,
+            )
         request = ChatRequest(
             model=ctx.agent.model,
             messages=list(messages),
-            tools=box.schemas() if box is not None else [],
+            tools=tools,
+            tool_choice=tool_choice if tools else None,
             temperature=ctx.agent.temperature,
             response_schema=schema,
             stream=self.stream,

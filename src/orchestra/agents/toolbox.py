@@ -8,9 +8,14 @@ The step runner opens a :class:`StepToolbox` for every step whose agent lists
 * MCP servers come from the project (``tools.mcp_servers``) and the agent file
   (``mcp:``). A server is started only when one of the agent's tool patterns
   can name its tools (``<server>.<tool>``, ``<server>.*``, ``*``), so agents
-  that never use MCP never pay for it. The pool lives for **one step** (opened
-  on entry, closed on exit): the engine has no run-end hook for step runners
-  yet, so a per-run pool could not be closed reliably;
+  that never use MCP never pay for it. Sessions belong to the **run**
+  (:class:`RunMcpSessions`): the first step that needs a server starts it, every
+  later or concurrent step of the same run whose agent names the same server
+  (same name, command/url and env) reuses that session, and
+  :meth:`RunMcpSessions.close_run` closes them when the engine stops driving
+  the run. A server that dies is restarted once per run (:class:`McpPool`).
+  Without a :class:`RunMcpSessions` (``sessions=None``) the sessions live for
+  the one toolbox;
 * in an agent file's ``mcp:`` command, ``python`` means the interpreter running
   Orchestra (so the server sees the same installed ``mcp`` SDK) and arguments
   naming an existing file relative to the agent file's folder are made absolute
@@ -21,6 +26,7 @@ The step runner opens a :class:`StepToolbox` for every step whose agent lists
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fnmatch
 import sys
@@ -35,7 +41,7 @@ from orchestra.engine.protocols import StepContext
 from orchestra.llm.types import ChatMessage, ToolCall, ToolSchema
 from orchestra.tools.errors import ToolError
 from orchestra.tools.mcp_client import McpPool
-from orchestra.tools.protocol import ToolContext, ToolSettings
+from orchestra.tools.protocol import Tool, ToolContext, ToolSettings
 from orchestra.tools.registry import AgentTools, ToolRegistry
 from orchestra.tools.workspace import Workspace
 
@@ -65,6 +71,61 @@ def resolve_agent_server(spec: McpServerSpec, base_dir: Path) -> McpServerSpec:
             arg = str(candidate.resolve())
         resolved.append(arg)
     return spec.model_copy(update={"command": [program, *resolved]})
+
+
+class RunMcpSessions:
+    """The MCP sessions of the runs in flight, keyed by run id; see the module docstring.
+
+    Each server of a run gets its own :class:`McpPool`, so a server's restart
+    budget (once per run) and lifetime are its own. Starting servers is
+    serialised per run, so concurrent steps never start the same server twice.
+    """
+
+    def __init__(self, settings: ToolSettings | None = None) -> None:
+        self.settings = settings or ToolSettings()
+        self._pools: dict[str, dict[str, McpPool]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def tools_for(self, run_id: str, servers: list[McpServerSpec]) -> list[Tool]:
+        """The tools of ``servers`` for this run, starting the ones not running yet.
+
+        Raises :class:`~orchestra.tools.errors.McpServerError` when a server cannot start;
+        the next step that needs it tries again.
+        """
+        lock = self._locks.setdefault(run_id, asyncio.Lock())
+        async with lock:
+            pools = self._pools.setdefault(run_id, {})
+            tools: list[Tool] = []
+            for spec in servers:
+                key = spec.model_dump_json()
+                pool = pools.get(key)
+                if pool is None:
+                    pool = await McpPool([spec], settings=self.settings).__aenter__()
+                    pools[key] = pool
+                tools += pool.tools()
+            return tools
+
+    def servers(self, run_id: str) -> list[str]:
+        """Names of the servers this run has sessions with (for diagnostics and tests)."""
+        return sorted(
+            pool_name for pool in self._pools.get(run_id, {}).values() for pool_name in pool.specs
+        )
+
+    async def close_run(self, run_id: str) -> None:
+        """Close every session of ``run_id`` (stdio servers exit); a no-op for unknown runs."""
+        lock = self._locks.get(run_id)
+        if lock is None:
+            return
+        async with lock:
+            pools = self._pools.pop(run_id, {})
+            self._locks.pop(run_id, None)
+            for pool in pools.values():
+                await pool.aclose()
+
+    async def aclose(self) -> None:
+        """Close the sessions of every run (shutdown without per-run ends)."""
+        for run_id in list(self._locks):
+            await self.close_run(run_id)
 
 
 @dataclass
@@ -104,8 +165,13 @@ async def open_toolbox(
     registry: ToolRegistry,
     settings: ToolSettings,
     project_dir: Path | None = None,
+    sessions: RunMcpSessions | None = None,
 ) -> AsyncIterator[StepToolbox]:
-    """Workspace, MCP sessions and the agent's tool view for one step; closes the sessions."""
+    """Workspace, MCP sessions and the agent's tool view for one step.
+
+    MCP sessions come from ``sessions`` (kept for the run); without it they are
+    opened here and closed on exit.
+    """
     try:
         workspace = Workspace.create(
             settings.workspace_root, str(ctx.run_id), title=f"Run {ctx.run_id}"
@@ -148,15 +214,17 @@ async def open_toolbox(
     async with contextlib.AsyncExitStack() as stack:
         tools = registry
         if servers:
+            if sessions is None:
+                sessions = RunMcpSessions(settings)
+                stack.push_async_callback(sessions.close_run, str(ctx.run_id))
             try:
-                pool = await stack.enter_async_context(
-                    McpPool(servers, settings=settings, emit=emit)
-                )
+                server_tools = await sessions.tools_for(str(ctx.run_id), servers)
             except ToolError as exc:
                 raise StepFailed(
                     f"step {ctx.step_id!r}: {exc.message}", retryable=exc.retryable
                 ) from exc
             tools = registry.copy()
-            await pool.register_into(tools)
+            for tool in server_tools:
+                tools.register(tool, replace=True)
         view = tools.for_agent(ctx.agent.tools, agent=ctx.agent.name)
         yield StepToolbox(view=view, context=tool_ctx, step=ctx)

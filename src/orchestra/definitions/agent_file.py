@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import shlex
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ AGENT_FIELDS = (
     "capabilities",
     "complexity",
     "max_turns",
+    "tool_choice",
     "mcp",
     "cache",
     "budget",
@@ -71,6 +73,10 @@ def parse_agent(
         diagnostics += found
     if "complexity" in values:
         values["complexity"] = _complexity(values["complexity"])
+    if "tool_choice" in values:
+        choices, found = _tool_choice(fm, path, values.pop("tool_choice"), values.get("tools", ()))
+        values["tool_choice"] = choices
+        diagnostics += found
     if "mcp" in values:
         servers, found = _mcp_servers(fm, path, values.pop("mcp"))
         values["mcp_servers"] = servers
@@ -162,3 +168,57 @@ def _mcp_servers(fm: FrontMatter, path: Path, raw: Any) -> tuple[list[Any], list
             return [], [bad]
         servers.append(server)
     return servers, []
+
+
+TOOL_CHOICE_MODES = ("auto", "required", "none")
+"""The non-name values of ``tool_choice`` (LiteLLM/OpenAI semantics)."""
+
+
+def _tool_choice(
+    fm: FrontMatter, path: Path, raw: Any, tools: tuple[str, ...]
+) -> tuple[tuple[str, ...], list[Diagnostic]]:
+    """``tool_choice: required`` or a list, one entry per model call; names must be the
+    agent's tools."""
+    line, col = fm.position("tool_choice")
+    items = [raw] if isinstance(raw, str) else as_str_list(raw)
+    if items is None or not items:
+        return (), [
+            Diagnostic(
+                path,
+                line,
+                col,
+                Code.INVALID_VALUE,
+                "'tool_choice' must be auto, required, none, a tool name, or a list of those "
+                "(one per model call)",
+                "write e.g. 'tool_choice: required' or 'tool_choice: [shell, files.write, none]'",
+            )
+        ]
+    if not tools:
+        return (), [
+            Diagnostic(
+                path,
+                line,
+                col,
+                Code.INVALID_VALUE,
+                "'tool_choice' is set but the agent has no 'tools'",
+                "list the agent's tools in 'tools: [...]' or remove 'tool_choice'",
+            )
+        ]
+    positions = fm.item_lines.get("tool_choice") or [(line, col)] * len(items)
+    diagnostics = []
+    for item, (item_line, item_col) in zip(items, positions, strict=False):
+        if item in TOOL_CHOICE_MODES or any(fnmatch.fnmatchcase(item, p) for p in tools):
+            continue
+        diagnostics.append(
+            Diagnostic(
+                path,
+                item_line,
+                item_col,
+                Code.INVALID_VALUE,
+                f"tool_choice '{item}' is neither auto, required, none nor one of the agent's "
+                f"tools ({', '.join(tools)})",
+                "name a tool the agent's 'tools' list allows, e.g. "
+                f"'{next((t for t in tools if '*' not in t), 'shell')}', or use required",
+            )
+        )
+    return tuple(items), diagnostics

@@ -73,6 +73,10 @@ class AgentSpec(_Spec):
     capabilities: tuple[str, ...] = ()
     complexity: ComplexityRange = ComplexityRange()
     max_turns: int = Field(default=8, ge=1, le=200)
+    tool_choice: tuple[str, ...] = ()
+    """Per model call of a step's conversation: ``auto``, ``required`` (must call some
+    tool), ``none`` (must answer) or a tool name (must call it). Calls past the end of
+    the tuple are ``auto``."""
     mcp_servers: tuple[McpServerSpec, ...] = ()
     cache: bool = False
     budget: Budget | None = None

@@ -327,6 +327,11 @@ def _router_kwargs(group: str, request: ChatRequest, token: str, *, stream: bool
         kwargs["tools"] = [
             {"type": "function", "function": tool.model_dump()} for tool in request.tools
         ]
+        choice = request.tool_choice
+        if choice in ("auto", "required", "none"):
+            kwargs["tool_choice"] = choice
+        elif choice is not None:
+            kwargs["tool_choice"] = {"type": "function", "function": {"name": choice}}
     if request.response_schema is not None:
         kwargs["response_format"] = {
             "type": "json_schema",

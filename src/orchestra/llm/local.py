@@ -10,9 +10,12 @@ thread, one at a time per loaded model. Gemma has no system role, so the
 system prompt is folded into the first user turn (Gemma's own convention).
 Structured output uses a llama.cpp grammar built from the JSON schema. Tools
 are described in the prompt and a reply of the form
-``{"tool_call": {"name": ..., "arguments": {...}}}`` becomes a tool call; a
-270M base model rarely manages it, which is fine: the point is that the
-platform runs offline for real.
+``{"tool_call": {"name": ..., "arguments": {...}}}`` becomes a tool call. A
+270M base model rarely writes one on its own, so ``tool_choice`` (OpenAI
+semantics) is enforced with a grammar: ``required`` or a named tool constrains
+the output to a valid call of one of the offered tools (or of that tool), with
+arguments matching its schema (:func:`tool_call_schema`); ``none`` neither
+lists the tools nor reads a call from the answer.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -32,6 +36,7 @@ from orchestra.llm.errors import LocalModelUnavailable
 if TYPE_CHECKING:
     from litellm.llms.custom_llm import CustomLLM
 
+log = logging.getLogger(__name__)
 PROVIDER = "orchestra-local"
 _INSTALL_HINT = "Install the local extra: `uv sync --extra local` (builds llama-cpp-python once)."
 _END = "<end_of_turn>"
@@ -116,6 +121,93 @@ def render_prompt(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | 
     return "".join(turns) + "<start_of_turn>model\n"  # llama.cpp adds <bos>
 
 
+def offered_tools(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tools this call may use after ``tool_choice``: all, the named one, or none."""
+    tools: list[dict[str, Any]] = list(params.get("tools") or [])
+    choice = params.get("tool_choice")
+    if choice == "none":
+        return []
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name")
+        return [t for t in tools if t["function"]["name"] == name]
+    return tools
+
+
+def tool_call_schema(params: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema a forced call must follow, or None when the model may answer freely.
+
+    ``{"tool_call": {"name": <const>, "arguments": <the tool's schema>}}`` for each
+    offered tool (``anyOf`` when several); ``$ref``s are inlined because each tool's
+    schema is nested under ``arguments`` here, away from its own ``$defs``.
+    """
+    choice = params.get("tool_choice")
+    if choice != "required" and not isinstance(choice, dict):
+        return None
+    variants = []
+    for spec in offered_tools(params):
+        function = spec["function"]
+        arguments = _bounded(_inline_refs(function.get("parameters") or {"type": "object"}))
+        if isinstance(arguments, dict) and "properties" in arguments:
+            arguments = {"additionalProperties": False, **arguments}
+        variants.append(
+            {
+                "type": "object",
+                "properties": {"name": {"const": function["name"]}, "arguments": arguments},
+                "required": ["name", "arguments"],
+                "additionalProperties": False,
+            }
+        )
+    if not variants:
+        return None
+    call = variants[0] if len(variants) == 1 else {"anyOf": variants}
+    return {
+        "type": "object",
+        "properties": {"tool_call": call},
+        "required": ["tool_call"],
+        "additionalProperties": False,
+    }
+
+
+GRAMMAR_MAX_ITEMS = 6
+GRAMMAR_MAX_CHARS = 240
+
+
+def _bounded(schema: Any) -> Any:
+    """Cap unbounded arrays and strings: a small model under a grammar otherwise repeats
+    items until it runs out of tokens, and the truncated call is lost."""
+    if isinstance(schema, list):
+        return [_bounded(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    bounded = {key: _bounded(value) for key, value in schema.items()}
+    if schema.get("type") == "array" and "maxItems" not in schema:
+        bounded["maxItems"] = max(GRAMMAR_MAX_ITEMS, int(schema.get("minItems", 0)))
+    plain_string = not {"maxLength", "enum", "const", "pattern", "format"} & set(schema)
+    if schema.get("type") == "string" and plain_string:
+        bounded["maxLength"] = max(GRAMMAR_MAX_CHARS, int(schema.get("minLength", 0)))
+    return bounded
+
+
+def _inline_refs(schema: Any, root: Any = None, depth: int = 0) -> Any:
+    """``schema`` with local ``#/...`` references replaced by their targets (depth-capped)."""
+    root = schema if root is None else root
+    if isinstance(schema, list):
+        return [_inline_refs(item, root, depth) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/") and depth < 8:
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        return _inline_refs(target, root, depth + 1)
+    return {
+        key: _inline_refs(value, root, depth)
+        for key, value in schema.items()
+        if key not in ("$defs", "definitions")
+    }
+
+
 def parse_tool_call(text: str, tool_names: set[str]) -> tuple[str, str] | None:
     """``(name, arguments JSON)`` when the local model answered with a tool-call object."""
     try:
@@ -169,11 +261,19 @@ class LocalRuntime:
             "stop": [_END],
             "stream": True,
         }
-        schema = ((params.get("response_format") or {}).get("json_schema") or {}).get("schema")
-        if schema is not None:
-            from llama_cpp.llama_grammar import LlamaGrammar
+        from llama_cpp.llama_grammar import LlamaGrammar
 
-            kwargs["grammar"] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        schema = tool_call_schema(params)
+        if schema is not None:
+            try:
+                kwargs["grammar"] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            except (AssertionError, ValueError, KeyError, TypeError) as exc:
+                # an exotic tool schema the converter cannot express: ask without the grammar
+                log.warning("tool_choice not enforced: no grammar for the tools' schemas (%s)", exc)
+        else:
+            schema = ((params.get("response_format") or {}).get("json_schema") or {}).get("schema")
+            if schema is not None:
+                kwargs["grammar"] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
         with lock:
             yield from llm.create_completion(prompt, **kwargs)
 
@@ -225,14 +325,14 @@ def make_local_handler(
     async def generate(kwargs: dict[str, Any]) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         params: dict[str, Any] = kwargs.get("optional_params") or {}
         config = config_for(kwargs.get("litellm_params"))
-        prompt = render_prompt(kwargs["messages"], params.get("tools"))
+        prompt = render_prompt(kwargs["messages"], offered_tools(params))
         await asyncio.to_thread(runtime.model, config)  # load outside the event loop
         async for chunk in _in_thread(lambda: runtime.completion_stream(config, prompt, params)):
             choice = chunk["choices"][0]
             yield choice.get("text") or "", chunk
 
     def tool_calls_of(text: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        names = {t["function"]["name"] for t in params.get("tools") or []}
+        names = {t["function"]["name"] for t in offered_tools(params)}
         parsed = parse_tool_call(text, names) if names else None
         if parsed is None:
             return []
@@ -284,7 +384,7 @@ def make_local_handler(
             pieces: list[str] = []
             finish = "stop"
             usage: dict[str, int] = {}
-            tools_offered = bool(params.get("tools"))
+            tools_offered = bool(offered_tools(params))
             async for text, chunk in generate(kwargs):
                 pieces.append(text)
                 finish = chunk["choices"][0].get("finish_reason") or finish
@@ -317,7 +417,7 @@ def _usage_numbers(
     if usage.get("prompt_tokens"):
         return int(usage["prompt_tokens"]), int(usage.get("completion_tokens", 0))
     params: dict[str, Any] = kwargs.get("optional_params") or {}
-    prompt = render_prompt(kwargs["messages"], params.get("tools"))
+    prompt = render_prompt(kwargs["messages"], offered_tools(params))
     return count(prompt), count(content)
 
 

@@ -47,6 +47,9 @@ class ChatRequest(BaseModel):
     model: str
     messages: list[ChatMessage]
     tools: list[ToolSchema] = Field(default_factory=list)
+    tool_choice: str | None = None
+    """With ``tools``: ``auto`` (the default), ``required`` (call some tool), ``none`` (answer
+    without tools) or a tool name (call that tool). LiteLLM/OpenAI semantics."""
     temperature: float | None = None
     max_tokens: int | None = None
     response_schema: dict[str, Any] | None = None
