@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from orchestra.engine.errors import LeaseLost, StepFailed, StepTimeout
@@ -18,6 +19,7 @@ from orchestra.engine.events import EventType
 from orchestra.engine.ids import RunId, StepId, idempotency_key, owner_is_dead
 from orchestra.engine.protocols import (
     Claim,
+    ClaimRequest,
     EventDraft,
     RunDefinition,
     RunStore,
@@ -28,6 +30,8 @@ from orchestra.engine.protocols import (
 )
 from orchestra.engine.states import StepStatus
 from orchestra.engine.variables import substitute
+
+log = logging.getLogger(__name__)
 
 TOKEN_FLUSH_CHARS = 256
 """Streamed tokens are coalesced into one ``token`` event per this many characters."""
@@ -95,8 +99,18 @@ def _step_variables(
     return variables
 
 
+ReadyAfter = Callable[[RunId, StepId], Sequence[StepId]]
+"""Which steps the scheduler will start at once if the given step succeeds now."""
+
+
 class StepExecution:
-    """Runs steps by id. One instance per engine (or worker); it holds no per-run state."""
+    """Runs steps by id. One instance per engine (or worker).
+
+    Its only per-run state is the claims made ahead: when ``ready_after`` names steps a
+    success makes ready, they are claimed in the transaction that commits the success
+    (one commit per step instead of two) and kept here until the scheduler hands them
+    in. :meth:`forget` drops what is left when a drive of the run ends.
+    """
 
     def __init__(
         self,
@@ -107,6 +121,7 @@ class StepExecution:
         lease_s: float = 30.0,
         retry_base_s: float = 1.0,
         retry_max_s: float = 30.0,
+        ready_after: ReadyAfter | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
@@ -114,6 +129,15 @@ class StepExecution:
         self.lease_s = lease_s
         self.retry_base_s = retry_base_s
         self.retry_max_s = retry_max_s
+        self.ready_after = ready_after
+        self._ahead: dict[tuple[RunId, StepId], Claim] = {}
+
+    def forget(self, run_id: RunId) -> list[Claim]:
+        """Drop (and return) the claims made ahead for ``run_id`` and never handed in."""
+        left = [claim for key, claim in self._ahead.items() if key[0] == run_id]
+        for claim in left:
+            del self._ahead[(run_id, claim.step_id)]
+        return left
 
     async def execute(self, run_id: RunId, step_id: StepId) -> StepOutcome:
         definition = await self.store.get_definition(run_id)
@@ -125,8 +149,14 @@ class StepExecution:
         outputs = await self.store.read_outputs(run_id, upstream)
         variables = _step_variables(definition, outputs, step.input_vars)
         failures = 0
+        ahead = self._ahead.pop((run_id, step_id), None)
         while True:
-            claimed = await self._claim(run_id, step_id, step.agent_name)
+            claimed: Claim | StepOutcome | None = None
+            if ahead is not None:
+                claimed = await self._take_ahead(ahead)
+                ahead = None
+            if claimed is None:
+                claimed = await self._claim(run_id, step_id, step.agent_name)
             if isinstance(claimed, StepOutcome):
                 return claimed
             claim = claimed
@@ -206,8 +236,12 @@ class StepExecution:
                 )
                 return await self._fail(claim, emitter, incomplete)
             outputs_only = {name: result.outputs[name] for name in step.output_vars}
+            following = [
+                ClaimRequest(sid, self.lease_s, {"agent": spec.step(sid).agent_name})
+                for sid in (self.ready_after(run_id, step_id) if self.ready_after else ())
+            ]
             try:
-                await self.store.finish_step(
+                made = await self.store.finish_step(
                     claim,
                     StepStatus.SUCCEEDED,
                     outputs=outputs_only,
@@ -225,10 +259,22 @@ class StepExecution:
                             },
                         ),
                     ],
+                    claim_next=following,
                 )
             except LeaseLost as lost:
                 return StepOutcome(step_id, StepStatus.RUNNING, error=str(lost))
+            for next_claim in made:
+                self._ahead[(run_id, next_claim.step_id)] = next_claim
             return StepOutcome(step_id, StepStatus.SUCCEEDED, outputs_only, usage=result.usage)
+
+    async def _take_ahead(self, claim: Claim) -> Claim | None:
+        """A claim made ahead, renewed first if it waited long (for a concurrency slot);
+        None when it was lost meanwhile (then the step is claimed the ordinary way)."""
+        if claim.lease_expires_at - time.time() > self.lease_s / 2:
+            return claim
+        if await self.store.renew_step(claim, self.lease_s):
+            return claim
+        return None
 
     async def _claim(self, run_id: RunId, step_id: StepId, agent: str) -> Claim | StepOutcome:
         reclaim: set[str] = set()
@@ -251,8 +297,8 @@ class StepExecution:
         """Run the step runner under the step's timeout while a keeper renews the lease."""
         work = asyncio.current_task()
         assert work is not None
-        lost = asyncio.Event()
-        keeper = asyncio.create_task(self._keep_lease(claim, work, lost))
+        keeper = _LeaseKeeper(self.store, claim, self.lease_s, work)
+        lost = keeper.lost
         timeout_s = context.step.timeout_s
         try:
             async with asyncio.timeout(timeout_s):
@@ -272,18 +318,7 @@ class StepExecution:
                 data={"exception": type(exc).__name__},
             ) from exc
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
-
-    async def _keep_lease(self, claim: Claim, work: asyncio.Task[Any], lost: asyncio.Event) -> None:
-        interval = self.lease_s / 3
-        while True:
-            await asyncio.sleep(interval)
-            if not await self.store.renew_step(claim, self.lease_s):
-                lost.set()
-                work.cancel()
-                return
+            await keeper.stop()
 
     async def _fail(self, claim: Claim, emitter: StepEmitter, error: StepFailed) -> StepOutcome:
         try:
@@ -307,6 +342,52 @@ class StepExecution:
         except LeaseLost as lost:
             return StepOutcome(claim.step_id, StepStatus.RUNNING, error=str(lost))
         return StepOutcome(claim.step_id, StepStatus.FAILED, error=str(error))
+
+
+class _LeaseKeeper:
+    """Renews an attempt's lease every ``lease_s / 3`` while it runs; cancels the attempt
+    (and sets ``lost``) when a renewal finds the fence changed.
+
+    A timer, not a task: most attempts end long before their first renewal, and a task
+    per attempt (created, cancelled, awaited) is a measurable part of a short step.
+    """
+
+    def __init__(self, store: RunStore, claim: Claim, lease_s: float, work: asyncio.Task[Any]):
+        self._store = store
+        self._claim = claim
+        self._lease_s = lease_s
+        self._work = work
+        self.lost = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._renewing: asyncio.Task[None] | None = None
+        self._stopped = False
+        self._timer = self._loop.call_later(lease_s / 3, self._due)
+
+    def _due(self) -> None:
+        self._renewing = self._loop.create_task(self._renew())
+
+    async def _renew(self) -> None:
+        try:
+            held = await self._store.renew_step(self._claim, self._lease_s)
+        except Exception:  # the store is unavailable: try again at the next tick
+            log.warning("renewing the lease of step %r failed", self._claim.step_id, exc_info=True)
+            held = True
+        if self._stopped:
+            return
+        if not held:
+            self.lost.set()
+            self._work.cancel()
+            return
+        self._timer = self._loop.call_later(self._lease_s / 3, self._due)
+
+    async def stop(self) -> None:
+        self._stopped = True
+        self._timer.cancel()
+        renewing = self._renewing
+        if renewing is not None and not renewing.done():
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
 
 
 def _error_data(error: StepFailed) -> dict[str, Any]:

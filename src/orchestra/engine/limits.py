@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 Cap = int | Mapping[str, int] | None
@@ -33,23 +33,68 @@ class Limits:
         self._model_limit = model_concurrency
         self._agents: dict[str, asyncio.Semaphore] = {}
         self._models: dict[str, asyncio.Semaphore] = {}
+        self._max = max_concurrency
+        self._busy: dict[tuple[str, str], int] = {}
+        self.unlimited = not (max_concurrency or agent_concurrency or model_concurrency)
+
+    def room(self, wanted: Sequence[tuple[str, str]], freeing: tuple[str, str]) -> int:
+        """How many of ``wanted`` (agent, model) pairs, in order, would get a slot at once
+        if the holder of a ``freeing`` slot let go of it now. The scheduler claims steps
+        ahead only when they will not queue for a slot (an estimate: slots are not held)."""
+        if self.unlimited:
+            return len(wanted)
+        busy = dict(self._busy)
+        for key in self._keys(*freeing):
+            busy[key] = busy.get(key, 0) - 1
+        count = 0
+        for agent, model in wanted:
+            keys = self._keys(agent, model)
+            if any(busy.get(key, 0) >= cap for key, cap in keys.items()):
+                break
+            for key in keys:
+                busy[key] = busy.get(key, 0) + 1
+            count += 1
+        return count
+
+    def _keys(self, agent: str, model: str) -> dict[tuple[str, str], int]:
+        """The capped levels a step of ``agent`` on ``model`` takes a slot at, with caps."""
+        keys: dict[tuple[str, str], int] = {}
+        if self._max:
+            keys[("", "")] = self._max
+        agent_cap = _cap(self._agent_limit, agent)
+        if agent_cap:
+            keys[("agent", agent)] = agent_cap
+        model_cap = _cap(self._model_limit, model)
+        if model_cap:
+            keys[("model", model)] = model_cap
+        return keys
 
     @asynccontextmanager
     async def slot(self, agent: str, model: str) -> AsyncIterator[None]:
         """Hold one slot at every level for the duration of a step attempt."""
-        async with AsyncExitStack() as stack:
-            if self._global is not None:
-                await stack.enter_async_context(self._global)
-            agent_cap = _cap(self._agent_limit, agent)
-            if agent_cap:
-                semaphore = self._agents.get(agent)
-                if semaphore is None:
-                    semaphore = self._agents[agent] = asyncio.Semaphore(agent_cap)
-                await stack.enter_async_context(semaphore)
-            model_cap = _cap(self._model_limit, model)
-            if model_cap:
-                semaphore = self._models.get(model)
-                if semaphore is None:
-                    semaphore = self._models[model] = asyncio.Semaphore(model_cap)
-                await stack.enter_async_context(semaphore)
+        if self.unlimited:
             yield
+            return
+        keys = self._keys(agent, model)
+        for key in keys:  # counted while waiting too: a waiter gets the next free slot
+            self._busy[key] = self._busy.get(key, 0) + 1
+        try:
+            async with AsyncExitStack() as stack:
+                if self._global is not None:
+                    await stack.enter_async_context(self._global)
+                agent_cap = _cap(self._agent_limit, agent)
+                if agent_cap:
+                    semaphore = self._agents.get(agent)
+                    if semaphore is None:
+                        semaphore = self._agents[agent] = asyncio.Semaphore(agent_cap)
+                    await stack.enter_async_context(semaphore)
+                model_cap = _cap(self._model_limit, model)
+                if model_cap:
+                    semaphore = self._models.get(model)
+                    if semaphore is None:
+                        semaphore = self._models[model] = asyncio.Semaphore(model_cap)
+                    await stack.enter_async_context(semaphore)
+                yield
+        finally:
+            for key in keys:
+                self._busy[key] -= 1

@@ -6,7 +6,7 @@ handed a :class:`RunStore`, a :class:`StepRunner` and an :class:`Executor`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -139,6 +139,16 @@ class Claim:
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """A step to claim in the transaction that finishes the step making it ready."""
+
+    step_id: StepId
+    lease_s: float
+    content: Mapping[str, Any] = field(default_factory=dict)
+    """Extra content of its ``step_started`` event."""
+
+
+@dataclass(frozen=True, slots=True)
 class RunSignals:
     """What a run's owner learns on each heartbeat."""
 
@@ -174,6 +184,20 @@ class RunStore(Protocol):
     async def claim_run(
         self, run_id: RunId, owner: str, lease_s: float, reclaim_from: Collection[str] = ()
     ) -> bool: ...
+
+    async def open_run(
+        self,
+        run_id: RunId,
+        owner: str,
+        lease_s: float,
+        *,
+        owner_is_dead: Callable[[str], bool],
+    ) -> tuple[RunRecord, bool]:
+        """Read the run and claim its lease in one transaction: ``(record, claimed)``.
+
+        Not claimed when the run is finished, or when another owner holds an unexpired
+        lease and ``owner_is_dead(owner)`` is false."""
+        ...
 
     async def heartbeat_run(
         self, run_id: RunId, owner: str, lease_s: float, *, with_decisions: bool = False
@@ -211,7 +235,11 @@ class RunStore(Protocol):
         usage: UsageTotals | None = None,
         error: Mapping[str, Any] | None = None,
         events: Iterable[EventDraft] = (),
-    ) -> None: ...
+        claim_next: Sequence[ClaimRequest] = (),
+    ) -> list[Claim]:
+        """End an attempt under its fence (``LeaseLost`` if stale). On success, also claim
+        ``claim_next`` for the same owner in the same transaction; return those claims."""
+        ...
 
     async def settle_steps(
         self,

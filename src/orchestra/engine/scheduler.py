@@ -72,16 +72,20 @@ class Engine:
         self.runner = runner
         self.settings = settings or EngineSettings()
         self.owner = owner or new_owner()
-        self.executor: Executor = executor or LocalExecutor(
-            StepExecution(
+        self.execution: StepExecution | None = None
+        """The in-process step execution (None with a caller's executor)."""
+        if executor is None:
+            self.execution = StepExecution(
                 store,
                 runner,
                 self.owner,
                 lease_s=self.settings.lease_s,
                 retry_base_s=self.settings.retry_base_s,
                 retry_max_s=self.settings.retry_max_s,
+                ready_after=self._ready_after,
             )
-        )
+            executor = LocalExecutor(self.execution)
+        self.executor: Executor = executor
         self.limits = Limits(
             self.settings.max_concurrency,
             self.settings.agent_concurrency,
@@ -105,11 +109,12 @@ class Engine:
         if run_id in self._drivers:
             # The run lease is per process (owner), so it would let a second driver in.
             raise RunBusy(f"run {run_id} is already being driven by this process")
-        record = await self.store.get_run(run_id)
+        record, claimed = await self.store.open_run(
+            run_id, self.owner, self.settings.lease_s, owner_is_dead=owner_is_dead
+        )
         if record.status.terminal:
             return record.status
-        reclaim = [record.owner] if record.owner and owner_is_dead(record.owner) else []
-        if not await self.store.claim_run(run_id, self.owner, self.settings.lease_s, reclaim):
+        if not claimed:
             raise RunBusy(
                 f"run {run_id} is being driven by {record.owner}; wait for it, or stop that "
                 "process and run `orchestra runs resume` again"
@@ -120,8 +125,16 @@ class Engine:
             return await driver.drive()
         finally:
             del self._drivers[run_id]
+            if self.execution is not None:
+                # Claims made ahead and never started: the run is finished (they were
+                # settled), or stopped (they stay running and are re-claimed on resume).
+                self.execution.forget(run_id)
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._end_drive(run_id))
+
+    def _ready_after(self, run_id: RunId, step_id: StepId) -> list[StepId]:
+        driver = self._drivers.get(run_id)
+        return driver.ready_after(step_id) if driver is not None else []
 
     async def _end_drive(self, run_id: RunId) -> None:
         """Release the runner's per-run resources, then the run lease (so a resume that
@@ -220,6 +233,35 @@ class _RunDriver:
         self.ready: list[StepId] = [
             sid for sid in self.steps if self.unfinished[sid] == 0 and not self.status[sid].terminal
         ]
+
+    def ready_after(self, sid: StepId) -> list[StepId]:
+        """The dependents of ``sid`` that start at once if it succeeds now, so the store
+        can claim them in the same transaction: the last dependency is ``sid``, no
+        condition or approval to evaluate first, and a concurrency slot is free."""
+        if self.cancelling or self.failed_fast or self.lost_ownership:
+            return []
+        ready: list[StepId] = []
+        for dep in self.dependents[sid]:
+            step = self.steps[dep]
+            if (
+                self.unfinished[dep] == 1
+                and dep not in self.started
+                and not self.status[dep].terminal
+                and not step.when
+                and not step.approval
+            ):
+                ready.append(dep)
+        if not ready:
+            return ready
+        limits = self.engine.limits
+        if not limits.unlimited:
+            ready = ready[: limits.room([self._slot_of(d) for d in ready], self._slot_of(sid))]
+        return ready
+
+    def _slot_of(self, sid: StepId) -> tuple[str, str]:
+        agent_name = self.steps[sid].agent_name
+        agent = self.spec.agents.get(agent_name)
+        return agent_name, agent.model if agent is not None else ""
 
     def request_cancel(self) -> None:
         self.inbox.put_nowait(_Signal("cancel"))
@@ -357,11 +399,9 @@ class _RunDriver:
         return False
 
     async def _execute(self, sid: StepId) -> None:
-        step = self.steps[sid]
-        agent = self.spec.agents.get(step.agent_name)
-        model = agent.model if agent is not None else ""
+        agent, model = self._slot_of(sid)
         try:
-            async with self.engine.limits.slot(step.agent_name, model):
+            async with self.engine.limits.slot(agent, model):
                 outcome = await self.engine.executor.execute(self.run_id, sid)
         except asyncio.CancelledError:
             # If the executor had claimed the step it recorded the cancellation;

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -22,6 +22,7 @@ from orchestra.engine.ids import RunId, StepId, new_run_id
 from orchestra.engine.protocols import (
     ApprovalRecord,
     Claim,
+    ClaimRequest,
     Decision,
     EventDraft,
     EventSink,
@@ -51,6 +52,32 @@ _STEP_COLUMNS = (
     steps.c.finished_at,
 )
 
+
+_RUN_COLUMNS = (
+    runs.c.status,
+    runs.c.created_at,
+    runs.c.updated_at,
+    runs.c.finished_at,
+    runs.c.owner,
+    runs.c.lease_expires_at,
+    runs.c.cancel_requested,
+    runs.c.last_seq,
+    runs.c.error_json,
+    runs.c.source_hash,
+    runs.c.inputs_json,
+)
+_APPROVAL_COLUMNS = (
+    approvals.c.step_id,
+    approvals.c.requested_at,
+    approvals.c.decision,
+    approvals.c.decided_by,
+    approvals.c.reason,
+    approvals.c.decided_at,
+)
+READ_RUN = Prepared(select(*_RUN_COLUMNS).where(runs.c.id == bindparam("rid")))
+READ_SPEC = Prepared(select(runs.c.spec_json).where(runs.c.id == bindparam("rid")))
+READ_STEPS = Prepared(select(*_STEP_COLUMNS).where(steps.c.run_id == bindparam("rid")))
+READ_APPROVALS = Prepared(select(*_APPROVAL_COLUMNS).where(approvals.c.run_id == bindparam("rid")))
 
 _RUNNING = StepStatus.RUNNING.value
 _THIS_STEP = (steps.c.run_id == bindparam("rid"), steps.c.step_id == bindparam("sid"))
@@ -86,8 +113,21 @@ CLAIM = Prepared(
 )
 INTERRUPT = Prepared(
     update(step_attempts)
-    .where(*_THIS_ATTEMPT, step_attempts.c.status == _RUNNING)
-    .values(status="interrupted", finished_at=bindparam("now"))
+    .where(
+        *_THIS_ATTEMPT,
+        or_(
+            step_attempts.c.status == _RUNNING,
+            # released by a detach: already marked, still reported as interrupted
+            and_(
+                step_attempts.c.status == "interrupted",
+                step_attempts.c.attempt == bindparam("previous"),
+            ),
+        ),
+    )
+    .values(
+        status="interrupted",
+        finished_at=func.coalesce(step_attempts.c.finished_at, bindparam("now")),
+    )
 )
 INSERT_ATTEMPT = Prepared(insert(step_attempts))
 RENEW = Prepared(
@@ -162,15 +202,70 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def _approval(row: Any) -> ApprovalRecord:
-    return ApprovalRecord(
-        StepId(row.step_id),
-        row.requested_at,
-        row.decision,
-        row.decided_by,
-        row.reason,
-        row.decided_at,
+def _approval(row: Sequence[Any]) -> ApprovalRecord:
+    """From a row in ``_APPROVAL_COLUMNS`` order."""
+    step_id, requested_at, decision, decided_by, reason, decided_at = row
+    return ApprovalRecord(StepId(step_id), requested_at, decision, decided_by, reason, decided_at)
+
+
+def _claim_in(
+    tx: Tx,
+    run_id: RunId,
+    step_id: StepId,
+    owner: str,
+    lease_s: float,
+    owners: Collection[str],
+    extra: Mapping[str, Any],
+) -> Claim | None:
+    """Claim ``step_id`` in ``tx`` (pending, or running under an expired lease or one of
+    ``owners``): bump attempt and fence, record the attempt and ``step_started``."""
+    expires = tx.now + lease_s
+    found: list[Any] = []
+    for reclaim in owners:
+        found = CLAIM.rows(
+            tx.conn,
+            {
+                "rid": run_id,
+                "sid": step_id,
+                "now": tx.now,
+                "reclaim": reclaim,
+                "owner": owner,
+                "expires": expires,
+            },
+        )
+        if found:
+            break
+    if not found:
+        return None
+    attempt, fence = found[0]
+    content = {"attempt": attempt, **extra}
+    if attempt > 1 and INTERRUPT.run(
+        tx.conn, {"rid": run_id, "sid": step_id, "now": tx.now, "previous": attempt - 1}
+    ):
+        content["interrupted_attempt"] = attempt - 1
+    INSERT_ATTEMPT.many(
+        tx.conn,
+        [
+            {
+                "run_id": run_id,
+                "step_id": step_id,
+                "attempt": attempt,
+                "fence": fence,
+                "owner": owner,
+                "status": _RUNNING,
+                "started_at": tx.now,
+                "finished_at": None,
+                "usage_json": None,
+                "error_json": None,
+            }
+        ],
     )
+    tx.event(run_id, step_id, EventType.STEP_STARTED, content)
+    return Claim(run_id, step_id, attempt, fence, owner, expires)
+
+
+_RunRows = tuple[Sequence[Any], list[Sequence[Any]], list[Sequence[Any]], str | None]
+"""A run row, its step rows, its approval rows, and the spec JSON unless cached."""
 
 
 class SqlRunStore:
@@ -277,64 +372,94 @@ class SqlRunStore:
         return definition
 
     async def get_run(self, run_id: RunId) -> RunRecord:
-        def read(conn: Connection) -> Any:
-            run = conn.execute(select(runs).where(runs.c.id == run_id)).first()
-            if run is None:
-                return None
-            step_rows = conn.execute(select(*_STEP_COLUMNS).where(steps.c.run_id == run_id)).all()
-            approval_rows = conn.execute(
-                select(approvals).where(approvals.c.run_id == run_id)
-            ).all()
-            return run, step_rows, approval_rows
+        for with_spec in (False, True):
 
-        found = await self.database.read(read)
-        if found is None:
-            raise RunNotFound(run_id)
-        run, step_rows, approval_rows = found
-        definition = self._definitions.get(run_id) or RunDefinition(
-            run_id,
-            WorkflowSpec.model_validate_json(run.spec_json),
-            run.source_hash,
-            json.loads(run.inputs_json),
+            def read(conn: Connection, with_spec: bool = with_spec) -> _RunRows | None:
+                return self._read_rows(conn, run_id, with_spec=with_spec)
+
+            rows = await self.database.read(read)
+            if rows is None:
+                raise RunNotFound(run_id)
+            record = self._build(run_id, rows)
+            if record is not None:
+                return record
+        raise AssertionError("unreachable: the second read includes the snapshot")
+
+    def _read_rows(self, conn: Connection, run_id: RunId, *, with_spec: bool) -> _RunRows | None:
+        """The run's rows, read in the caller's transaction (a few indexed reads); the
+        workflow snapshot only when asked or not cached."""
+        run = READ_RUN.rows(conn, {"rid": run_id})
+        if not run:
+            return None
+        spec_json = None
+        if with_spec or run_id not in self._definitions:
+            spec_json = READ_SPEC.rows(conn, {"rid": run_id})[0][0]
+        return (
+            run[0],
+            READ_STEPS.rows(conn, {"rid": run_id}),
+            READ_APPROVALS.rows(conn, {"rid": run_id}),
+            spec_json,
         )
+
+    def _build(self, run_id: RunId, rows: _RunRows) -> RunRecord | None:
+        """None when the snapshot left the cache after the read (read again with it)."""
+        run, step_rows, approval_rows, spec_json = rows
+        definition = self._definitions.get(run_id)
+        if definition is None:
+            if spec_json is None:
+                return None
+            definition = RunDefinition(
+                run_id,
+                WorkflowSpec.model_validate_json(spec_json),
+                run[9],
+                json.loads(run[10]),
+            )
         self._remember(definition)
         return self._record(definition, run, step_rows, approval_rows)
 
     @staticmethod
     def _record(
-        definition: RunDefinition, run: Any, step_rows: Iterable[Any], approval_rows: Iterable[Any]
+        definition: RunDefinition,
+        run: Sequence[Any],
+        step_rows: Iterable[Sequence[Any]],
+        approval_rows: Iterable[Sequence[Any]],
     ) -> RunRecord:
-        step_map = {
-            StepId(row.step_id): StepRecord(
-                StepId(row.step_id),
-                StepStatus(row.status),
-                row.attempt,
-                row.fence,
-                row.lease_owner,
-                row.lease_expires_at,
-                _loads(row.outputs_json) or {},
-                UsageTotals.from_json(_loads(row.usage_json)),
-                _loads(row.error_json),
-                row.started_at,
-                row.finished_at,
+        """From rows in ``_RUN_COLUMNS``, ``_STEP_COLUMNS`` and ``_APPROVAL_COLUMNS`` order."""
+        status, created, updated, finished, owner, expires, cancel, last_seq, error = run[:9]
+        step_map: dict[StepId, StepRecord] = {}
+        for row in step_rows:
+            sid = StepId(row[0])
+            step_map[sid] = StepRecord(
+                sid,
+                StepStatus(row[1]),
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                _loads(row[6]) or {},
+                UsageTotals.from_json(_loads(row[7])),
+                _loads(row[8]),
+                row[9],
+                row[10],
             )
-            for row in step_rows
+        ordered = {
+            StepId(step.id): step_map[StepId(step.id)]
+            for step in definition.spec.steps
+            if step.id in step_map
         }
-        order = {step.id: index for index, step in enumerate(definition.spec.steps)}
-        ordered = dict(sorted(step_map.items(), key=lambda item: order.get(item[0], 0)))
         return RunRecord(
             definition=definition,
-            status=RunStatus(run.status),
+            status=RunStatus(status),
             steps=ordered,
-            approvals={StepId(row.step_id): _approval(row) for row in approval_rows},
-            created_at=run.created_at,
-            updated_at=run.updated_at,
-            finished_at=run.finished_at,
-            owner=run.owner,
-            lease_expires_at=run.lease_expires_at,
-            cancel_requested=bool(run.cancel_requested),
-            last_seq=run.last_seq,
-            error=_loads(run.error_json),
+            approvals={StepId(row[0]): _approval(row) for row in approval_rows},
+            created_at=created,
+            updated_at=updated,
+            finished_at=finished,
+            owner=owner,
+            lease_expires_at=expires,
+            cancel_requested=bool(cancel),
+            last_seq=last_seq,
+            error=_loads(error),
         )
 
     async def list_runs(self, limit: int = 50, status: RunStatus | None = None) -> list[Any]:
@@ -395,6 +520,46 @@ class SqlRunStore:
 
         return await self._writer.submit(operation)
 
+    async def open_run(
+        self,
+        run_id: RunId,
+        owner: str,
+        lease_s: float,
+        *,
+        owner_is_dead: Callable[[str], bool],
+    ) -> tuple[RunRecord, bool]:
+        """Read the run and, unless it is finished or a live owner holds it, claim its
+        lease: one transaction of the writer, so a burst of runs starting at once costs
+        one commit (and no trip through the reader thread)."""
+
+        def operation(tx: Tx) -> tuple[RunRecord, bool]:
+            rows = self._read_rows(tx.conn, run_id, with_spec=False)
+            if rows is None:
+                raise RunNotFound(run_id)
+            record = self._build(run_id, rows)
+            if record is None:  # the snapshot left the cache meanwhile
+                again = self._read_rows(tx.conn, run_id, with_spec=True)
+                record = self._build(run_id, again) if again is not None else None
+                if record is None:
+                    raise RunNotFound(run_id)
+            if record.status.terminal:
+                return record, False
+            current = record.owner
+            reclaim = current if current and owner_is_dead(current) else ""
+            claimed = CLAIM_RUN.run(
+                tx.conn,
+                {
+                    "rid": run_id,
+                    "owner": owner,
+                    "now": tx.now,
+                    "reclaim": reclaim,
+                    "expires": tx.now + lease_s,
+                },
+            )
+            return record, claimed > 0
+
+        return await self._writer.submit(operation)
+
     async def heartbeat_run(
         self, run_id: RunId, owner: str, lease_s: float, *, with_decisions: bool = False
     ) -> RunSignals:
@@ -410,11 +575,11 @@ class SqlRunStore:
             decisions: dict[StepId, ApprovalRecord] = {}
             if with_decisions:
                 for row in tx.conn.execute(
-                    select(approvals).where(
+                    select(*_APPROVAL_COLUMNS).where(
                         approvals.c.run_id == run_id, approvals.c.decision.is_not(None)
                     )
                 ):
-                    decisions[StepId(row.step_id)] = _approval(row)
+                    decisions[StepId(row[0])] = _approval(row)
             return RunSignals(True, bool(cancel), decisions)
 
         return await self._writer.submit(operation)
@@ -476,53 +641,10 @@ class SqlRunStore:
         content: Mapping[str, Any] | None = None,
     ) -> Claim | None:
         extra = dict(content or {})
-
         owners = list(reclaim_from) or [""]
 
         def operation(tx: Tx) -> Claim | None:
-            expires = tx.now + lease_s
-            found: list[Any] = []
-            for reclaim in owners:
-                found = CLAIM.rows(
-                    tx.conn,
-                    {
-                        "rid": run_id,
-                        "sid": step_id,
-                        "now": tx.now,
-                        "reclaim": reclaim,
-                        "owner": owner,
-                        "expires": expires,
-                    },
-                )
-                if found:
-                    break
-            if not found:
-                return None
-            attempt, fence = found[0]
-            content = {"attempt": attempt, **extra}
-            if attempt > 1 and INTERRUPT.run(
-                tx.conn, {"rid": run_id, "sid": step_id, "now": tx.now}
-            ):
-                content["interrupted_attempt"] = attempt - 1
-            INSERT_ATTEMPT.many(
-                tx.conn,
-                [
-                    {
-                        "run_id": run_id,
-                        "step_id": step_id,
-                        "attempt": attempt,
-                        "fence": fence,
-                        "owner": owner,
-                        "status": _RUNNING,
-                        "started_at": tx.now,
-                        "finished_at": None,
-                        "usage_json": None,
-                        "error_json": None,
-                    }
-                ],
-            )
-            tx.event(run_id, step_id, EventType.STEP_STARTED, content)
-            return Claim(run_id, step_id, attempt, fence, owner, expires)
+            return _claim_in(tx, run_id, step_id, owner, lease_s, owners, extra)
 
         return await self._writer.submit(operation)
 
@@ -552,9 +674,12 @@ class SqlRunStore:
         usage: UsageTotals | None = None,
         error: Mapping[str, Any] | None = None,
         events: Iterable[EventDraft] = (),
-    ) -> None:
+        claim_next: Sequence[ClaimRequest] = (),
+    ) -> list[Claim]:
         """End an attempt: ``target`` is a final state, or ``pending`` to retry later.
 
+        ``claim_next`` (steps this one makes ready) are claimed for ``claim.owner`` in the
+        same transaction when ``target`` is ``succeeded``; the claims made are returned.
         Raises :class:`LeaseLost` (and writes nothing) unless ``claim.fence`` is current.
         """
         drafts = drafts_of(claim.run_id, events)
@@ -563,7 +688,9 @@ class SqlRunStore:
         outputs_json = dumps(dict(outputs)) if outputs is not None else None
         attempt_status = "failed" if target is StepStatus.PENDING else target.value
 
-        def operation(tx: Tx) -> None:
+        following = claim_next if target is StepStatus.SUCCEEDED else ()
+
+        def operation(tx: Tx) -> list[Claim]:
             total = attempt_usage
             if claim.attempt > 1:
                 previous = tx.conn.execute(
@@ -605,8 +732,22 @@ class SqlRunStore:
                 },
             )
             tx.drafts.extend(drafts)
+            made: list[Claim] = []
+            for request in following:
+                next_claim = _claim_in(
+                    tx,
+                    claim.run_id,
+                    request.step_id,
+                    claim.owner,
+                    request.lease_s,
+                    ("",),
+                    request.content,
+                )
+                if next_claim is not None:
+                    made.append(next_claim)
+            return made
 
-        await self._writer.submit(operation)
+        made = await self._writer.submit(operation)
         if target is StepStatus.SUCCEEDED and outputs is not None:
             known = self._outputs.get(claim.run_id)
             if known is None:
@@ -614,6 +755,7 @@ class SqlRunStore:
                 if len(self._outputs) > 4096:
                     self._outputs.popitem(last=False)
             known[claim.step_id] = dict(outputs)
+        return made
 
     async def settle_steps(
         self,
@@ -688,7 +830,7 @@ class SqlRunStore:
     async def request_approval(self, run_id: RunId, step_id: StepId) -> ApprovalRecord:
         def operation(tx: Tx) -> ApprovalRecord:
             row = tx.conn.execute(
-                select(approvals).where(
+                select(*_APPROVAL_COLUMNS).where(
                     approvals.c.run_id == run_id, approvals.c.step_id == step_id
                 )
             ).first()
@@ -739,7 +881,7 @@ class SqlRunStore:
                 },
             )
             row = tx.conn.execute(
-                select(approvals).where(
+                select(*_APPROVAL_COLUMNS).where(
                     approvals.c.run_id == run_id, approvals.c.step_id == step_id
                 )
             ).one()
