@@ -116,15 +116,20 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument(
+        "--only", choices=("overhead", "local"), help="run one part of the benchmark"
+    )
     args = parser.parse_args()
 
-    for delay in (0.0, 0.05):
+    for delay in (0.0, 0.05) if args.only != "local" else ():
         gw, direct = await overhead(args.calls, delay)
         label = "instant server" if not delay else f"server taking {delay * 1000:.0f} ms"
         print(
             f"overhead ({label}, median of {args.calls}): gateway {gw * 1000:.2f} ms, "
             f"openai SDK {direct * 1000:.2f} ms, ratio {gw / direct:.2f}x (target <= 1.2x)"
         )
+    if args.only == "overhead":
+        return
     gw_tps, direct_tps, ttft, n = await local_throughput(args.tokens)
     print(
         f"local model ({n:.0f} tokens/answer): gateway {gw_tps:.1f} tok/s, llama-cpp-python "

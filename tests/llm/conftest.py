@@ -11,6 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.llm.fake_openai import FakeOpenAI
+from tests.store.postgres import postgres_server, postgres_url
+
+__all__ = ["postgres_server", "postgres_url"]
 
 
 @pytest.fixture

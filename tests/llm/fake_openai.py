@@ -10,6 +10,9 @@ in order) and then ``default``:
 * ``server_error``  500;  ``unavailable``: 503
 * ``bad_tool_json`` a tool call whose arguments are not JSON
 * ``context_window`` 400 with OpenAI's context_length_exceeded error
+* ``stream_break``  (streaming) sends the first words, then drops the connection mid-body
+
+``content`` replaces the ``"<name> says hi"`` text of ``ok`` answers (e.g. a JSON answer).
 
 It runs uvicorn in a thread with its own event loop, so the test's loop (and
 the gateway in it) talks to it over real sockets.
@@ -39,6 +42,7 @@ class FakeOpenAI:
     behaviours: list[str] = field(default_factory=list)
     slow_s: float = 3.0
     retry_after: float = 1.0
+    content: str | None = None
     hits: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
@@ -106,7 +110,8 @@ class FakeOpenAI:
                 },
                 status_code=400,
             )
-        message: dict[str, Any] = {"role": "assistant", "content": f"{self.name} says hi"}
+        text = self.content if self.content is not None else f"{self.name} says hi"
+        message: dict[str, Any] = {"role": "assistant", "content": text}
         finish = "stop"
         if body.get("tools") or behaviour == "bad_tool_json":
             tool = body["tools"][0]["function"]["name"] if body.get("tools") else "lookup"
@@ -126,7 +131,7 @@ class FakeOpenAI:
         usage = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
         if body.get("stream"):
             return StreamingResponse(
-                self._sse(body, message, finish, usage), media_type="text/event-stream"
+                self._sse(body, message, finish, usage, behaviour), media_type="text/event-stream"
             )
         return JSONResponse(
             {
@@ -140,7 +145,12 @@ class FakeOpenAI:
         )
 
     async def _sse(
-        self, body: dict[str, Any], message: dict[str, Any], finish: str, usage: dict[str, int]
+        self,
+        body: dict[str, Any],
+        message: dict[str, Any],
+        finish: str,
+        usage: dict[str, int],
+        behaviour: str = "ok",
     ) -> Any:
         def event(delta: dict[str, Any], finish_reason: str | None, **extra: Any) -> str:
             chunk = {
@@ -157,8 +167,14 @@ class FakeOpenAI:
             call = message["tool_calls"][0]
             yield event({"role": "assistant", "tool_calls": [{**call, "index": 0}]}, None)
         else:
-            for i, word in enumerate(message["content"].split(" ")):
+            words = message["content"].split(" ")
+            if behaviour == "stream_break":
+                words = words[: max(1, len(words) // 2)]
+            for i, word in enumerate(words):
                 yield event({"role": "assistant", "content": word if i == 0 else " " + word}, None)
+            if behaviour == "stream_break":
+                await asyncio.sleep(0.05)  # let the first words reach the client
+                raise ConnectionAbortedError("fake server drops the stream on purpose")
         yield event({}, finish)
         if (body.get("stream_options") or {}).get("include_usage"):
             yield f"data: {json.dumps({'id': 'chatcmpl-1', 'object': 'chat.completion.chunk', 'created': 0, 'model': 'fake-model', 'choices': [], 'usage': usage})}\n\n"

@@ -39,7 +39,13 @@ from orchestra.engine.events import EventType
 from orchestra.engine.ids import RunId
 from orchestra.engine.protocols import StepContext, StepResult, UsageTotals
 from orchestra.llm.errors import LLMError, MalformedOutput
-from orchestra.llm.types import ChatMessage, ChatRequest, ChatResponse, ModelGateway
+from orchestra.llm.types import (
+    ChatMessage,
+    ChatRequest,
+    ChatResponse,
+    ModelGateway,
+    StreamRestart,
+)
 from orchestra.tools.protocol import ToolSettings
 from orchestra.tools.registry import ToolRegistry
 
@@ -277,16 +283,38 @@ class GatewayStepRunner:
             metadata={
                 "run_id": ctx.run_id,
                 "step_id": ctx.step_id,
+                "attempt": str(ctx.attempt),
                 "agent": ctx.agent.name,
                 "idempotency_key": ctx.idempotency_key,
             },
         )
+        restarts = 0
 
         async def on_token(text: str) -> None:
-            await ctx.events.emit(EventType.TOKEN, {"text": text})
+            # After a restart the tokens replace those streamed before: say which stream.
+            content: dict[str, Any] = (
+                {"text": text, "restart": restarts} if restarts else {"text": text}
+            )
+            await ctx.events.emit(EventType.TOKEN, content)
+
+        async def on_restart(restart: StreamRestart) -> None:
+            nonlocal restarts
+            restarts = restart.restart
+            await ctx.events.emit(
+                EventType.LOG,
+                {
+                    "level": "warning",
+                    "message": f"model answer restarted ({restart.reason}); the "
+                    f"{restart.discarded_chars} characters streamed so far are void, "
+                    f"{restart.model!r} answers anew",
+                    "stream_restart": restart.restart,
+                },
+            )
 
         try:
-            response = await self.gateway.chat(request, on_token if self.stream else None)
+            response = await self.gateway.chat(
+                request, on_token if self.stream else None, on_restart if self.stream else None
+            )
         except MalformedOutput as exc:
             if schema is None:
                 raise StepFailed(

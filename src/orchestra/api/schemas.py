@@ -199,6 +199,55 @@ class EventPage(BaseModel):
     last_seq: int
 
 
+class UsageRollup(BaseModel):
+    """Sums over a set of model calls (``calls`` counts failed ones too)."""
+
+    calls: int
+    failed_calls: int
+    cached_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost_usd: float
+    latency_s: float = Field(description="Sum of the calls' latencies.")
+    retries: int
+    fallbacks: int
+
+
+class UsageGroup(UsageRollup):
+    key: str = Field(description="The step id, agent name, model or deployment summed over.")
+
+
+class ModelCall(BaseModel):
+    """One call through the model gateway."""
+
+    step_id: str | None
+    attempt: int | None
+    agent: str
+    requested_model: str = Field(description="The alias or model string the agent asked for.")
+    model: str = Field(description="The model that answered ('' when none did).")
+    deployment: str = Field(description="The deployment that answered: alias[model@api_base].")
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency_s: float
+    retries: int
+    fallbacks: int
+    cached: bool
+    error: str | None = Field(description="Error type of a call that failed, else null.")
+    created_at: float
+
+
+class RunUsage(BaseModel):
+    run_id: str
+    total: UsageRollup
+    by_step: list[UsageGroup]
+    by_agent: list[UsageGroup]
+    by_model: list[UsageGroup]
+    by_deployment: list[UsageGroup]
+    calls: list[ModelCall]
+
+
 # ------------------------------------------------------------------- models
 
 

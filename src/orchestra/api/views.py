@@ -13,6 +13,8 @@ from orchestra.definitions.views import workflow_view
 from orchestra.engine.events import ExecutionEvent
 from orchestra.engine.protocols import RunRecord, UsageTotals
 from orchestra.engine.states import StepStatus
+from orchestra.llm.usage import UsageReport
+from orchestra.llm.usage import UsageTotals as CallTotals
 from orchestra.runtime.errors import InvalidRequest
 from orchestra.runtime.keys import parse_role
 from orchestra.store.auth_repo import KeyRow
@@ -26,6 +28,36 @@ def usage(totals: UsageTotals) -> schemas.Usage:
         total_tokens=totals.total_tokens,
         cost_usd=totals.cost_usd,
         calls=totals.calls,
+    )
+
+
+def _rollup(totals: CallTotals) -> dict[str, Any]:
+    return {**totals.model_dump(), "total_tokens": totals.total_tokens}
+
+
+def run_usage(run_id: str, report: UsageReport) -> schemas.RunUsage:
+    def groups(by: dict[str, CallTotals]) -> list[schemas.UsageGroup]:
+        return [schemas.UsageGroup(key=key, **_rollup(totals)) for key, totals in by.items()]
+
+    return schemas.RunUsage(
+        run_id=run_id,
+        total=schemas.UsageRollup(**_rollup(report.total)),
+        by_step=groups(report.by_step),
+        by_agent=groups(report.by_agent),
+        by_model=groups(report.by_model),
+        by_deployment=groups(report.by_deployment),
+        calls=[
+            schemas.ModelCall(
+                step_id=call.step_id or None,
+                attempt=call.attempt,
+                agent=call.agent,
+                requested_model=call.requested_model,
+                error=call.error,
+                created_at=call.created_at,
+                **call.usage.model_dump(),
+            )
+            for call in report.calls
+        ],
     )
 
 

@@ -20,7 +20,10 @@ from orchestra.cli.project_opts import JsonOption, ProjectOption
 from orchestra.cli.run_cmd import follow, load_settings_or_exit, open_container
 
 if TYPE_CHECKING:
-    from orchestra.engine.protocols import StepContext, StepResult
+    from rich.table import Table
+
+    from orchestra.engine.protocols import RunRecord, StepContext, StepResult
+    from orchestra.llm.usage import UsageReport, UsageTotals
     from orchestra.store.run_store import SqlRunStore
 
 app = typer.Typer(help="List, inspect, resume, cancel and approve runs.", no_args_is_help=True)
@@ -90,13 +93,18 @@ def list_runs(
 
 @app.command("show")
 def show(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = False) -> None:
-    """A run's steps, attempts, outputs, approvals and usage (per step and in total)."""
+    """A run's steps, attempts, outputs, approvals and usage (per step, agent and model)."""
     from rich.console import Console
     from rich.table import Table
 
     from orchestra.engine.ids import RunId
+    from orchestra.store.usage_store import SqlUsageStore
 
-    record = _with_store(project, lambda store: store.get_run(RunId(run_id)))
+    async def read(store: SqlRunStore) -> tuple[RunRecord, UsageReport]:
+        record = await store.get_run(RunId(run_id))
+        return record, await SqlUsageStore(store.database).report(run_id, with_calls=False)
+
+    record, report = _with_store(project, read)
     if as_json:
         typer.echo(
             json.dumps(
@@ -120,6 +128,15 @@ def show(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = Fa
                     "approvals": {
                         sid: {"decision": a.decision, "by": a.decided_by, "reason": a.reason}
                         for sid, a in record.approvals.items()
+                    },
+                    "model_calls": {
+                        "total": report.total.model_dump(),
+                        "by_step": {k: v.model_dump() for k, v in report.by_step.items()},
+                        "by_agent": {k: v.model_dump() for k, v in report.by_agent.items()},
+                        "by_model": {k: v.model_dump() for k, v in report.by_model.items()},
+                        "by_deployment": {
+                            k: v.model_dump() for k, v in report.by_deployment.items()
+                        },
                     },
                 },
                 indent=2,
@@ -158,10 +175,47 @@ def show(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = Fa
         "",
     )
     console.print(table)
+    if report.total.calls:
+        console.print(_usage_table("agent", report.by_agent))
+        console.print(_usage_table("model", report.by_model))
     for sid, approval in record.approvals.items():
         state = approval.decision or "waiting"
         who = f" by {approval.decided_by}" if approval.decided_by else ""
         console.print(f"approval {sid}: {state}{who} {approval.reason or ''}")
+
+
+def _usage_table(dimension: str, groups: dict[str, UsageTotals]) -> Table:
+    """Model calls summed per ``dimension``, from the stored per-call records."""
+    from rich.table import Table
+
+    table = Table(
+        dimension,
+        "calls",
+        "failed",
+        "prompt",
+        "completion",
+        "cost $",
+        "latency s",
+        "retries",
+        "fallbacks",
+        "cached",
+        title=f"model calls per {dimension}",
+        title_justify="left",
+    )
+    for key, t in groups.items():
+        table.add_row(
+            key or "-",
+            str(t.calls),
+            str(t.failed_calls),
+            str(t.prompt_tokens),
+            str(t.completion_tokens),
+            f"{t.cost_usd:.4f}",
+            f"{t.latency_s:.2f}",
+            str(t.retries),
+            str(t.fallbacks),
+            str(t.cached_calls),
+        )
+    return table
 
 
 @app.command("events")

@@ -15,6 +15,7 @@ Tree::
     │   ├── RateLimited             429; ``retry_after`` seconds when the server said
     │   ├── Timeout                 no answer within the timeout
     │   ├── ProviderUnavailable     refused connection, 5xx
+    │   │   └── StreamInterrupted   a streamed answer broke off midway
     │   ├── AuthenticationFailed    401/403: wrong or missing API key
     │   ├── ContextWindowExceeded   prompt too long for the model
     │   └── MalformedOutput         answer broke the contract: bad tool-call JSON,
@@ -27,12 +28,21 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orchestra.llm.types import Usage
 
 
 class LLMError(Exception):
-    """Base class for every gateway error."""
+    """Base class for every gateway error.
+
+    ``usage`` is what the failed call still cost (tokens of refused answers,
+    retries, fallbacks), when the gateway knows; usage records keep it.
+    """
 
     retryable: bool = False
+    usage: Usage | None = None
 
 
 class ModelConfigError(LLMError):
@@ -103,6 +113,14 @@ class ProviderUnavailable(ProviderError):
     """Connection refused or a 5xx answer: the server is down or overloaded."""
 
     retryable = True
+
+
+class StreamInterrupted(ProviderUnavailable):
+    """A streamed answer broke off after it started (connection lost, no finish reason).
+
+    The Router cannot retry what it already handed over; the gateway asks again
+    (then the fallback aliases) and tells the caller the streamed tokens are void.
+    """
 
 
 class AuthenticationFailed(ProviderError):

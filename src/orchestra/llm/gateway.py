@@ -26,15 +26,25 @@ from orchestra.llm import providers
 from orchestra.llm.cache import ResponseCache, build_cache, cache_key
 from orchestra.llm.config import GatewayConfig, ResolvedModels
 from orchestra.llm.errors import (
+    LLMError,
     MalformedOutput,
     MalformedToolCall,
     ModelConfigError,
     ScriptError,
+    StreamInterrupted,
     UnknownModel,
 )
 from orchestra.llm.scripted import ScriptRegistry
 from orchestra.llm.translate import translate_litellm_error
-from orchestra.llm.types import ChatRequest, ChatResponse, TokenCallback, ToolCall, Usage
+from orchestra.llm.types import (
+    ChatRequest,
+    ChatResponse,
+    RestartCallback,
+    StreamRestart,
+    TokenCallback,
+    ToolCall,
+    Usage,
+)
 
 DEFAULT_ALIAS = "default"
 
@@ -57,6 +67,7 @@ class Gateway:
         self._cache = cache
         self._router = _build_router(self.models, config)
         self._labels: dict[str, str] = {}
+        self._fallbacks: dict[str, list[str]] = {}
 
     @property
     def router(self) -> Any:
@@ -99,17 +110,26 @@ class Gateway:
             )
 
     async def chat(
-        self, request: ChatRequest, on_token: TokenCallback | None = None
+        self,
+        request: ChatRequest,
+        on_token: TokenCallback | None = None,
+        on_restart: RestartCallback | None = None,
     ) -> ChatResponse:
         """Answer ``request``; stream text deltas to ``on_token`` if given.
 
-        Raises an :class:`~orchestra.llm.errors.LLMError` subclass on failure,
-        after the Router's retries and fallbacks, and after retrying answers of
-        the wrong shape ``num_retries`` times.
+        Provider failures are the Router's: retries, then its fallbacks. What the
+        Router cannot see is the gateway's: a stream that breaks after it started
+        and an answer of the wrong shape (tool-call JSON, response schema) are
+        asked again ``num_retries`` times, then of each fallback alias of the
+        answering alias in turn. When tokens already went to ``on_token``,
+        ``on_restart`` hears first that they are void. Raises an
+        :class:`~orchestra.llm.errors.LLMError` subclass, carrying in ``usage``
+        what the failed call cost, when nothing answered well.
         """
-        key = cache_key(request) if request.cache and self._cache is not None else None
-        if key is not None and self._cache is not None:
-            hit = await self._cache.get(key)
+        cache = self._cache if request.cache else None
+        key = cache_key(request) if cache is not None else None
+        if cache is not None and key is not None:
+            hit = await cache.get(key)
             if hit is not None:
                 if on_token is not None and hit.content:
                     await on_token(hit.content)
@@ -126,28 +146,39 @@ class Gateway:
                         )
                     }
                 )
-        group = self.resolve(request.model)
-        extra_retries = 0
         started = time.perf_counter()
-        while True:
-            response = await self._call(group, request, on_token)
-            try:
-                _check_shape(response, request)
-            except MalformedOutput:
-                if extra_retries >= self.config.num_retries:
-                    raise
-                extra_retries += 1
-                continue
-            break
-        response.usage.retries += extra_retries
-        response.usage.latency_s = time.perf_counter() - started
-        if key is not None and self._cache is not None:
-            await self._cache.set(key, response)
+        attempt = _Attempts(self, request, on_token, on_restart)
+        try:
+            response = await attempt.run(self.resolve(request.model))
+        except LLMError as exc:
+            exc.usage = attempt.spent.model_copy(
+                update={"latency_s": time.perf_counter() - started}
+            )
+            raise
+        response.usage = attempt.merged(response.usage, time.perf_counter() - started)
+        if cache is not None and key is not None:
+            await cache.set(key, response)
         return response
+
+    def fallbacks_of(self, group: str) -> list[str]:
+        """The aliases ``router_settings.fallbacks`` names for ``group`` (else
+        ``default_fallbacks``), in order."""
+        chain = self._fallbacks.get(group)
+        if chain is None:
+            found: list[str] = []
+            for entry in self.models.router_settings.get("fallbacks") or ():
+                if isinstance(entry, dict) and isinstance(entry.get(group), list):
+                    found.extend(str(alias) for alias in entry[group])
+            if not found:
+                found = [str(a) for a in self.models.router_settings.get("default_fallbacks") or ()]
+            chain = [alias for alias in dict.fromkeys(found) if alias != group]
+            self._fallbacks[group] = chain
+        return chain
 
     async def _call(
         self, group: str, request: ChatRequest, on_token: TokenCallback | None
-    ) -> ChatResponse:
+    ) -> tuple[ChatResponse, str]:
+        """One Router call; returns the answer and the alias (model group) that gave it."""
         stream = request.stream or on_token is not None
         kwargs = _router_kwargs(group, request, self._context.token, stream=stream)
         metadata: dict[str, Any] = kwargs["metadata"]
@@ -157,12 +188,12 @@ class Gateway:
             raise translate_litellm_error(exc, model=request.model) from exc
         if not stream:
             response = _parse_response(raw)
-            hidden = getattr(raw, "_hidden_params", None) or {}
         else:
             response = await self._consume_stream(raw, request, on_token)
-            hidden = getattr(raw, "_hidden_params", None) or {}
+        hidden = getattr(raw, "_hidden_params", None) or {}
         response.usage = self._usage(hidden, metadata, response.usage)
-        return response
+        headers = hidden.get("additional_headers") or {}
+        return response, str(headers.get("x-litellm-model-group") or group)
 
     async def _consume_stream(
         self, stream: Any, request: ChatRequest, on_token: TokenCallback | None
@@ -178,7 +209,14 @@ class Gateway:
             except StopAsyncIteration:
                 break
             except Exception as exc:
-                raise translate_litellm_error(exc, model=request.model) from exc
+                cause = translate_litellm_error(exc, model=request.model)
+                raise StreamInterrupted(
+                    f"model {request.model!r}: the stream broke after "
+                    f"{sum(map(len, text))} characters ({cause}).",
+                    status=getattr(cause, "status", None),
+                    provider=getattr(cause, "provider", ""),
+                    model=request.model,
+                ) from exc
             chunk_usage = getattr(chunk, "usage", None)
             if chunk_usage is not None:
                 usage = Usage(
@@ -263,6 +301,106 @@ class Gateway:
         if self._cache is not None:
             await self._cache.close()
         self._router.discard()
+
+
+class _Attempts:
+    """The tries of one gateway call beyond the Router's: repeats and fallbacks for answers
+    the Router took as good but the gateway does not (broken stream, wrong shape)."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        request: ChatRequest,
+        on_token: TokenCallback | None,
+        on_restart: RestartCallback | None,
+    ) -> None:
+        self.gateway = gateway
+        self.request = request
+        self.on_token = on_token
+        self.on_restart = on_restart
+        self.spent = Usage()
+        """Tokens and cost of answers thrown away, plus every retry and fallback taken."""
+        self.streamed = 0
+        self.restarts = 0
+
+    async def _emit(self, text: str) -> None:
+        assert self.on_token is not None
+        self.streamed += len(text)
+        await self.on_token(text)
+
+    async def run(self, group: str) -> ChatResponse:
+        gateway = self.gateway
+        candidates = [group, *gateway.fallbacks_of(group)]
+        emit = self._emit if self.on_token is not None else None
+        index = 0
+        alias = group
+        while True:
+            failure: LLMError | None = None
+            for repeat in range(gateway.config.num_retries + 1):
+                if failure is not None:
+                    await self._void_stream(failure, alias)
+                    self.spent.retries += 1
+                try:
+                    response, answered = await gateway._call(alias, self.request, emit)
+                except (StreamInterrupted, MalformedOutput) as exc:
+                    failure = exc
+                    continue
+                except LLMError as exc:
+                    if (index == 0 and repeat == 0) or index + 1 >= len(candidates):
+                        raise  # the Router's verdict, after its own retries and fallbacks
+                    failure = exc
+                    break  # this fallback alias is down: try the next one
+                try:
+                    _check_shape(response, self.request)
+                except MalformedOutput as exc:
+                    failure = exc
+                    self._spend(response.usage)
+                    if answered in candidates:  # the Router fell back itself: go on from there
+                        index = max(index, candidates.index(answered))
+                    continue
+                return response
+            index += 1
+            if index >= len(candidates):
+                assert failure is not None
+                raise failure
+            await self._void_stream(failure, candidates[index])
+            alias = gateway.resolve(candidates[index])
+            self.spent.fallbacks += 1
+
+    async def _void_stream(self, failure: LLMError | None, next_alias: str) -> None:
+        if self.streamed and self.on_restart is not None:
+            self.restarts += 1
+            await self.on_restart(
+                StreamRestart(
+                    restart=self.restarts,
+                    reason=str(failure) if failure is not None else "",
+                    discarded_chars=self.streamed,
+                    model=next_alias,
+                )
+            )
+        self.streamed = 0
+
+    def _spend(self, usage: Usage) -> None:
+        spent = self.spent
+        spent.prompt_tokens += usage.prompt_tokens
+        spent.completion_tokens += usage.completion_tokens
+        spent.cost_usd += usage.cost_usd
+        spent.retries += usage.retries
+        spent.fallbacks += usage.fallbacks
+
+    def merged(self, usage: Usage, latency_s: float) -> Usage:
+        """The answer's usage plus what the discarded tries cost and took."""
+        spent = self.spent
+        return usage.model_copy(
+            update={
+                "prompt_tokens": usage.prompt_tokens + spent.prompt_tokens,
+                "completion_tokens": usage.completion_tokens + spent.completion_tokens,
+                "cost_usd": usage.cost_usd + spent.cost_usd,
+                "retries": usage.retries + spent.retries,
+                "fallbacks": usage.fallbacks + spent.fallbacks,
+                "latency_s": latency_s,
+            }
+        )
 
 
 def build_gateway(

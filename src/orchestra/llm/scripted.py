@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from orchestra.llm import handler_replies as replies
 from orchestra.llm.errors import ScriptError
 
 if TYPE_CHECKING:
@@ -176,6 +177,16 @@ def _count_tokens(text: str) -> int:
     return len(text.split())
 
 
+def _token_counts(
+    messages: list[dict[str, Any]], text: str | None, calls: list[dict[str, Any]]
+) -> tuple[int, int]:
+    prompt = sum(_count_tokens(str(m.get("content") or "")) for m in messages)
+    completion = _count_tokens(text or "") + sum(
+        _count_tokens(c["function"]["arguments"]) for c in calls
+    )
+    return prompt, completion
+
+
 def _raise_failure(reply: Reply, model: str) -> None:
     import httpx
     from litellm import exceptions as litellm_errors
@@ -247,7 +258,6 @@ def make_scripted_handler(
     ``registry_for`` finds the calling gateway's registry from the call's litellm_params.
     Built lazily because importing LiteLLM is slow.
     """
-    import litellm
     from litellm.llms.custom_llm import CustomLLM
 
     counter = itertools.count(1)
@@ -271,21 +281,8 @@ def make_scripted_handler(
             reply = await _prepare(model, messages, kwargs.get("litellm_params"))
             text = _reply_text(reply, messages, params)
             calls = _tool_call_dicts(reply, counter)
-            prompt = sum(_count_tokens(str(m.get("content") or "")) for m in messages)
-            completion = _count_tokens(text or "") + sum(
-                _count_tokens(c["function"]["arguments"]) for c in calls
-            )
-            message: dict[str, Any] = {"role": "assistant", "content": text}
-            if calls:
-                message["tool_calls"] = calls
-            return litellm.ModelResponse(
-                model=f"{PROVIDER}/{model}",
-                choices=[{"message": message, "finish_reason": "tool_calls" if calls else "stop"}],
-                usage={
-                    "prompt_tokens": prompt,
-                    "completion_tokens": completion,
-                    "total_tokens": prompt + completion,
-                },
+            return replies.model_response(
+                f"{PROVIDER}/{model}", text, calls, "stop", *_token_counts(messages, text, calls)
             )
 
         async def astreaming(  # type: ignore[override]
@@ -297,35 +294,11 @@ def make_scripted_handler(
             reply = await _prepare(model, messages, kwargs.get("litellm_params"))
             text = _reply_text(reply, messages, params) or ""
             calls = _tool_call_dicts(reply, counter)
-            prompt = sum(_count_tokens(str(m.get("content") or "")) for m in messages)
-            pieces = [p for p in text.split(" ")]
-            deltas = [p if i == 0 else " " + p for i, p in enumerate(pieces)] if text else []
-            for delta in deltas:
-                yield _chunk(delta)
-            for index, call in enumerate(calls):
-                yield _chunk("", tool_use={**call, "index": index})
-            completion = _count_tokens(text) + sum(
-                _count_tokens(c["function"]["arguments"]) for c in calls
-            )
-            final = _chunk("", finished="tool_calls" if calls else "stop")
-            final["usage"] = {
-                "prompt_tokens": prompt,
-                "completion_tokens": completion,
-                "total_tokens": prompt + completion,
-            }
-            yield final
+            pieces = text.split(" ") if text else []
+            for i, piece in enumerate(pieces):
+                yield replies.chunk(piece if i == 0 else " " + piece)
+            for item in replies.tool_chunks(calls):
+                yield item
+            yield replies.final_chunk("stop", calls, *_token_counts(messages, text, calls))
 
     return ScriptedLLM()
-
-
-def _chunk(
-    text: str, *, tool_use: dict[str, Any] | None = None, finished: str | None = None
-) -> dict[str, Any]:
-    return {
-        "text": text,
-        "tool_use": tool_use,
-        "is_finished": finished is not None,
-        "finish_reason": finished or "",
-        "usage": None,
-        "index": 0,
-    }

@@ -90,9 +90,31 @@ TokenCallback = Callable[[str], Awaitable[None]]
 """Receives streamed text deltas, in order, while a streaming call is in flight."""
 
 
+class StreamRestart(BaseModel):
+    """The tokens streamed so far are void: the gateway asks again and streams anew.
+
+    Sent when a stream broke midway or its answer was malformed after tokens had
+    been handed to ``on_token``; the tokens that follow replace those before.
+    """
+
+    restart: int
+    """1 for the first restart of this call, 2 for the second …"""
+    reason: str
+    discarded_chars: int
+    """How many characters of streamed text the restart discards."""
+    model: str
+    """The alias asked next (the same one on a retry, the next fallback otherwise)."""
+
+
+RestartCallback = Callable[[StreamRestart], Awaitable[None]]
+
+
 class ModelGateway(Protocol):
     """What the agent loop needs from the gateway."""
 
     async def chat(
-        self, request: ChatRequest, on_token: TokenCallback | None = None
+        self,
+        request: ChatRequest,
+        on_token: TokenCallback | None = None,
+        on_restart: RestartCallback | None = None,
     ) -> ChatResponse: ...

@@ -1,23 +1,35 @@
 """Usage roll-ups and budgets.
 
-Every call's :class:`~orchestra.llm.types.Usage` is recorded with the
-correlation ids of its request (``run_id``, ``step_id``, ``agent`` in
-``ChatRequest.metadata``) in a :class:`UsageLedger`; the ledger sums it per
-run, step, agent, model or deployment, for the engine to store and for
-``orchestra runs show``. :class:`BudgetedGateway` wraps any gateway and stops
-a run or step with :class:`~orchestra.llm.errors.BudgetExceeded` once its
-token or cost budget is spent.
+Every call's :class:`~orchestra.llm.types.Usage` becomes a
+:class:`UsageRecord` with the correlation ids of its request (``run_id``,
+``step_id``, ``attempt``, ``agent`` in ``ChatRequest.metadata``).
+:class:`RecordingGateway` hands each record to a :class:`UsageSink` before
+the call returns (the store's sink commits it, so a step's calls are durable
+before the step's own result is); :class:`UsageLedger` keeps records in memory
+and sums them per run, step, agent, model or deployment; :class:`UsageReport`
+is those roll-ups for one run, as ``orchestra runs show`` and the API render
+them. :class:`BudgetedGateway` wraps any gateway and stops a run or step with
+:class:`~orchestra.llm.errors.BudgetExceeded` once its token or cost budget is
+spent.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from orchestra.llm.errors import BudgetExceeded
-from orchestra.llm.types import ChatRequest, ChatResponse, ModelGateway, TokenCallback, Usage
+from orchestra.llm.errors import BudgetExceeded, LLMError
+from orchestra.llm.types import (
+    ChatRequest,
+    ChatResponse,
+    ModelGateway,
+    RestartCallback,
+    TokenCallback,
+    Usage,
+)
 
 Dimension = Literal["run", "step", "agent", "model", "deployment"]
 _METADATA_KEY: dict[str, str] = {"run": "run_id", "step": "step_id", "agent": "agent"}
@@ -34,13 +46,15 @@ class UsageTotals(BaseModel):
     retries: int = 0
     fallbacks: int = 0
     cached_calls: int = 0
+    failed_calls: int = 0
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def add(self, usage: Usage) -> None:
+    def add(self, usage: Usage, *, failed: bool = False) -> None:
         self.calls += 1
+        self.failed_calls += int(failed)
         self.prompt_tokens += usage.prompt_tokens
         self.completion_tokens += usage.completion_tokens
         self.cost_usd += usage.cost_usd
@@ -58,23 +72,30 @@ class UsageTotals(BaseModel):
 
 
 class UsageRecord(BaseModel):
-    """One call: its usage and who made it."""
+    """One call: its usage, who made it, and the error type when it failed."""
 
     usage: Usage
     run_id: str = ""
     step_id: str = ""
+    attempt: int | None = None
     agent: str = ""
     requested_model: str = ""
+    error: str | None = None
+    """The :mod:`orchestra.llm.errors` class name of a call that failed, else None."""
+    created_at: float = Field(default_factory=time.time)
 
     @classmethod
-    def of(cls, request: ChatRequest, usage: Usage) -> UsageRecord:
+    def of(cls, request: ChatRequest, usage: Usage, *, error: str | None = None) -> UsageRecord:
         meta = request.metadata
+        attempt = meta.get("attempt", "")
         return cls(
             usage=usage,
             run_id=meta.get("run_id", ""),
             step_id=meta.get("step_id", ""),
+            attempt=int(attempt) if attempt.isdigit() else None,
             agent=meta.get("agent", ""),
             requested_model=request.model,
+            error=error,
         )
 
     def key(self, dimension: Dimension) -> str:
@@ -98,16 +119,82 @@ class UsageLedger(BaseModel):
     def total(self, *, where: dict[Dimension, str] | None = None) -> UsageTotals:
         """Totals over the records matching every ``dimension == value`` in ``where``."""
         conditions = (where or {}).items()
-        return UsageTotals.of(
-            r.usage for r in self.records if all(r.key(d) == v for d, v in conditions)
-        )
+        totals = UsageTotals()
+        for r in self.records:
+            if all(r.key(d) == v for d, v in conditions):
+                totals.add(r.usage, failed=r.error is not None)
+        return totals
 
     def by(self, dimension: Dimension) -> dict[str, UsageTotals]:
         """Totals per value of ``dimension`` (e.g. per step), in first-seen order."""
         result: dict[str, UsageTotals] = {}
         for r in self.records:
-            result.setdefault(r.key(dimension), UsageTotals()).add(r.usage)
+            result.setdefault(r.key(dimension), UsageTotals()).add(
+                r.usage, failed=r.error is not None
+            )
         return result
+
+    def report(self) -> UsageReport:
+        """Every roll-up of these records at once."""
+        return UsageReport(
+            total=self.total(),
+            by_step=self.by("step"),
+            by_agent=self.by("agent"),
+            by_model=self.by("model"),
+            by_deployment=self.by("deployment"),
+            calls=list(self.records),
+        )
+
+    async def record_call(self, record: UsageRecord) -> None:
+        """:class:`UsageSink`: keep ``record`` in memory."""
+        self.records.append(record)
+
+
+class UsageReport(BaseModel):
+    """A run's usage: the total, roll-ups per step, agent, model and deployment, every call."""
+
+    total: UsageTotals = Field(default_factory=UsageTotals)
+    by_step: dict[str, UsageTotals] = Field(default_factory=dict)
+    by_agent: dict[str, UsageTotals] = Field(default_factory=dict)
+    by_model: dict[str, UsageTotals] = Field(default_factory=dict)
+    """Keyed by the model that answered (the requested one when none did)."""
+    by_deployment: dict[str, UsageTotals] = Field(default_factory=dict)
+    calls: list[UsageRecord] = Field(default_factory=list)
+
+
+class UsageSink(Protocol):
+    """Where :class:`RecordingGateway` puts each call's record (the store, a ledger)."""
+
+    async def record_call(self, record: UsageRecord) -> None: ...
+
+
+class RecordingGateway:
+    """A :class:`ModelGateway` that hands every call's :class:`UsageRecord` to a sink.
+
+    The record is written before ``chat`` returns or raises, so whoever awaits
+    the call (a step) can rely on it being stored. Failed calls are recorded
+    too, with their error type and whatever usage the gateway attached to the
+    error (tokens of answers that were refused, retries, fallbacks).
+    """
+
+    def __init__(self, inner: ModelGateway, sink: UsageSink) -> None:
+        self.inner = inner
+        self.sink = sink
+
+    async def chat(
+        self,
+        request: ChatRequest,
+        on_token: TokenCallback | None = None,
+        on_restart: RestartCallback | None = None,
+    ) -> ChatResponse:
+        try:
+            response = await self.inner.chat(request, on_token, on_restart)
+        except LLMError as exc:
+            usage = exc.usage if exc.usage is not None else Usage()
+            await self.sink.record_call(UsageRecord.of(request, usage, error=type(exc).__name__))
+            raise
+        await self.sink.record_call(UsageRecord.of(request, response.usage))
+        return response
 
 
 class Budget(BaseModel):
@@ -146,12 +233,15 @@ class BudgetedGateway:
         self.budgets = list(budgets)
 
     async def chat(
-        self, request: ChatRequest, on_token: TokenCallback | None = None
+        self,
+        request: ChatRequest,
+        on_token: TokenCallback | None = None,
+        on_restart: RestartCallback | None = None,
     ) -> ChatResponse:
         budgets = [b for b in self.budgets if b.applies_to(request)]
         for budget in budgets:
             budget.check(self.ledger)
-        response = await self.inner.chat(request, on_token)
+        response = await self.inner.chat(request, on_token, on_restart)
         self.ledger.record(request, response.usage)
         for budget in budgets:
             budget.check(self.ledger)

@@ -1,7 +1,8 @@
 """The composition root: builds every long-lived component of a process, in order.
 
 Settings → database (migrated) → run store → event bus + feed → model gateway
-→ tool registry → step runner → engine → run and key services. :meth:`start`
+(every call recorded in the usage store) → tool registry → step runner →
+engine → run and key services. :meth:`start`
 opens them and :meth:`close` closes them in reverse order, so tests, the
 server and the CLI build the same object graph and nothing is a global.
 
@@ -25,6 +26,7 @@ from orchestra.engine.scheduler import Engine, EngineSettings
 from orchestra.llm.config import GatewayConfig
 from orchestra.llm.gateway import Gateway, build_gateway
 from orchestra.llm.scripted import ScriptRegistry
+from orchestra.llm.usage import RecordingGateway
 from orchestra.runtime.feed import ActiveSteps, EventFeed
 from orchestra.runtime.keys import KeyService
 from orchestra.runtime.runs import RunService
@@ -32,6 +34,7 @@ from orchestra.store.auth_repo import AuditRepository, KeyRepository
 from orchestra.store.database import Database, connect
 from orchestra.store.run_queries import RunQueries
 from orchestra.store.run_store import SqlRunStore
+from orchestra.store.usage_store import SqlUsageStore
 from orchestra.tools.builtin import register_builtins
 from orchestra.tools.protocol import ToolSettings
 from orchestra.tools.registry import ToolRegistry
@@ -87,6 +90,7 @@ class Container:
         self.keys: KeyService
         self.audit: AuditRepository
         self.queries: RunQueries
+        self.usage: SqlUsageStore
 
     @classmethod
     async def open(cls, settings: Settings, options: ContainerOptions | None = None) -> Container:
@@ -107,6 +111,7 @@ class Container:
         self.store.add_sink(self.feed)
         await self._exits.enter_async_context(self.store)
         self.queries = RunQueries(self.database)
+        self.usage = SqlUsageStore(self.database)
         self.keys = KeyService(KeyRepository(self.database))
         self.audit = AuditRepository(self.database)
         self.gateway = build_gateway(
@@ -119,7 +124,7 @@ class Container:
         for problem in self.tools.plugin_errors:
             log.warning("tool plugin not loaded: %s", problem)
         runner = GatewayStepRunner(
-            self.gateway,
+            RecordingGateway(self.gateway, self.usage),
             tools=self.tools,
             tool_settings=ToolSettings.from_sections(self.settings.tools, self.settings.workspaces),
             project_dir=self.settings.project_dir,

@@ -99,3 +99,28 @@ approvals = Table(
     Column("reason", Text),
     Column("decided_at", Float),
 )
+
+model_calls = Table(
+    "model_calls",
+    metadata,
+    # One row per call through the gateway (migration 0003); the usage roll-ups of
+    # ``orchestra runs show`` and ``GET /runs/{id}/usage`` are sums over these rows.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE")),
+    Column("step_id", String(200)),
+    Column("attempt", Integer),
+    Column("agent", String(200), nullable=False),
+    Column("requested_model", String(300), nullable=False),
+    Column("model", String(300), nullable=False),
+    Column("deployment", String(500), nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+    Column("latency_s", Float, nullable=False),
+    Column("retries", Integer, nullable=False),
+    Column("fallbacks", Integer, nullable=False),
+    Column("cached", Boolean, nullable=False),
+    Column("error", String(64)),
+    Column("created_at", Float, nullable=False),
+)
+Index("ix_model_calls_run_step", model_calls.c.run_id, model_calls.c.step_id)

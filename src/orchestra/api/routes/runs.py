@@ -1,4 +1,4 @@
-"""Runs: start, list, inspect, cancel, resume, approve or reject a step, read events."""
+"""Runs: start, list, inspect, cancel, resume, approve or reject a step, read events and usage."""
 
 from __future__ import annotations
 
@@ -111,6 +111,14 @@ async def reject_step(
 ) -> schemas.Run:
     """Reject a step waiting for approval: it fails (409 when it is not waiting)."""
     return await _decide(services, who, run_id, step_id, "reject", body)
+
+
+@router.get("/{run_id}/usage", response_model=schemas.RunUsage)
+async def run_usage(run_id: str, who: Viewer, services: Services) -> schemas.RunUsage:
+    """Every model call of the run (tokens, cost, latency, deployment, retries, fallbacks,
+    cached, error) and their sums in total and by step, agent, model and deployment."""
+    await services.runs.get(RunId(run_id))
+    return views.run_usage(run_id, await services.usage.report(run_id))
 
 
 @router.get("/{run_id}/events", response_model=schemas.EventPage)

@@ -1,0 +1,165 @@
+"""Per-call usage is stored: a real workflow run through the real gateway and runtime.
+
+Two real OpenAI-compatible servers on 127.0.0.1 (one failing, one answering)
+and the scripted model serve the agents; the records and roll-ups are read
+back from the database (``model_calls``), SQLite here and PostgreSQL below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestra.config import load_settings
+from orchestra.engine.states import RunStatus
+from orchestra.runtime.container import Container, ContainerOptions
+from orchestra.store.usage_store import SqlUsageStore
+from tests.api.project import wait_for
+from tests.llm.fake_openai import FakeOpenAI
+
+WORKFLOW = """---
+name: review
+inputs:
+  Topic: {required: true}
+---
+## Step: draft
+* **Agent:** [Writer](../agents/writer.agent.md)
+* **Input:** ${Topic}
+* **Output:** ${Draft}
+
+Draft a note about ${Topic}.
+
+## Step: check
+* **Agent:** [Checker](../agents/checker.agent.md)
+* **Input:** ${Draft}
+* **Output:** ${Verdict}
+
+Check ${Draft}.
+"""
+
+AGENT = "---\nname: {name}\nmodel: {model}\n---\nYou {name}.\n"
+
+
+def write_project(root: Path, primary: FakeOpenAI, backup: FakeOpenAI) -> Path:
+    (root / "agents").mkdir(parents=True)
+    (root / "workflows").mkdir()
+    (root / "orchestra.toml").write_text(
+        f"""[models]
+default = "scripted/echo"
+cache = "off"
+
+[[models.model_list]]
+model_name = "primary"
+litellm_params = {{ model = "openai/fake-model", api_base = "{primary.api_base}", api_key = "k" }}
+
+[[models.model_list]]
+model_name = "backup"
+litellm_params = {{ model = "openai/fake-model", api_base = "{backup.api_base}", api_key = "k" }}
+
+[models.router_settings]
+fallbacks = [{{ primary = ["backup"] }}]
+"""
+    )
+    (root / "agents" / "writer.agent.md").write_text(AGENT.format(name="writer", model="primary"))
+    (root / "agents" / "checker.agent.md").write_text(
+        AGENT.format(name="checker", model="scripted/echo")
+    )
+    (root / "workflows" / "review.workflow.md").write_text(WORKFLOW)
+    return root
+
+
+async def run_review(project: Path, **overrides: object) -> tuple[str, SqlUsageStore, Container]:
+    container = await Container.open(
+        load_settings(project, overrides=overrides, env={}), ContainerOptions(refresh_s=None)
+    )
+    run_id = await container.runs.start_run("review", {"Topic": "owls"})
+    record = await wait_for(container.store, run_id)
+    assert record.status is RunStatus.SUCCEEDED, [s.error for s in record.steps.values()]
+    return run_id, container.usage, container
+
+
+async def check_fallback_recorded(
+    project: Path, primary: FakeOpenAI, backup: FakeOpenAI, **overrides: object
+) -> None:
+    primary.default = "server_error"
+    run_id, usage, container = await run_review(project, **overrides)
+    try:
+        calls = await usage.calls(run_id)
+        report = await usage.report(run_id)
+    finally:
+        await container.close()
+
+    assert [(c.step_id, c.agent, c.requested_model) for c in calls] == [
+        ("draft", "writer", "primary"),
+        ("check", "checker", "scripted/echo"),
+    ]
+    draft, check = calls
+    assert primary.hits == 2 and backup.hits == 1  # a try, one retry, then the fallback
+    assert draft.usage.fallbacks == 1
+    assert draft.usage.retries == 1
+    assert draft.usage.deployment.startswith("backup[")
+    assert backup.api_base in draft.usage.deployment
+    assert (draft.usage.prompt_tokens, draft.usage.completion_tokens) == (11, 7)
+    assert draft.usage.cost_usd == 0.0  # a self-hosted model: not in the cost map
+    assert draft.attempt == 1
+    assert draft.error is None
+    assert draft.usage.latency_s > 0
+    assert check.usage.deployment.startswith("scripted/echo")
+    assert check.usage.fallbacks == 0
+
+    assert list(report.by_step) == ["draft", "check"]
+    assert report.by_step["draft"].fallbacks == 1
+    assert report.by_step["draft"].retries == 1
+    assert report.by_step["draft"].prompt_tokens == 11
+    assert list(report.by_agent) == ["writer", "checker"]
+    assert report.by_agent["checker"].calls == 1
+    assert set(report.by_model) == {draft.usage.model, check.usage.model}
+    assert report.by_deployment[draft.usage.deployment].calls == 1
+    assert report.total.calls == 2
+    assert report.total.fallbacks == 1
+    assert report.total.prompt_tokens == draft.usage.prompt_tokens + check.usage.prompt_tokens
+    assert report.total.completion_tokens == (
+        draft.usage.completion_tokens + check.usage.completion_tokens
+    )
+    assert [c.model_dump() for c in report.calls] == [c.model_dump() for c in calls]
+
+
+async def test_calls_of_a_run_are_stored_with_fallback_and_deployment(
+    tmp_path: Path, fake_server: FakeOpenAI, second_server: FakeOpenAI
+) -> None:
+    project = write_project(tmp_path / "p", fake_server, second_server)
+    await check_fallback_recorded(project, fake_server, second_server)
+
+
+@pytest.mark.postgres
+async def test_calls_are_stored_on_postgres(
+    tmp_path: Path, fake_server: FakeOpenAI, second_server: FakeOpenAI, postgres_url: str
+) -> None:
+    project = write_project(tmp_path / "p", fake_server, second_server)
+    await check_fallback_recorded(
+        project, fake_server, second_server, database={"url": postgres_url}
+    )
+
+
+async def test_a_failed_call_is_recorded_with_its_error(
+    tmp_path: Path, fake_server: FakeOpenAI, second_server: FakeOpenAI
+) -> None:
+    fake_server.default = second_server.default = "context_window"
+    project = write_project(tmp_path / "p", fake_server, second_server)
+    container = await Container.open(
+        load_settings(project, env={}), ContainerOptions(refresh_s=None)
+    )
+    try:
+        run_id = await container.runs.start_run("review", {"Topic": "owls"})
+        record = await wait_for(container.store, run_id)
+        calls = await container.usage.calls(run_id)
+        report = await container.usage.report(run_id)
+    finally:
+        await container.close()
+    assert record.status is RunStatus.FAILED
+    assert calls, "the failed call was not recorded"
+    assert {c.error for c in calls} == {"ContextWindowExceeded"}
+    assert {c.step_id for c in calls} == {"draft"}
+    assert report.total.failed_calls == len(calls)
+    assert report.by_agent["writer"].failed_calls == len(calls)
