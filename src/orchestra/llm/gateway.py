@@ -334,26 +334,27 @@ class _Attempts:
         emit = self._emit if self.on_token is not None else None
         index = 0
         alias = group
+        bad_answer: LLMError | None = None  # the last broken or malformed answer
         while True:
             failure: LLMError | None = None
-            for repeat in range(gateway.config.num_retries + 1):
+            for _try in range(gateway.config.num_retries + 1):
                 if failure is not None:
                     await self._void_stream(failure, alias)
                     self.spent.retries += 1
                 try:
                     response, answered = await gateway._call(alias, self.request, emit)
                 except (StreamInterrupted, MalformedOutput) as exc:
-                    failure = exc
+                    failure = bad_answer = exc
                     continue
                 except LLMError as exc:
-                    if (index == 0 and repeat == 0) or index + 1 >= len(candidates):
+                    if bad_answer is None:
                         raise  # the Router's verdict, after its own retries and fallbacks
                     failure = exc
                     break  # this fallback alias is down: try the next one
                 try:
                     _check_shape(response, self.request)
                 except MalformedOutput as exc:
-                    failure = exc
+                    failure = bad_answer = exc
                     self._spend(response.usage)
                     if answered in candidates:  # the Router fell back itself: go on from there
                         index = max(index, candidates.index(answered))
@@ -361,8 +362,9 @@ class _Attempts:
                 return response
             index += 1
             if index >= len(candidates):
-                assert failure is not None
-                raise failure
+                # What sent us past the first alias is what the caller must fix.
+                assert bad_answer is not None
+                raise bad_answer
             await self._void_stream(failure, candidates[index])
             alias = gateway.resolve(candidates[index])
             self.spent.fallbacks += 1
