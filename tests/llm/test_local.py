@@ -114,3 +114,30 @@ def test_tool_call_objects_are_recognised() -> None:
     assert parse_tool_call(text, {"files.read"}) == ("files.read", '{"path": "a"}')
     assert parse_tool_call(text, {"other"}) is None
     assert parse_tool_call("plain words", {"files.read"}) is None
+
+
+def test_llama_cpp_prints_nothing_to_the_terminal(model_file: Path) -> None:
+    """llama.cpp's own log lines (e.g. ``llama_kv_cache_iswa: …`` at load) never reach
+    stderr, where they would interleave with the terminal's live view."""
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio\n"
+        "from orchestra.llm.config import GatewayConfig, LocalModelConfig\n"
+        "from orchestra.llm.gateway import build_gateway\n"
+        "from orchestra.llm.types import ChatMessage, ChatRequest\n"
+        "async def main():\n"
+        "    gw = build_gateway(GatewayConfig(cache='off', local=LocalModelConfig(n_ctx=1024)))\n"
+        "    r = await gw.chat(ChatRequest(model='local', max_tokens=4,\n"
+        "        messages=[ChatMessage(role='user', content='Hi')]))\n"
+        "    print('tokens', r.usage.completion_tokens)\n"
+        "    await gw.close()\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "tokens" in done.stdout
+    assert "llama" not in done.stderr, done.stderr

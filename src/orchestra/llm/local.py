@@ -21,6 +21,7 @@ lists the tools nor reads a call from the answer.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import itertools
 import json
 import logging
@@ -30,6 +31,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestra.llm import handler_replies as replies
 from orchestra.llm.config import LocalModelConfig, user_cache_dir
 from orchestra.llm.errors import LocalModelUnavailable
 
@@ -221,6 +223,31 @@ def parse_tool_call(text: str, tool_names: set[str]) -> tuple[str, str] | None:
     return str(call["name"]), arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 
+_native_log: list[Any] = []
+"""The ctypes log callback handed to llama.cpp; kept here so it is never collected."""
+_native_logger = logging.getLogger("orchestra.llm.local.llama_cpp")
+
+
+def _quiet_native_logs(llama_cpp: Any) -> None:
+    """Send llama.cpp's own log lines to Python logging at DEBUG, once per process.
+
+    llama-cpp-python prints every line llama.cpp logs at ERROR level straight to
+    stderr even with ``verbose=False``, and llama.cpp logs harmless notes at that
+    level (``llama_kv_cache_iswa: using full-size SWA cache``), which then show up
+    in the terminal's live view. Real failures still surface as exceptions.
+    """
+    if _native_log:
+        return
+
+    @llama_cpp.llama_log_callback  # type: ignore[misc]
+    def forward(level: int, text: bytes, user_data: Any) -> None:
+        if _native_logger.isEnabledFor(logging.DEBUG):
+            _native_logger.debug("%s", text.decode("utf-8", "replace").rstrip())
+
+    llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
+    _native_log.append(forward)
+
+
 class LocalRuntime:
     """Loaded llama.cpp models of this process, keyed by file and context size."""
 
@@ -240,6 +267,7 @@ class LocalRuntime:
                     raise LocalModelUnavailable(
                         f"llama-cpp-python is missing. {_INSTALL_HINT}"
                     ) from exc
+                _quiet_native_logs(llama_cpp)
                 llm = llama_cpp.Llama(
                     model_path=str(path),
                     n_ctx=config.n_ctx,
@@ -317,7 +345,6 @@ def make_local_handler(
 ) -> CustomLLM:
     """The LiteLLM custom handler behind ``orchestra-local/…`` (built lazily: LiteLLM is slow
     to import). ``config_for`` finds the calling gateway's local-model settings."""
-    import litellm
     from litellm.llms.custom_llm import CustomLLM
 
     counter = itertools.count(1)
@@ -360,21 +387,12 @@ def make_local_handler(
                 usage = chunk.get("usage") or usage
             content = "".join(pieces)
             calls = tool_calls_of(content, params)
-            message: dict[str, Any] = {"role": "assistant", "content": None if calls else content}
-            if calls:
-                message["tool_calls"] = calls
-                finish = "tool_calls"
-            prompt_tokens, completion_tokens = _usage_numbers(
-                kwargs, usage, content, counter_for(kwargs)
-            )
-            return litellm.ModelResponse(
-                model=f"{PROVIDER}/{kwargs['model']}",
-                choices=[{"message": message, "finish_reason": finish}],
-                usage={
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                },
+            return replies.model_response(
+                f"{PROVIDER}/{kwargs['model']}",
+                None if calls else content,
+                calls,
+                finish,
+                *_usage_numbers(kwargs, usage, content, counter_for(kwargs)),
             )
 
         async def astreaming(  # type: ignore[override]
@@ -390,23 +408,16 @@ def make_local_handler(
                 finish = chunk["choices"][0].get("finish_reason") or finish
                 usage = chunk.get("usage") or usage
                 if text and not tools_offered:
-                    yield _chunk(text)
+                    yield replies.chunk(text)
             content = "".join(pieces)
             calls = tool_calls_of(content, params)
             if tools_offered and not calls:
-                yield _chunk(content)
-            for index, call in enumerate(calls):
-                yield _chunk("", tool_use={**call, "index": index})
-            prompt_tokens, completion_tokens = _usage_numbers(
-                kwargs, usage, content, counter_for(kwargs)
+                yield replies.chunk(content)
+            for item in replies.tool_chunks(calls):
+                yield item
+            yield replies.final_chunk(
+                finish, calls, *_usage_numbers(kwargs, usage, content, counter_for(kwargs))
             )
-            final = _chunk("", finished="tool_calls" if calls else finish)
-            final["usage"] = {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            }
-            yield final
 
     return LocalLLM()
 
@@ -419,16 +430,3 @@ def _usage_numbers(
     params: dict[str, Any] = kwargs.get("optional_params") or {}
     prompt = render_prompt(kwargs["messages"], offered_tools(params))
     return count(prompt), count(content)
-
-
-def _chunk(
-    text: str, *, tool_use: dict[str, Any] | None = None, finished: str | None = None
-) -> dict[str, Any]:
-    return {
-        "text": text,
-        "tool_use": tool_use,
-        "is_finished": finished is not None,
-        "finish_reason": finished or "",
-        "usage": None,
-        "index": 0,
-    }
