@@ -81,15 +81,18 @@ def ensure_model_file(config: LocalModelConfig) -> Path:
     return target
 
 
-def render_prompt(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
-    """Gemma's turn format; system text and tool descriptions open the first user turn."""
+def render_prompt(
+    messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, *, answer: bool = False
+) -> str:
+    """Gemma's turn format; system text and tool descriptions open the first user turn.
+
+    ``answer`` (``tool_choice: none`` after tool calls) ends the last user turn with
+    a request for a plain answer: a small model otherwise keeps imitating the calls
+    it sees in the conversation.
+    """
     system = "\n\n".join(str(m.get("content") or "") for m in messages if m["role"] == "system")
     if tools:
-        listing = "\n".join(
-            f"- {t['function']['name']}: {t['function'].get('description', '')} "
-            f"arguments schema: {json.dumps(t['function'].get('parameters', {}))}"
-            for t in tools
-        )
+        listing = "\n".join(_describe_tool(t["function"]) for t in tools)
         system += (
             "\n\nYou can call these tools. To call one, answer only with JSON "
             '{"tool_call": {"name": "<tool>", "arguments": {...}}}.\n' + listing
@@ -107,7 +110,7 @@ def render_prompt(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | 
                     {
                         "tool_call": {
                             "name": c["function"]["name"],
-                            "arguments": c["function"]["arguments"],
+                            "arguments": _decoded(c["function"]["arguments"]),
                         }
                     }
                 )
@@ -120,7 +123,40 @@ def render_prompt(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | 
             content = f"{pending_system}\n\n{content}"
             pending_system = ""
         turns.append(f"<start_of_turn>{speaker}\n{content}{_END}\n")
+    if answer and turns and turns[-1].startswith("<start_of_turn>user"):
+        turns[-1] = turns[-1].removesuffix(f"{_END}\n") + (
+            "\n\nNow answer the request above in plain text, using these results. "
+            f"Do not call a tool.{_END}\n"
+        )
     return "".join(turns) + "<start_of_turn>model\n"  # llama.cpp adds <bos>
+
+
+def _describe_tool(function: dict[str, Any]) -> str:
+    """One line per tool: name, description and each argument with its own description.
+
+    Plain words rather than the JSON schema: a small model copies what it reads, and
+    schema keywords and titles made it fill arguments with names like "files.write.path".
+    """
+    parameters = function.get("parameters") or {}
+    required = set(parameters.get("required") or ())
+    described = []
+    for name, prop in (parameters.get("properties") or {}).items():
+        kind = prop.get("type") if isinstance(prop, dict) else None
+        note = prop.get("description", "") if isinstance(prop, dict) else ""
+        label = f"{name} ({kind}{'' if name in required else ', optional'})" if kind else name
+        described.append(f"{label}: {note}".rstrip(": "))
+    arguments = "; ".join(described) if described else "none"
+    return f"- {function['name']}: {function.get('description', '')} Arguments: {arguments}"
+
+
+def _decoded(arguments: Any) -> Any:
+    """Arguments as the JSON value the model wrote (they travel as a JSON string)."""
+    if isinstance(arguments, str):
+        try:
+            return json.loads(arguments)
+        except ValueError:
+            return arguments
+    return arguments
 
 
 def offered_tools(params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -140,7 +176,10 @@ def tool_call_schema(params: dict[str, Any]) -> dict[str, Any] | None:
 
     ``{"tool_call": {"name": <const>, "arguments": <the tool's schema>}}`` for each
     offered tool (``anyOf`` when several); ``$ref``s are inlined because each tool's
-    schema is nested under ``arguments`` here, away from its own ``$defs``.
+    schema is nested under ``arguments`` here, away from its own ``$defs``. Only the
+    required arguments are allowed (optional ones keep their defaults: a small model
+    fills them with values their constraints, which the grammar cannot express,
+    reject), and arrays and strings are capped (:func:`_bounded`).
     """
     choice = params.get("tool_choice")
     if choice != "required" and not isinstance(choice, dict):
@@ -150,7 +189,14 @@ def tool_call_schema(params: dict[str, Any]) -> dict[str, Any] | None:
         function = spec["function"]
         arguments = _bounded(_inline_refs(function.get("parameters") or {"type": "object"}))
         if isinstance(arguments, dict) and "properties" in arguments:
-            arguments = {"additionalProperties": False, **arguments}
+            required = set(arguments.get("required") or ())
+            arguments = {
+                **arguments,
+                "properties": {
+                    name: prop for name, prop in arguments["properties"].items() if name in required
+                },
+                "additionalProperties": False,
+            }
         variants.append(
             {
                 "type": "object",
@@ -352,7 +398,9 @@ def make_local_handler(
     async def generate(kwargs: dict[str, Any]) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         params: dict[str, Any] = kwargs.get("optional_params") or {}
         config = config_for(kwargs.get("litellm_params"))
-        prompt = render_prompt(kwargs["messages"], offered_tools(params))
+        prompt = render_prompt(
+            kwargs["messages"], offered_tools(params), answer=params.get("tool_choice") == "none"
+        )
         await asyncio.to_thread(runtime.model, config)  # load outside the event loop
         async for chunk in _in_thread(lambda: runtime.completion_stream(config, prompt, params)):
             choice = chunk["choices"][0]
@@ -428,5 +476,7 @@ def _usage_numbers(
     if usage.get("prompt_tokens"):
         return int(usage["prompt_tokens"]), int(usage.get("completion_tokens", 0))
     params: dict[str, Any] = kwargs.get("optional_params") or {}
-    prompt = render_prompt(kwargs["messages"], offered_tools(params))
+    prompt = render_prompt(
+        kwargs["messages"], offered_tools(params), answer=params.get("tool_choice") == "none"
+    )
     return count(prompt), count(content)

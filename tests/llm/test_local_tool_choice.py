@@ -1,0 +1,145 @@
+"""tool_choice on the embedded local model: the grammar that forces a valid tool call.
+
+The schema tests are pure; the last test asks the real Gemma 3 270M model
+(through the gateway) and checks what comes back against the tool's schema.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import jsonschema
+import pytest
+
+from orchestra.llm.config import GatewayConfig, LocalModelConfig
+from orchestra.llm.gateway import Gateway, build_gateway
+from orchestra.llm.local import offered_tools, render_prompt, tool_call_schema
+from orchestra.llm.types import ChatMessage, ChatRequest, ToolSchema
+from orchestra.tools.builtin import register_builtins
+from orchestra.tools.registry import ToolRegistry
+
+
+def builtin_tools(*patterns: str) -> list[ToolSchema]:
+    registry = ToolRegistry()
+    register_builtins(registry)
+    return registry.for_agent(list(patterns)).schemas()
+
+
+def params(tools: list[ToolSchema], choice: Any) -> dict[str, Any]:
+    """What LiteLLM hands the local provider."""
+    return {
+        "tools": [{"type": "function", "function": t.model_dump()} for t in tools],
+        "tool_choice": choice,
+    }
+
+
+def named(name: str) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name}}
+
+
+def test_a_named_tool_allows_exactly_its_required_arguments() -> None:
+    schema = tool_call_schema(params(builtin_tools("files.*", "shell"), named("shell")))
+    assert schema is not None
+    good = {"tool_call": {"name": "shell", "arguments": {"argv": ["ls", "-R"]}}}
+    jsonschema.validate(good, schema)
+    for bad in (
+        {"tool_call": {"name": "files.write", "arguments": {"argv": ["ls"]}}},  # other tool
+        {"tool_call": {"name": "shell", "arguments": {}}},  # missing argv
+        {"tool_call": {"name": "shell", "arguments": {"argv": ["ls"], "timeout_s": 0}}},
+        {"tool_call": {"name": "shell", "arguments": {"argv": ["ls"] * 7}}},  # capped
+        {"answer": "hi"},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
+
+
+def test_required_allows_any_offered_tool_and_inlines_refs() -> None:
+    nested = ToolSchema(
+        name="notes.add",
+        description="Add a note.",
+        parameters={
+            "type": "object",
+            "properties": {"note": {"$ref": "#/$defs/Note"}},
+            "required": ["note"],
+            "$defs": {
+                "Note": {
+                    "type": "object",
+                    "properties": {"text": {"type": "string"}},
+                    "required": ["text"],
+                }
+            },
+        },
+    )
+    schema = tool_call_schema(params([*builtin_tools("files.read"), nested], "required"))
+    assert schema is not None and "$ref" not in json.dumps(schema)
+    jsonschema.validate(
+        {"tool_call": {"name": "notes.add", "arguments": {"note": {"text": "x"}}}}, schema
+    )
+    jsonschema.validate({"tool_call": {"name": "files.read", "arguments": {"path": "a"}}}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"tool_call": {"name": "notes.add", "arguments": {"note": 1}}}, schema)
+
+
+def test_auto_and_none_are_not_forced_and_none_hides_the_tools() -> None:
+    tools = builtin_tools("files.*")
+    assert tool_call_schema(params(tools, "auto")) is None
+    assert tool_call_schema(params(tools, None)) is None
+    assert tool_call_schema(params(tools, "none")) is None
+    assert offered_tools(params(tools, "none")) == []
+    assert [t["function"]["name"] for t in offered_tools(params(tools, named("files.list")))] == [
+        "files.list"
+    ]
+    messages = [
+        {"role": "user", "content": "List the files."},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"function": {"name": "files.list", "arguments": '{"path": "."}'}, "id": "c1"}
+            ],
+        },
+        {"role": "tool", "content": "a.txt", "tool_call_id": "c1"},
+    ]
+    prompt = render_prompt(messages, [], answer=True)
+    assert '{"tool_call": {"name": "files.list", "arguments": {"path": "."}}}' in prompt
+    assert "Tool result: a.txt\n\nNow answer the request above in plain text" in prompt
+    assert "You can call these tools" not in prompt
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[Gateway]:
+    built = build_gateway(GatewayConfig(cache="off", local=LocalModelConfig(n_ctx=4096)))
+    yield built
+    await built.close()
+
+
+async def test_the_local_model_makes_the_forced_call(gateway: Gateway) -> None:
+    tools = builtin_tools("files.*", "shell")
+    messages = [
+        ChatMessage(role="system", content="You explore a folder with your tools."),
+        ChatMessage(role="user", content="List the workspace with `ls -R`, then write notes."),
+    ]
+    by_name = {t.name: t for t in tools}
+
+    async def ask(choice: str) -> Any:
+        return await gateway.chat(
+            ChatRequest(
+                model="local",
+                messages=messages,
+                tools=tools,
+                tool_choice=choice,
+                temperature=0.2,
+                max_tokens=200,
+            )
+        )
+
+    for choice in ("shell", "files.write", "required"):
+        response = await ask(choice)
+        [call] = response.tool_calls
+        assert choice == "required" or call.name == choice
+        arguments = json.loads(call.arguments)
+        jsonschema.validate(arguments, by_name[call.name].parameters)
+    answered = await ask("none")
+    assert answered.tool_calls == [] and answered.content
