@@ -307,3 +307,35 @@ async def test_a_server_that_fails_to_start_fails_the_step_and_is_tried_again(
     result = await runner.run_step(context(Events(), ("echo.pid",), mcp=(fixed,)))
     assert int(result.outputs["Answer"]) > 0
     await runner.close_run(RunId("run-1"))
+
+
+async def test_a_server_that_dies_in_a_run_is_reported_and_restarted_once_for_the_run(
+    runner: GatewayStepRunner, scripts: ScriptRegistry
+) -> None:
+    def die_then_pid(messages: list[dict[str, Any]]) -> Reply:
+        results = tool_messages(messages)
+        if not results:
+            return Reply(tool_calls=[ScriptedToolCall("echo.die", {})])
+        if len(results) == 1:
+            return Reply(tool_calls=[ScriptedToolCall("echo.pid", {})])
+        return Reply(text=str(results[-1]["content"]).strip())
+
+    scripts.register("worker", die_then_pid)
+    server = McpServerSpec(name="echo", command=[sys.executable, ECHO_SERVER, "stdio"])
+    tools = ("echo.die", "echo.pid")
+    first_events = Events()
+    first = await runner.run_step(context(first_events, tools, mcp=(server,), step_id="one"))
+    died, _pid = first_events.of(EventType.TOOL_RESULT)
+    assert died["status"] == "error" and "was restarted" in died["result"]
+    [log] = [e for e in first_events.of(EventType.LOG) if e.get("server") == "echo"]
+    assert "died" in log["message"] and "restarting it once" in log["message"]
+    restarted = int(first.outputs["Answer"])
+    # the next step of the run uses the restarted server; a second death is final
+    scripts.register("worker", ask_pid)
+    second = await runner.run_step(context(Events(), tools, mcp=(server,), step_id="two"))
+    assert int(second.outputs["Answer"]) == restarted
+    scripts.register("worker", die_then_pid)
+    third_events = Events()
+    await runner.run_step(context(third_events, tools, mcp=(server,), step_id="three"))
+    _died, after = third_events.of(EventType.TOOL_RESULT)
+    assert after["status"] == "error" and "restarted once this run" in after["result"]
