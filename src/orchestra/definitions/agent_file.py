@@ -180,14 +180,15 @@ def _tool_choice(
     """``tool_choice: required`` or a list, one entry per model call; names must be the
     agent's tools."""
     line, col = fm.position("tool_choice")
+
+    def invalid(at: tuple[int, int], message: str, hint: str) -> Diagnostic:
+        return Diagnostic(path, at[0], at[1], Code.INVALID_VALUE, message, hint)
+
     items = [raw] if isinstance(raw, str) else as_str_list(raw)
-    if items is None or not items:
+    if not items:
         return (), [
-            Diagnostic(
-                path,
-                line,
-                col,
-                Code.INVALID_VALUE,
+            invalid(
+                (line, col),
                 "'tool_choice' must be auto, required, none, a tool name, or a list of those "
                 "(one per model call)",
                 "write e.g. 'tool_choice: required' or 'tool_choice: [shell, files.write, none]'",
@@ -195,30 +196,22 @@ def _tool_choice(
         ]
     if not tools:
         return (), [
-            Diagnostic(
-                path,
-                line,
-                col,
-                Code.INVALID_VALUE,
+            invalid(
+                (line, col),
                 "'tool_choice' is set but the agent has no 'tools'",
                 "list the agent's tools in 'tools: [...]' or remove 'tool_choice'",
             )
         ]
     positions = fm.item_lines.get("tool_choice") or [(line, col)] * len(items)
-    diagnostics = []
-    for item, (item_line, item_col) in zip(items, positions, strict=False):
-        if item in TOOL_CHOICE_MODES or any(fnmatch.fnmatchcase(item, p) for p in tools):
-            continue
-        diagnostics.append(
-            Diagnostic(
-                path,
-                item_line,
-                item_col,
-                Code.INVALID_VALUE,
-                f"tool_choice '{item}' is neither auto, required, none nor one of the agent's "
-                f"tools ({', '.join(tools)})",
-                "name a tool the agent's 'tools' list allows, e.g. "
-                f"'{next((t for t in tools if '*' not in t), 'shell')}', or use required",
-            )
+    example = next((t for t in tools if "*" not in t), "shell")
+    diagnostics = [
+        invalid(
+            at,
+            f"tool_choice '{item}' is neither auto, required, none nor one of the agent's "
+            f"tools ({', '.join(tools)})",
+            f"name a tool the agent's 'tools' list allows, e.g. '{example}', or use required",
         )
+        for item, at in zip(items, positions, strict=False)
+        if item not in TOOL_CHOICE_MODES and not any(fnmatch.fnmatchcase(item, p) for p in tools)
+    ]
     return tuple(items), diagnostics
