@@ -132,6 +132,11 @@ class StepExecution:
         self.ready_after = ready_after
         self._ahead: dict[tuple[RunId, StepId], Claim] = {}
 
+    def adopt(self, claims: Sequence[Claim]) -> None:
+        """Keep claims made ahead (by the scheduler's run opening) until their step runs."""
+        for claim in claims:
+            self._ahead[(claim.run_id, claim.step_id)] = claim
+
     def forget(self, run_id: RunId) -> list[Claim]:
         """Drop (and return) the claims made ahead for ``run_id`` and never handed in."""
         left = [claim for key, claim in self._ahead.items() if key[0] == run_id]
@@ -263,8 +268,7 @@ class StepExecution:
                 )
             except LeaseLost as lost:
                 return StepOutcome(step_id, StepStatus.RUNNING, error=str(lost))
-            for next_claim in made:
-                self._ahead[(run_id, next_claim.step_id)] = next_claim
+            self.adopt(made)
             return StepOutcome(step_id, StepStatus.SUCCEEDED, outputs_only, usage=result.usage)
 
     async def _take_ahead(self, claim: Claim) -> Claim | None:

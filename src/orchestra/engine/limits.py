@@ -37,15 +37,18 @@ class Limits:
         self._busy: dict[tuple[str, str], int] = {}
         self.unlimited = not (max_concurrency or agent_concurrency or model_concurrency)
 
-    def room(self, wanted: Sequence[tuple[str, str]], freeing: tuple[str, str]) -> int:
+    def room(
+        self, wanted: Sequence[tuple[str, str]], freeing: tuple[str, str] | None = None
+    ) -> int:
         """How many of ``wanted`` (agent, model) pairs, in order, would get a slot at once
-        if the holder of a ``freeing`` slot let go of it now. The scheduler claims steps
-        ahead only when they will not queue for a slot (an estimate: slots are not held)."""
+        (once the holder of a ``freeing`` slot let go of it). The scheduler claims steps
+        ahead only when they will not queue for a slot, and :meth:`reserve` s theirs."""
         if self.unlimited:
             return len(wanted)
         busy = dict(self._busy)
-        for key in self._keys(*freeing):
-            busy[key] = busy.get(key, 0) - 1
+        if freeing is not None:
+            for key in self._keys(*freeing):
+                busy[key] = busy.get(key, 0) - 1
         count = 0
         for agent, model in wanted:
             keys = self._keys(agent, model)
@@ -69,15 +72,26 @@ class Limits:
             keys[("model", model)] = model_cap
         return keys
 
+    def reserve(self, agent: str, model: str) -> None:
+        """Count a slot as taken before the step asks for it (a claim made ahead); its
+        ``slot(..., reserved=True)`` then takes it over, or :meth:`unreserve` drops it."""
+        for key in self._keys(agent, model):
+            self._busy[key] = self._busy.get(key, 0) + 1
+
+    def unreserve(self, agent: str, model: str) -> None:
+        for key in self._keys(agent, model):
+            self._busy[key] -= 1
+
     @asynccontextmanager
-    async def slot(self, agent: str, model: str) -> AsyncIterator[None]:
+    async def slot(self, agent: str, model: str, *, reserved: bool = False) -> AsyncIterator[None]:
         """Hold one slot at every level for the duration of a step attempt."""
         if self.unlimited:
             yield
             return
         keys = self._keys(agent, model)
-        for key in keys:  # counted while waiting too: a waiter gets the next free slot
-            self._busy[key] = self._busy.get(key, 0) + 1
+        if not reserved:  # counted while waiting too: a waiter gets the next free slot
+            for key in keys:
+                self._busy[key] = self._busy.get(key, 0) + 1
         try:
             async with AsyncExitStack() as stack:
                 if self._global is not None:

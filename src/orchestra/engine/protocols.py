@@ -149,6 +149,25 @@ class ClaimRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class RunOpening:
+    """What a driver writes in the transaction that claims its run."""
+
+    status: RunStatus | None
+    """The run's transition (queued → running), if any."""
+    events: Sequence[EventDraft] = ()
+    claims: Sequence[ClaimRequest] = ()
+    """Pending steps ready at once, claimed for the same owner."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedRun:
+    record: RunRecord
+    """The run as read before the opening was written."""
+    claimed: bool
+    claims: list[Claim] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
 class RunSignals:
     """What a run's owner learns on each heartbeat."""
 
@@ -192,11 +211,13 @@ class RunStore(Protocol):
         lease_s: float,
         *,
         owner_is_dead: Callable[[str], bool],
-    ) -> tuple[RunRecord, bool]:
-        """Read the run and claim its lease in one transaction: ``(record, claimed)``.
+        opening: Callable[[RunRecord], RunOpening] | None = None,
+    ) -> OpenedRun:
+        """Read the run and claim its lease in one transaction.
 
         Not claimed when the run is finished, or when another owner holds an unexpired
-        lease and ``owner_is_dead(owner)`` is false."""
+        lease and ``owner_is_dead(owner)`` is false. Once claimed, ``opening(record)``
+        says what else to write in the same transaction."""
         ...
 
     async def heartbeat_run(

@@ -25,9 +25,11 @@ from orchestra.engine.expressions import parse_condition
 from orchestra.engine.ids import RunId, StepId, new_owner, owner_is_dead
 from orchestra.engine.limits import Cap, Limits
 from orchestra.engine.protocols import (
+    ClaimRequest,
     Decision,
     EventDraft,
     Executor,
+    RunOpening,
     RunRecord,
     RunScopedRunner,
     RunStore,
@@ -92,6 +94,7 @@ class Engine:
             self.settings.model_concurrency,
         )
         self._drivers: dict[RunId, _RunDriver] = {}
+        self._opening: set[RunId] = set()
 
     async def create_run(self, spec: WorkflowSpec, inputs: Mapping[str, str]) -> RunId:
         """Validate inputs and conditions, then store a queued run with a snapshot of ``spec``."""
@@ -106,25 +109,53 @@ class Engine:
 
     async def drive(self, run_id: RunId) -> RunStatus:
         """Run (or resume) ``run_id`` until it finishes. Raises RunBusy if a live process has it."""
-        if run_id in self._drivers:
+        if run_id in self._drivers or run_id in self._opening:
             # The run lease is per process (owner), so it would let a second driver in.
             raise RunBusy(f"run {run_id} is already being driven by this process")
-        record, claimed = await self.store.open_run(
-            run_id, self.owner, self.settings.lease_s, owner_is_dead=owner_is_dead
-        )
-        if record.status.terminal:
-            return record.status
-        if not claimed:
+        made: list[_RunDriver] = []
+
+        def opening(record: RunRecord) -> RunOpening:
+            # Called inside the store's transaction (again if the batch is retried).
+            for earlier in made:
+                earlier.unreserve_all()
+            made.append(_RunDriver(self, record))
+            return made[-1].opening()
+
+        self._opening.add(run_id)
+        try:
+            opened = await self.store.open_run(
+                run_id,
+                self.owner,
+                self.settings.lease_s,
+                owner_is_dead=owner_is_dead,
+                opening=opening,
+            )
+        except BaseException:
+            for earlier in made:
+                earlier.unreserve_all()
+            raise
+        finally:
+            self._opening.discard(run_id)
+        record = opened.record
+        if not opened.claimed:
+            for earlier in made:
+                earlier.unreserve_all()
+            if record.status.terminal:
+                return record.status
             raise RunBusy(
                 f"run {run_id} is being driven by {record.owner}; wait for it, or stop that "
                 "process and run `orchestra runs resume` again"
             )
-        driver = _RunDriver(self, record)
+        driver = made[-1]
+        driver.opened()
+        if self.execution is not None:
+            self.execution.adopt(opened.claims)
         self._drivers[run_id] = driver
         try:
             return await driver.drive()
         finally:
             del self._drivers[run_id]
+            driver.unreserve_all()
             if self.execution is not None:
                 # Claims made ahead and never started: the run is finished (they were
                 # settled), or stopped (they stay running and are re-claimed on resume).
@@ -230,9 +261,74 @@ class _RunDriver:
         self.failed = False
         self.cancelling = False
         self.lost_ownership = False
+        self.reserved: set[StepId] = set()
+        """Steps claimed ahead whose concurrency slot is reserved until they start."""
         self.ready: list[StepId] = [
             sid for sid in self.steps if self.unfinished[sid] == 0 and not self.status[sid].terminal
         ]
+
+    def opening(self) -> RunOpening:
+        """The run's start (or resume) event, its transition, and its first ready steps,
+        to be written in the transaction that claims the run."""
+        if self.run_status is RunStatus.QUEUED:
+            definition = self.record.definition
+            started: EventDraft = (
+                EventType.RUN_STARTED,
+                None,
+                {
+                    "workflow": self.spec.name,
+                    "source_hash": definition.source_hash,
+                    "inputs": dict(definition.inputs),
+                },
+            )
+            status: RunStatus | None = RunStatus.RUNNING
+        else:
+            started = (EventType.LOG, None, {"message": f"run resumed by {self.engine.owner}"})
+            status = None
+        first = [
+            sid
+            for sid in self.ready
+            if self.status[sid] is StepStatus.PENDING
+            and self._startable(self.steps[sid])
+            and self._skip_reason(self.steps[sid]) is None
+        ]
+        if self.run_status is RunStatus.WAITING:
+            first = []  # it goes back to running through the driver's own transition
+        first = self._reserve(first, None)
+        lease_s = self.engine.settings.lease_s
+        return RunOpening(
+            status,
+            [started],
+            [ClaimRequest(sid, lease_s, {"agent": self.steps[sid].agent_name}) for sid in first],
+        )
+
+    def opened(self) -> None:
+        if self.run_status is RunStatus.QUEUED:
+            self.run_status = RunStatus.RUNNING
+
+    @staticmethod
+    def _startable(step: StepSpec) -> bool:
+        """Started as soon as it is ready: nothing to evaluate or wait for first."""
+        return not step.when and not step.approval
+
+    def _reserve(self, candidates: list[StepId], freeing: StepId | None) -> list[StepId]:
+        """Keep the candidates a concurrency slot is free for, and reserve those slots."""
+        if not candidates:
+            return candidates
+        limits = self.engine.limits
+        if limits.unlimited:
+            return candidates
+        slots = [self._slot_of(sid) for sid in candidates]
+        kept = limits.room(slots, self._slot_of(freeing) if freeing is not None else None)
+        for sid, slot in zip(candidates[:kept], slots[:kept], strict=True):
+            limits.reserve(*slot)
+            self.reserved.add(sid)
+        return candidates[:kept]
+
+    def unreserve_all(self) -> None:
+        for sid in self.reserved:
+            self.engine.limits.unreserve(*self._slot_of(sid))
+        self.reserved.clear()
 
     def ready_after(self, sid: StepId) -> list[StepId]:
         """The dependents of ``sid`` that start at once if it succeeds now, so the store
@@ -240,23 +336,16 @@ class _RunDriver:
         condition or approval to evaluate first, and a concurrency slot is free."""
         if self.cancelling or self.failed_fast or self.lost_ownership:
             return []
-        ready: list[StepId] = []
-        for dep in self.dependents[sid]:
-            step = self.steps[dep]
-            if (
-                self.unfinished[dep] == 1
-                and dep not in self.started
-                and not self.status[dep].terminal
-                and not step.when
-                and not step.approval
-            ):
-                ready.append(dep)
-        if not ready:
-            return ready
-        limits = self.engine.limits
-        if not limits.unlimited:
-            ready = ready[: limits.room([self._slot_of(d) for d in ready], self._slot_of(sid))]
-        return ready
+        ready = [
+            dep
+            for dep in self.dependents[sid]
+            if self.unfinished[dep] == 1
+            and dep not in self.started
+            and dep not in self.reserved
+            and not self.status[dep].terminal
+            and self._startable(self.steps[dep])
+        ]
+        return self._reserve(ready, sid)
 
     def _slot_of(self, sid: StepId) -> tuple[str, str]:
         agent_name = self.steps[sid].agent_name
@@ -272,34 +361,6 @@ class _RunDriver:
     # ------------------------------------------------------------- main loop
 
     async def drive(self) -> RunStatus:
-        if self.run_status is RunStatus.QUEUED:
-            await self._set_run(
-                RunStatus.RUNNING,
-                [
-                    (
-                        EventType.RUN_STARTED,
-                        None,
-                        {
-                            "workflow": self.spec.name,
-                            "source_hash": self.record.definition.source_hash,
-                            "inputs": dict(self.record.definition.inputs),
-                        },
-                    )
-                ],
-            )
-        else:
-            await self.store.append_events(
-                self.run_id,
-                [
-                    (
-                        EventType.LOG,
-                        None,
-                        {
-                            "message": f"run resumed by {self.engine.owner}",
-                        },
-                    )
-                ],
-            )
         async with asyncio.TaskGroup() as group:
             heartbeat = group.create_task(self._heartbeat())
             try:
@@ -400,8 +461,10 @@ class _RunDriver:
 
     async def _execute(self, sid: StepId) -> None:
         agent, model = self._slot_of(sid)
+        reserved = sid in self.reserved
+        self.reserved.discard(sid)
         try:
-            async with self.engine.limits.slot(agent, model):
+            async with self.engine.limits.slot(agent, model, reserved=reserved):
                 outcome = await self.engine.executor.execute(self.run_id, sid)
         except asyncio.CancelledError:
             # If the executor had claimed the step it recorded the cancellation;

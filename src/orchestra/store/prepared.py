@@ -18,13 +18,16 @@ from sqlalchemy.sql.expression import Executable
 
 
 class Prepared:
-    """A statement compiled per dialect; call with a dict of its bind parameters."""
+    """A statement compiled per dialect; call with a dict of its bind parameters, or
+    (:meth:`many_tuples`) with tuples in the declared ``order`` of its parameters."""
 
-    __slots__ = ("_compiled", "statement")
+    __slots__ = ("_compiled", "_picks", "order", "statement")
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable, *, order: tuple[str, ...] = ()) -> None:
         self.statement = statement
+        self.order = order
         self._compiled: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {}
+        self._picks: dict[str, tuple[int, ...] | None] = {}
 
     def _form(self, connection: Connection) -> tuple[str, tuple[str, ...], dict[str, Any]]:
         name = connection.dialect.name
@@ -66,5 +69,22 @@ class Prepared:
             cursor.executemany(
                 sql, [tuple(r[k] if k in r else defaults[k] for k in order) for r in rows]
             )
+        finally:
+            cursor.close()
+
+    def many_tuples(self, connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+        """Execute once per row; each row holds every parameter, in ``order`` (no dicts
+        to build: this is the event insert of every commit)."""
+        sql, compiled_order, _ = self._form(connection)
+        name = connection.dialect.name
+        if name not in self._picks:
+            same = compiled_order == self.order
+            self._picks[name] = None if same else tuple(map(self.order.index, compiled_order))
+        picks = self._picks[name]
+        if picks is not None:
+            rows = [tuple(row[i] for i in picks) for row in rows]
+        cursor = self._cursor(connection)
+        try:
+            cursor.executemany(sql, rows)
         finally:
             cursor.close()

@@ -26,7 +26,9 @@ from orchestra.engine.protocols import (
     Decision,
     EventDraft,
     EventSink,
+    OpenedRun,
     RunDefinition,
+    RunOpening,
     RunRecord,
     RunSignals,
     StepRecord,
@@ -61,7 +63,10 @@ _RUN_COLUMNS = (
     runs.c.owner,
     runs.c.lease_expires_at,
     runs.c.cancel_requested,
-    runs.c.last_seq,
+    # Not runs.last_seq: on SQLite the stored events are the counter (group_commit.py).
+    select(func.coalesce(func.max(events.c.seq), 0))
+    .where(events.c.run_id == runs.c.id)
+    .scalar_subquery(),
     runs.c.error_json,
     runs.c.source_hash,
     runs.c.inputs_json,
@@ -527,12 +532,13 @@ class SqlRunStore:
         lease_s: float,
         *,
         owner_is_dead: Callable[[str], bool],
-    ) -> tuple[RunRecord, bool]:
+        opening: Callable[[RunRecord], RunOpening] | None = None,
+    ) -> OpenedRun:
         """Read the run and, unless it is finished or a live owner holds it, claim its
-        lease: one transaction of the writer, so a burst of runs starting at once costs
-        one commit (and no trip through the reader thread)."""
+        lease and write its ``opening``: one transaction of the writer, so a burst of
+        runs starting at once shares a commit (and no trip through the reader thread)."""
 
-        def operation(tx: Tx) -> tuple[RunRecord, bool]:
+        def operation(tx: Tx) -> OpenedRun:
             rows = self._read_rows(tx.conn, run_id, with_spec=False)
             if rows is None:
                 raise RunNotFound(run_id)
@@ -543,7 +549,8 @@ class SqlRunStore:
                 if record is None:
                     raise RunNotFound(run_id)
             if record.status.terminal:
-                return record, False
+                return OpenedRun(record, False)
+            plan = opening(record) if opening is not None else None  # may raise: no writes yet
             current = record.owner
             reclaim = current if current and owner_is_dead(current) else ""
             claimed = CLAIM_RUN.run(
@@ -556,7 +563,23 @@ class SqlRunStore:
                     "expires": tx.now + lease_s,
                 },
             )
-            return record, claimed > 0
+            if not claimed or plan is None:
+                return OpenedRun(record, claimed > 0)
+            if plan.status is not None:
+                # read under the write lock just now, so the transition is allowed
+                _set_status(plan.status, False).run(tx.conn, {"rid": run_id, "now": tx.now})
+            tx.drafts.extend(drafts_of(run_id, plan.events))
+            made = [
+                claim
+                for request in plan.claims
+                if (
+                    claim := _claim_in(
+                        tx, run_id, request.step_id, owner, request.lease_s, ("",), request.content
+                    )
+                )
+                is not None
+            ]
+            return OpenedRun(record, True, made)
 
         return await self._writer.submit(operation)
 
