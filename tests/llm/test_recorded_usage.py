@@ -163,3 +163,41 @@ async def test_a_failed_call_is_recorded_with_its_error(
     assert {c.step_id for c in calls} == {"draft"}
     assert report.total.failed_calls == len(calls)
     assert report.by_agent["writer"].failed_calls == len(calls)
+
+
+async def test_calls_of_a_completed_step_survive_a_crash_right_after_it(
+    tmp_path: Path, fake_server: FakeOpenAI, second_server: FakeOpenAI
+) -> None:
+    """The process dies the instant the step's completion is committed: its calls are there."""
+    import asyncio
+    import sys
+
+    from orchestra.engine.ids import RunId
+    from orchestra.engine.states import StepStatus
+    from orchestra.store.database import connect
+    from orchestra.store.run_store import SqlRunStore
+
+    project = write_project(tmp_path / "p", fake_server, second_server)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.llm.crash_after_step",
+        str(project),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=Path(__file__).parents[2],
+    )
+    out, err = await asyncio.wait_for(child.communicate(), timeout=120)
+    assert child.returncode == 9, err.decode()
+    run_id = out.decode().split()[0]
+    database = await connect(load_settings(project, env={}).database.url)
+    try:
+        async with SqlRunStore(database) as store:
+            record = await store.get_run(RunId(run_id))
+        calls = await SqlUsageStore(database).calls(run_id)
+    finally:
+        await database.aclose()
+    assert record.steps["draft"].status is StepStatus.SUCCEEDED
+    assert not record.status.terminal  # it really died mid-run
+    assert [(c.step_id, c.agent) for c in calls] == [("draft", "writer")]
+    assert calls[0].usage.deployment.startswith("primary[")
