@@ -285,13 +285,13 @@ def _quiet_native_logs(llama_cpp: Any) -> None:
     if _native_log:
         return
 
-    @llama_cpp.llama_log_callback  # type: ignore[misc]
     def forward(level: int, text: bytes, user_data: Any) -> None:
         if _native_logger.isEnabledFor(logging.DEBUG):
             _native_logger.debug("%s", text.decode("utf-8", "replace").rstrip())
 
-    llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
-    _native_log.append(forward)
+    callback = llama_cpp.llama_log_callback(forward)
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+    _native_log.append(callback)
 
 
 class LocalRuntime:
