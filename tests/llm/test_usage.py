@@ -78,3 +78,33 @@ def test_totals_sum_every_field() -> None:
     assert (totals.calls, totals.total_tokens, totals.cost_usd) == (2, 10, 0.5)
     assert (totals.retries, totals.fallbacks, totals.cached_calls) == (1, 1, 1)
     assert totals.latency_s == 1.5
+
+
+async def test_recording_gateway_hands_every_call_to_its_sink_failed_ones_too() -> None:
+    from orchestra.llm.errors import RateLimited
+    from orchestra.llm.scripted import Reply
+    from orchestra.llm.usage import RecordingGateway
+
+    gw = build_gateway(GatewayConfig(cache="off", num_retries=0))
+    gw.scripts.register("flaky", [Reply(fail="rate_limit", retry_after=1), "fine"])
+    ledger = UsageLedger()
+    recorded = RecordingGateway(gw, ledger)
+    meta = {"run_id": "r", "step_id": "s", "attempt": "2", "agent": "writer"}
+    try:
+        with pytest.raises(RateLimited):
+            await recorded.chat(ask("x", **meta).model_copy(update={"model": "scripted/flaky"}))
+        answer = await recorded.chat(
+            ask("x", **meta).model_copy(update={"model": "scripted/flaky"})
+        )
+    finally:
+        await gw.close()
+    assert answer.content == "fine"
+    failed, ok = ledger.records
+    assert (failed.error, failed.attempt, failed.agent) == ("RateLimited", 2, "writer")
+    assert failed.requested_model == "scripted/flaky"
+    assert failed.usage.total_tokens == 0
+    assert ok.error is None and ok.usage.deployment.startswith("scripted/flaky")
+    report = ledger.report()
+    assert report.total.calls == 2 and report.total.failed_calls == 1
+    assert report.by_step["s"].calls == 2
+    assert report.by_agent["writer"].failed_calls == 1
