@@ -57,7 +57,7 @@ async def test_runs_left_by_a_dead_owner_resume_at_start(project: Path) -> None:
     assert record.status is RunStatus.SUCCEEDED
 
 
-async def test_shutdown_stops_accepting_and_cancels_what_outlives_the_grace(project: Path) -> None:
+async def test_shutdown_stops_accepting_and_detaches_what_outlives_the_grace(project: Path) -> None:
     container = await Container.open(
         settings_for(project), ContainerOptions(scripts=scripts(delay_s=5), grace_s=0.2)
     )
@@ -71,10 +71,13 @@ async def test_shutdown_stops_accepting_and_cancels_what_outlives_the_grace(proj
     with pytest.raises(ShuttingDown):
         await runs.start_run("pair", {"Topic": "x"})
     record = await store.get_run(RunId(run_id))
-    assert record.status is RunStatus.CANCELLED
-    assert record.steps["s0"].status is StepStatus.CANCELLED
+    # Detached, not cancelled: the run and its interrupted step stay resumable.
+    assert record.status is RunStatus.RUNNING
+    assert record.steps["s0"].status is StepStatus.RUNNING
+    assert record.steps["s0"].lease_owner is None
     events = await store.read_events(RunId(run_id))
-    assert events[-1].content["status"] == "cancelled"
+    assert events[-1].content["detached"] is True
+    assert events[-1].content["interrupted_steps"] == ["s0"]
     assert record.owner is None  # the lease was released: a restart can take it at once
     await container.close()
     assert database is container.database

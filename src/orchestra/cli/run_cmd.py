@@ -7,6 +7,7 @@ imports (SQLAlchemy, LiteLLM) happen inside the functions, never at import.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -163,7 +164,8 @@ async def follow(
     as_json: bool,
     drive: Callable[[], Awaitable[RunStatus]],
 ) -> int:
-    """Drive the run while printing its events; Ctrl-C cancels, a second Ctrl-C exits."""
+    """Drive the run while printing its events. Ctrl-C cancels; a second Ctrl-C detaches
+    the run (it stays resumable, leases released) and exits; a third exits at once."""
     from rich.console import Console
     from rich.live import Live
 
@@ -185,6 +187,12 @@ async def follow(
                 f"(resume later with `orchestra runs resume {run_id}`)[/]"
             )
             cancelling.append(loop.create_task(container.engine.cancel(run_id)))
+        elif presses == 2:
+            Console(stderr=True).print(
+                "[yellow]stopping here; the run stays resumable: "
+                f"`orchestra runs resume {run_id}` (Ctrl-C again to exit at once)[/]"
+            )
+            container.engine.detach_all("interrupted from the terminal")
         else:
             os._exit(130)
 
@@ -202,12 +210,12 @@ async def follow(
         if as_json:
             printing = asyncio.create_task(printer(None))
             status = await _drive_or_exit(drive, RunBusy)
-            await printing
+            await _stop_printing(printing, status)
         else:
             with Live(view.table(), console=console, refresh_per_second=4) as live:
                 printing = asyncio.create_task(printer(live))
                 status = await _drive_or_exit(drive, RunBusy)
-                await printing
+                await _stop_printing(printing, status)
                 live.update(view.table())
     finally:
         loop.remove_signal_handler(signal.SIGINT)
@@ -218,7 +226,21 @@ async def follow(
             f"run {run_id} [bold]{status.value}[/] · {usage.calls} model calls, "
             f"{usage.total_tokens} tokens, ${usage.cost_usd:.4f}"
         )
+    if not status.terminal:  # detached: resumable, like an interrupted command
+        return 130
     return EXIT_CODES.get(status.value, 1)
+
+
+async def _stop_printing(printing: asyncio.Task[None], status: RunStatus) -> None:
+    """A finished run's printer ends at ``run_finished``; a detached run has none, so its
+    printer gets a moment for the events already published, then stops."""
+    if status.terminal:
+        await printing
+        return
+    await asyncio.sleep(0.1)
+    printing.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await printing
 
 
 async def _drive_or_exit(

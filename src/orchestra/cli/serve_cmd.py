@@ -7,7 +7,9 @@ FastAPI, uvicorn and the engine are imported inside the command body so that
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Annotated
+import os
+import signal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from orchestra.config import Settings
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def serve(
@@ -87,6 +90,8 @@ async def _serve(settings: Settings) -> None:
     container = await Container.open(
         settings, ContainerOptions(grace_s=settings.server.shutdown_grace_s)
     )
+    closing: list[bool] = []
+    previous = _absorb_stop_signals(closing)
     try:
         first_key = await container.keys.ensure_first_admin()
         if first_key is not None:
@@ -122,4 +127,21 @@ async def _serve(settings: Settings) -> None:
         server.handle_exit = handle_exit  # type: ignore[method-assign]
         await server.serve()
     finally:
-        await container.close()
+        closing.append(True)
+        try:
+            await container.close()  # detaches the runs still in flight (RunService.close)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _absorb_stop_signals(closing: list[bool]) -> dict[int, Any]:
+    """uvicorn re-raises the signal that stopped it once it has shut down, which would end
+    the process before the runs in flight are detached (left for the next start to
+    resume). Absorb that one; a further Ctrl-C/SIGTERM while closing exits at once."""
+
+    def handler(sig: int, frame: object) -> None:
+        if closing:
+            os._exit(128 + sig)
+
+    return {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}

@@ -203,7 +203,8 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     """Largest request body accepted; bigger ones get 413."""
     shutdown_grace_s: float = Field(default=10, ge=0)
-    """On shutdown, seconds to let runs in flight finish before they are cancelled."""
+    """On shutdown, seconds to let runs in flight finish before they are detached (left
+    resumable for the next start)."""
 
 
 class WorkspacesSettings(BaseModel):

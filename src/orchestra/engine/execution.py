@@ -131,6 +131,8 @@ class StepExecution:
         self.retry_max_s = retry_max_s
         self.ready_after = ready_after
         self._ahead: dict[tuple[RunId, StepId], Claim] = {}
+        self.detaching: set[RunId] = set()
+        """Runs being detached: a cancelled attempt of theirs is left running, not ended."""
 
     def adopt(self, claims: Sequence[Claim]) -> None:
         """Keep claims made ahead (by the scheduler's run opening) until their step runs."""
@@ -191,6 +193,13 @@ class StepExecution:
             except LeaseLost as lost:
                 return StepOutcome(step_id, StepStatus.RUNNING, error=str(lost))
             except asyncio.CancelledError:
+                if run_id in self.detaching:
+                    # Stopped, not cancelled: the attempt stays running (resumable) and
+                    # the scheduler releases its lease; only buffered tokens are written.
+                    remaining = emitter.remaining()
+                    if remaining:
+                        await asyncio.shield(self.store.append_events(run_id, remaining))
+                    raise
                 with contextlib.suppress(LeaseLost):
                     await asyncio.shield(
                         self.store.finish_step(

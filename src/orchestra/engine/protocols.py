@@ -270,6 +270,13 @@ class RunStore(Protocol):
         events: Iterable[EventDraft] = (),
     ) -> None: ...
 
+    async def detach_steps(
+        self, run_id: RunId, owner: str, events: Iterable[EventDraft] = ()
+    ) -> list[StepId]:
+        """Release every step lease ``owner`` holds in the run, leaving the steps running
+        (resumable) with their attempts interrupted; store ``events``. Returns the steps."""
+        ...
+
     async def request_approval(self, run_id: RunId, step_id: StepId) -> ApprovalRecord: ...
 
     async def decide_approval(

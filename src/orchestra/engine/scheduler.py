@@ -95,6 +95,8 @@ class Engine:
         )
         self._drivers: dict[RunId, _RunDriver] = {}
         self._opening: set[RunId] = set()
+        self._detach_reason: str | None = None
+        """Set by :meth:`detach_all`: a drive that starts afterwards detaches at once."""
 
     async def create_run(self, spec: WorkflowSpec, inputs: Mapping[str, str]) -> RunId:
         """Validate inputs and conditions, then store a queued run with a snapshot of ``spec``."""
@@ -151,6 +153,8 @@ class Engine:
         if self.execution is not None:
             self.execution.adopt(opened.claims)
         self._drivers[run_id] = driver
+        if self._detach_reason is not None:
+            driver.detach(self._detach_reason)
         try:
             return await driver.drive()
         finally:
@@ -158,10 +162,32 @@ class Engine:
             driver.unreserve_all()
             if self.execution is not None:
                 # Claims made ahead and never started: the run is finished (they were
-                # settled), or stopped (they stay running and are re-claimed on resume).
+                # settled), detached (released), or stopped by a crash (they are
+                # re-claimed on resume like any interrupted attempt).
                 self.execution.forget(run_id)
+                self.execution.detaching.discard(run_id)
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._end_drive(run_id))
+
+    def detach(self, run_id: RunId, reason: str) -> bool:
+        """Stop driving ``run_id`` here without ending it; False if this process does not
+        drive it. Steps in flight are stopped but not cancelled: their attempts become
+        ``interrupted`` and their leases and the run's are released, so the run stays
+        ``running`` (or ``waiting``) with no owner and a resume continues it at once.
+        ``drive`` then returns the run's (unfinished) status."""
+        driver = self._drivers.get(run_id)
+        if driver is None:
+            return False
+        driver.detach(reason)
+        return True
+
+    def detach_all(self, reason: str) -> list[RunId]:
+        """Detach every run this engine drives, and any drive that starts from now on
+        (a process shutting down); returns the runs detached."""
+        self._detach_reason = reason
+        for driver in self._drivers.values():
+            driver.detach(reason)
+        return list(self._drivers)
 
     def _ready_after(self, run_id: RunId, step_id: StepId) -> list[StepId]:
         driver = self._drivers.get(run_id)
@@ -261,6 +287,7 @@ class _RunDriver:
         self.failed = False
         self.cancelling = False
         self.lost_ownership = False
+        self.detach_reason: str | None = None
         self.reserved: set[StepId] = set()
         """Steps claimed ahead whose concurrency slot is reserved until they start."""
         self.ready: list[StepId] = [
@@ -334,7 +361,7 @@ class _RunDriver:
         """The dependents of ``sid`` that start at once if it succeeds now, so the store
         can claim them in the same transaction: the last dependency is ``sid``, no
         condition or approval to evaluate first, and a concurrency slot is free."""
-        if self.cancelling or self.failed_fast or self.lost_ownership:
+        if self.cancelling or self.failed_fast or self.lost_ownership or self.detach_reason:
             return []
         ready = [
             dep
@@ -351,6 +378,14 @@ class _RunDriver:
         agent_name = self.steps[sid].agent_name
         agent = self.spec.agents.get(agent_name)
         return agent_name, agent.model if agent is not None else ""
+
+    def detach(self, reason: str) -> None:
+        if self.detach_reason is not None:
+            return
+        self.detach_reason = reason
+        if self.engine.execution is not None:
+            self.engine.execution.detaching.add(self.run_id)
+        self.inbox.put_nowait(_Signal("detach"))
 
     def request_cancel(self) -> None:
         self.inbox.put_nowait(_Signal("cancel"))
@@ -382,7 +417,7 @@ class _RunDriver:
                 await self._on_signal(item)
             else:
                 await self._on_outcome(item)
-            if self.lost_ownership:
+            if self.lost_ownership or self.detach_reason is not None:
                 for task in self.tasks.values():
                     task.cancel()
                 return
@@ -400,7 +435,12 @@ class _RunDriver:
 
     async def _schedule(self, group: asyncio.TaskGroup) -> None:
         """Start (or skip, or hold for approval) every ready step."""
-        while self.ready and not self.cancelling and not self.failed_fast:
+        while (
+            self.ready
+            and not self.cancelling
+            and not self.failed_fast
+            and self.detach_reason is None
+        ):
             sid = self.ready.pop()
             if sid in self.started or self.status[sid].terminal:
                 continue
@@ -618,10 +658,14 @@ class _RunDriver:
     async def _finish(self) -> RunStatus:
         if self.lost_ownership:
             return self.run_status
+        if self.detach_reason is not None and not all(s.terminal for s in self.status.values()):
+            return await self._detached(self.detach_reason)
         if self.cancelling:
             final = RunStatus.CANCELLED
         elif self.failed or any(s is StepStatus.FAILED for s in self.status.values()):
             final = RunStatus.FAILED
+        elif any(s is StepStatus.CANCELLED for s in self.status.values()):
+            final = RunStatus.CANCELLED  # a cancel that a detach or crash interrupted
         elif all(s.terminal for s in self.status.values()):
             final = RunStatus.SUCCEEDED
         else:
@@ -649,6 +693,30 @@ class _RunDriver:
             error={"failed_steps": failed_steps} if failed_steps else None,
         )
         return final
+
+    async def _detached(self, reason: str) -> RunStatus:
+        """Release what this driver holds and say so; the run stays as it is."""
+        owner = self.engine.owner
+        released = await self.store.detach_steps(self.run_id, owner)
+        steps = f"; interrupted steps: {', '.join(released)}" if released else ""
+        await self.store.append_events(
+            self.run_id,
+            [
+                (
+                    EventType.LOG,
+                    None,
+                    {
+                        "message": f"run detached by {owner} ({reason}){steps}; "
+                        f"`orchestra runs resume {self.run_id}` (or the next server "
+                        "start) continues it",
+                        "detached": True,
+                        "reason": reason,
+                        "interrupted_steps": released,
+                    },
+                )
+            ],
+        )
+        return self.run_status
 
 
 __all__ = ["Engine", "EngineSettings", "RunBusy"]

@@ -10,13 +10,16 @@ Shutdown runs in named phases (:meth:`RunService.close`):
 
 1. **stop accepting**: new starts and resumes raise :class:`ShuttingDown`;
 2. **drain**: wait up to ``grace_s`` for runs in flight to finish;
-3. **cancel**: cancel what is left through the engine (each run ends ``cancelled``);
-4. **finalise**: the task group exits, leases are released by the engine;
+3. **detach**: detach what is left through the engine: steps in flight are
+   stopped without being cancelled, their leases and the run's are released, and
+   each run stays ``running`` (or ``waiting``) for the next start to resume;
+4. **finalise**: the task group exits;
 5. **re-raise**: unexpected errors collected on the way are raised together.
 
 At start-up, :meth:`resume_interrupted` drives again every unfinished run
-whose owner is gone (a crash, ``kill -9``): the engine reclaims its leases,
-keeps the steps that succeeded, and reruns only interrupted ones.
+whose owner is gone (a detach at shutdown, a crash, ``kill -9``): the engine
+reclaims its leases, keeps the steps that succeeded, and reruns only
+interrupted ones.
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ class RunService:
         return list(self._tasks)
 
     async def close(self) -> None:
-        """Shut down in phases: stop accepting → drain → cancel → finalise → re-raise."""
+        """Shut down in phases: stop accepting → drain → detach → finalise → re-raise."""
         # 1. stop accepting
         self._accepting = False
         # 2. drain
@@ -94,16 +97,17 @@ class RunService:
             log.info("waiting up to %.0fs for %d run(s) to finish", self.grace_s, len(pending))
             _, pending_set = await asyncio.wait(pending, timeout=self.grace_s)
             pending = list(pending_set)
-        # 3. cancel: through the engine, so each run ends `cancelled` with its run_finished
-        # event (cancelling the task alone would leave cancelled steps under a running run);
-        # a driver that does not settle in time is cancelled as a task.
+        # 3. detach: through the engine, so interrupted steps stay resumable and every
+        # lease is released at once (the next start resumes without waiting for expiry);
+        # a driver that does not stop in time is cancelled as a task (the engine still
+        # treats its steps as detached and releases the leases).
         if pending:
-            log.warning("cancelling %d run(s) still in flight at shutdown", len(pending))
-            for run_id in list(self._tasks):
-                try:
-                    await self.engine.cancel(run_id)
-                except Exception as error:
-                    self._errors.append(error)
+            detached = self.engine.detach_all("the server is shutting down")
+            log.warning(
+                "detaching %d run(s) still in flight at shutdown; the next start resumes them: %s",
+                len(detached),
+                ", ".join(detached),
+            )
             _, stuck = await asyncio.wait(pending, timeout=max(self.grace_s, 5.0))
             for task in stuck:
                 task.cancel()
@@ -140,7 +144,10 @@ class RunService:
     async def _drive(self, run_id: RunId) -> None:
         try:
             status = await self.engine.drive(run_id)
-            log.info("run %s finished: %s", run_id, status.value)
+            if status.terminal:
+                log.info("run %s finished: %s", run_id, status.value)
+            else:
+                log.info("run %s detached while %s; a restart resumes it", run_id, status.value)
         except RunBusy as busy:
             log.info("not driving run %s: %s", run_id, busy)
         except asyncio.CancelledError:

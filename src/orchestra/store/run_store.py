@@ -826,6 +826,43 @@ class SqlRunStore:
 
         await self._writer.submit(operation)
 
+    async def detach_steps(
+        self, run_id: RunId, owner: str, events: Iterable[EventDraft] = ()
+    ) -> list[StepId]:
+        """Give up every step ``owner`` holds in the run without ending it: each stays
+        ``running`` with no lease owner and an expired lease, its attempt becomes
+        ``interrupted``, so the next claim takes it over at once and counts a new attempt.
+        Returns the steps released."""
+        drafts = drafts_of(run_id, events)
+
+        def operation(tx: Tx) -> list[StepId]:
+            held = list(
+                tx.conn.execute(
+                    update(steps)
+                    .where(
+                        steps.c.run_id == run_id,
+                        steps.c.status == _RUNNING,
+                        steps.c.lease_owner == owner,
+                    )
+                    .values(lease_owner=None, lease_expires_at=0.0)
+                    .returning(steps.c.step_id)
+                ).scalars()
+            )
+            if held:
+                tx.conn.execute(
+                    update(step_attempts)
+                    .where(
+                        step_attempts.c.run_id == run_id,
+                        step_attempts.c.step_id.in_(held),
+                        step_attempts.c.status == _RUNNING,
+                    )
+                    .values(status="interrupted", finished_at=tx.now)
+                )
+            tx.drafts.extend(drafts)
+            return [StepId(sid) for sid in sorted(held)]
+
+        return await self._writer.submit(operation)
+
     async def read_outputs(
         self, run_id: RunId, step_ids: Collection[StepId]
     ) -> dict[StepId, Mapping[str, str]]:
