@@ -9,20 +9,17 @@ purpose (``fake_openai.FakeOpenAI``); LiteLLM is not patched.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from orchestra.agents.step_runner import GatewayStepRunner
-from orchestra.definitions.specs import AgentSpec, StepSpec
 from orchestra.engine.events import EventType
-from orchestra.engine.ids import RunId, StepId
-from orchestra.engine.protocols import StepContext
 from orchestra.llm.config import GatewayConfig
 from orchestra.llm.errors import MalformedOutput, MalformedToolCall, StreamInterrupted
 from orchestra.llm.gateway import Gateway, build_gateway
 from orchestra.llm.types import ChatMessage, ChatRequest, StreamRestart, ToolSchema
+from tests.agents.test_step_runner import Events, context
 from tests.llm.fake_openai import FakeOpenAI
 
 SCHEMA = {
@@ -201,34 +198,15 @@ async def test_a_streaming_step_marks_the_restart_in_its_events(
 ) -> None:
     fake_server.content = "one two three four"
     fake_server.default = "stream_break"
-    seen: list[tuple[EventType, dict[str, Any]]] = []
-
-    class Events:
-        async def emit(self, type: EventType, content: dict[str, Any]) -> None:
-            seen.append((type, content))
-
-    agent = AgentSpec(
-        name="writer", model="primary", system_prompt="You write.", path=Path("a.agent.md")
-    )
-    step = StepSpec(id="s", agent_name="writer", instruction="Write.", output_vars=("Out",))
-    ctx = StepContext(
-        run_id=RunId("r"),
-        step_id=StepId("s"),
-        attempt=1,
-        step=step,
-        agent=agent,
-        instruction="Write.",
-        inputs={},
-        output_vars=("Out",),
-        idempotency_key="r:s",
-        events=Events(),
-    )
+    events = Events()
+    ctx = context("primary", ("Out",), events)
     gw = pair(fake_server, second_server)
     try:
         result = await GatewayStepRunner(gw, stream=True).run_step(ctx)
     finally:
         await gw.close()
     assert result.outputs == {"Out": "beta says hi"}
+    seen = events.seen
     logs = [c for t, c in seen if t is EventType.LOG and "stream_restart" in c]
     assert [c["stream_restart"] for c in logs] == [1, 2]
     assert "void" in logs[0]["message"]
