@@ -14,6 +14,7 @@ from orchestra.llm.errors import (
     ProviderError,
     ProviderUnavailable,
     RateLimited,
+    StreamInterrupted,
     Timeout,
     UnknownModel,
 )
@@ -24,11 +25,21 @@ from orchestra.llm.types import (
     ChatRequest,
     ChatResponse,
     ModelGateway,
+    StreamRestart,
     ToolCall,
     ToolSchema,
     Usage,
 )
-from orchestra.llm.usage import Budget, BudgetedGateway, UsageLedger, UsageTotals
+from orchestra.llm.usage import (
+    Budget,
+    BudgetedGateway,
+    RecordingGateway,
+    UsageLedger,
+    UsageRecord,
+    UsageReport,
+    UsageSink,
+    UsageTotals,
+)
 
 __all__ = [
     "Budget",
@@ -49,15 +60,21 @@ __all__ = [
     "ProviderError",
     "ProviderUnavailable",
     "RateLimited",
+    "RecordingGateway",
     "Reply",
     "ScriptRegistry",
     "ScriptedToolCall",
+    "StreamInterrupted",
+    "StreamRestart",
     "Timeout",
     "ToolCall",
     "ToolSchema",
     "UnknownModel",
     "Usage",
     "UsageLedger",
+    "UsageRecord",
+    "UsageReport",
+    "UsageSink",
     "UsageTotals",
     "build_gateway",
 ]
