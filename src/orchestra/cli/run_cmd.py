@@ -164,8 +164,9 @@ async def follow(
     as_json: bool,
     drive: Callable[[], Awaitable[RunStatus]],
 ) -> int:
-    """Drive the run while printing its events. Ctrl-C cancels; a second Ctrl-C detaches
-    the run (it stays resumable, leases released) and exits; a third exits at once."""
+    """Drive the run while printing its events. Ctrl-C cancels; a second Ctrl-C exits: a
+    cancellation under way completes if it can within 2 s, otherwise the run is detached
+    (resumable, leases released); a third Ctrl-C exits at once."""
     from rich.console import Console
     from rich.live import Live
 
@@ -189,10 +190,11 @@ async def follow(
             cancelling.append(loop.create_task(container.engine.cancel(run_id)))
         elif presses == 2:
             Console(stderr=True).print(
-                "[yellow]stopping here; the run stays resumable: "
+                "[yellow]exiting… what was not cancelled yet stays resumable: "
                 f"`orchestra runs resume {run_id}` (Ctrl-C again to exit at once)[/]"
             )
-            container.engine.detach_all("interrupted from the terminal")
+            container.engine.detach_all("interrupted from the terminal")  # unless cancelling
+            loop.call_later(2.0, os._exit, 130)  # "at once", even if a step is slow to stop
         else:
             os._exit(130)
 

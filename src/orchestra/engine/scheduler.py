@@ -174,20 +174,16 @@ class Engine:
         drive it. Steps in flight are stopped but not cancelled: their attempts become
         ``interrupted`` and their leases and the run's are released, so the run stays
         ``running`` (or ``waiting``) with no owner and a resume continues it at once.
-        ``drive`` then returns the run's (unfinished) status."""
+        ``drive`` then returns the run's (unfinished) status. A run being cancelled is
+        not detached (False): its cancellation completes."""
         driver = self._drivers.get(run_id)
-        if driver is None:
-            return False
-        driver.detach(reason)
-        return True
+        return driver is not None and driver.detach(reason)
 
     def detach_all(self, reason: str) -> list[RunId]:
         """Detach every run this engine drives, and any drive that starts from now on
         (a process shutting down); returns the runs detached."""
         self._detach_reason = reason
-        for driver in self._drivers.values():
-            driver.detach(reason)
-        return list(self._drivers)
+        return [run_id for run_id, driver in self._drivers.items() if driver.detach(reason)]
 
     def _ready_after(self, run_id: RunId, step_id: StepId) -> list[StepId]:
         driver = self._drivers.get(run_id)
@@ -379,13 +375,17 @@ class _RunDriver:
         agent = self.spec.agents.get(agent_name)
         return agent_name, agent.model if agent is not None else ""
 
-    def detach(self, reason: str) -> None:
+    def detach(self, reason: str) -> bool:
+        """False when the run is being cancelled: that finishes (it is quick) instead."""
+        if self.cancelling:
+            return False
         if self.detach_reason is not None:
-            return
+            return True
         self.detach_reason = reason
         if self.engine.execution is not None:
             self.engine.execution.detaching.add(self.run_id)
         self.inbox.put_nowait(_Signal("detach"))
+        return True
 
     def request_cancel(self) -> None:
         self.inbox.put_nowait(_Signal("cancel"))
@@ -606,7 +606,7 @@ class _RunDriver:
             self._release_dependents(sid)
 
     async def _on_signal(self, signal: _Signal) -> None:
-        if signal.kind == "cancel" and not self.cancelling:
+        if signal.kind == "cancel" and not self.cancelling and self.detach_reason is None:
             self.cancelling = True
             for task in self.tasks.values():
                 task.cancel()
