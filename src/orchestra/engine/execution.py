@@ -149,7 +149,7 @@ class StepExecution:
     async def execute(self, run_id: RunId, step_id: StepId) -> StepOutcome:
         definition = await self.store.get_definition(run_id)
         spec = definition.spec
-        step = spec.step(step_id)
+        step = definition.step(step_id)
         agent = spec.agents.get(step.agent_name)
         # A validated step depends on every step that writes a variable it reads.
         upstream = [StepId(dep) for dep in step.dependencies]
@@ -251,7 +251,7 @@ class StepExecution:
                 return await self._fail(claim, emitter, incomplete)
             outputs_only = {name: result.outputs[name] for name in step.output_vars}
             following = [
-                ClaimRequest(sid, self.lease_s, {"agent": spec.step(sid).agent_name})
+                ClaimRequest(sid, self.lease_s, {"agent": definition.step(sid).agent_name})
                 for sid in (self.ready_after(run_id, step_id) if self.ready_after else ())
             ]
             try:

@@ -95,6 +95,15 @@ class RunDefinition:
     spec: WorkflowSpec
     source_hash: str
     inputs: Mapping[str, str]
+    _steps: dict[str, StepSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_steps", {step.id: step for step in self.spec.steps})
+
+    def step(self, step_id: str) -> StepSpec:
+        """The step by id, in constant time (``WorkflowSpec.step`` scans the list, which
+        a long chain pays on every step). KeyError when there is none."""
+        return self._steps[step_id]
 
 
 @dataclass(frozen=True, slots=True)

@@ -707,6 +707,7 @@ class SqlRunStore:
         """
         drafts = drafts_of(claim.run_id, events)
         attempt_usage = usage or UsageTotals()
+        attempt_json = dumps(attempt_usage.to_json())
         error_json = dumps(dict(error)) if error is not None else None
         outputs_json = dumps(dict(outputs)) if outputs is not None else None
         attempt_status = "failed" if target is StepStatus.PENDING else target.value
@@ -734,7 +735,7 @@ class SqlRunStore:
                     "sid": claim.step_id,
                     "fence": claim.fence,
                     "status": target.value,
-                    "usage": dumps(total.to_json()),
+                    "usage": attempt_json if total is attempt_usage else dumps(total.to_json()),
                     "error": error_json,
                     "outputs": outputs_json,
                     "finished": tx.now if target.terminal else None,
@@ -750,7 +751,7 @@ class SqlRunStore:
                     "attempt": claim.attempt,
                     "status": attempt_status,
                     "now": tx.now,
-                    "usage": dumps(attempt_usage.to_json()),
+                    "usage": attempt_json,
                     "error": error_json,
                 },
             )
