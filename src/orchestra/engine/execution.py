@@ -311,15 +311,16 @@ class StepExecution:
         work = asyncio.current_task()
         assert work is not None
         keeper = _LeaseKeeper(self.store, claim, self.lease_s, work)
-        lost = keeper.lost
         timeout_s = context.step.timeout_s
         try:
+            if timeout_s is None:  # no timeout context to enter and leave on every step
+                return await self.runner.run_step(context)
             async with asyncio.timeout(timeout_s):
                 return await self.runner.run_step(context)
         except TimeoutError as exc:
             raise StepTimeout(claim.step_id, timeout_s or 0.0) from exc
         except asyncio.CancelledError:
-            if lost.is_set() and work.uncancel() == 0:
+            if keeper.lost and work.uncancel() == 0:
                 raise LeaseLost(f"lease of step {claim.step_id!r} was taken over") from None
             raise
         except (StepFailed, LeaseLost):
@@ -370,7 +371,7 @@ class _LeaseKeeper:
         self._claim = claim
         self._lease_s = lease_s
         self._work = work
-        self.lost = asyncio.Event()
+        self.lost = False
         self._loop = asyncio.get_running_loop()
         self._renewing: asyncio.Task[None] | None = None
         self._stopped = False
@@ -388,7 +389,7 @@ class _LeaseKeeper:
         if self._stopped:
             return
         if not held:
-            self.lost.set()
+            self.lost = True
             self._work.cancel()
             return
         self._timer = self._loop.call_later(self._lease_s / 3, self._due)
