@@ -214,3 +214,23 @@ async def test_a_streaming_step_marks_the_restart_in_its_events(
     assert tokens[0] == {"text": "one"}  # before any restart: unmarked
     final = [c["text"] for c in tokens if c.get("restart") == 2]
     assert "".join(final) == "beta says hi"
+
+
+async def test_a_streamed_answer_off_the_schema_is_voided_before_the_fallback_streams(
+    fake_server: FakeOpenAI, second_server: FakeOpenAI
+) -> None:
+    second_server.content = json.dumps({"verdict": "fine"})
+    stream = Stream()
+    gw = pair(fake_server, second_server, num_retries=0)
+    try:
+        response = await gw.chat(ask(response_schema=SCHEMA), stream.token, stream.restart)
+    finally:
+        await gw.close()
+    assert json.loads(response.content or "") == {"verdict": "fine"}
+    restarts = [x for x in stream.items if isinstance(x, StreamRestart)]
+    assert [(r.restart, r.model, r.discarded_chars) for r in restarts] == [
+        (1, "backup", len("alpha says hi"))
+    ]
+    assert "response schema" in restarts[0].reason
+    assert stream.text_after_last_restart() == response.content
+    assert response.usage.fallbacks == 1 and response.usage.retries == 0
