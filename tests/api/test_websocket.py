@@ -177,7 +177,10 @@ async def test_slow_consumer_is_cut_off_with_4408_and_the_run_goes_on(
         max_queue=1,
     )
     await ws.send(json.dumps({"type": "subscribe", "run_id": "*"}))
-    run_id = await container.runs.start_run("big", {"Text": "word " * 40_000})
+    # 200 kB in 2,000 distinct words: the echo model streams a chunk per word, and
+    # LiteLLM stops a stream of 100 identical chunks as a model stuck in a loop.
+    text = " ".join(f"{i:06d}{'x' * 94}" for i in range(2_000))
+    run_id = await container.runs.start_run("big", {"Text": text})
     # The client reads nothing while the run produces megabytes of events.
     record = await wait_for(container.store, run_id, timeout_s=60)
     assert record.status is RunStatus.SUCCEEDED

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestra.engine.ids import RunId
+from orchestra.engine.events import EventType
+from orchestra.engine.ids import RunId, StepId
 from orchestra.engine.states import RunStatus, StepStatus
 from orchestra.runtime.container import Container, ContainerOptions
 from orchestra.runtime.errors import Conflict, ShuttingDown
@@ -81,3 +82,30 @@ async def test_shutdown_stops_accepting_and_detaches_what_outlives_the_grace(pro
     assert record.owner is None  # the lease was released: a restart can take it at once
     await container.close()
     assert database is container.database
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_runs_stream_tokens_unless_settings_say_not(project: Path, stream: bool) -> None:
+    """The live views show an answer as it is written only if the step runner streams."""
+    overrides: dict[str, object] = {} if stream else {"models.stream": False}
+    container = await Container.open(
+        settings_for(project, **overrides), ContainerOptions(scripts=scripts())
+    )
+    try:
+        run_id = await container.runs.start_run("pair", {"Topic": "tidal power"})
+        record = await wait_for(container.store, run_id)
+        assert record.status is RunStatus.SUCCEEDED
+        events = await container.store.read_events(RunId(run_id))
+        streamed = "".join(
+            str(e.content["text"])
+            for e in events
+            if e.type is EventType.TOKEN and e.step_id == "first"
+        )
+        if stream:
+            draft = record.steps[StepId("first")].outputs["Draft"]
+            assert "tidal power" in draft
+            assert streamed.strip() == draft.strip()
+        else:
+            assert streamed == ""
+    finally:
+        await container.close()

@@ -111,6 +111,9 @@ class ModelsSettings(BaseModel):
     """Retries per call on retryable provider errors, before fallbacks."""
     timeout_s: float = Field(default=120, gt=0)
     """Seconds one model call may take."""
+    stream: bool = True
+    """Stream answers, so the live views show tokens as the model writes them
+    (``token`` events); ``false`` waits for whole answers."""
 
     @field_validator("models_file")
     @classmethod

@@ -128,6 +128,7 @@ class Container:
             tools=self.tools,
             tool_settings=ToolSettings.from_sections(self.settings.tools, self.settings.workspaces),
             project_dir=self.settings.project_dir,
+            stream=self.settings.models.stream,
         )
         self.engine = Engine(self.store, runner, engine_settings(self.settings))
         self.runs = RunService(
