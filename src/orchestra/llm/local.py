@@ -329,11 +329,28 @@ class LocalRuntime:
     ) -> Iterator[dict[str, Any]]:
         """llama.cpp completion chunks (blocking; run it in a worker thread)."""
         llm, lock = self.model(config)
+        kwargs = self._completion_kwargs(params, stream=True)
+        with lock:
+            yield from llm.create_completion(prompt, **kwargs)
+
+    def completion(
+        self, config: LocalModelConfig, prompt: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A whole llama.cpp completion (blocking). Non-streaming calls take this path: one
+        thread hop per answer instead of one per token, and llama.cpp's faster loop."""
+        llm, lock = self.model(config)
+        kwargs = self._completion_kwargs(params, stream=False)
+        with lock:
+            result: dict[str, Any] = llm.create_completion(prompt, **kwargs)
+        return result
+
+    @staticmethod
+    def _completion_kwargs(params: dict[str, Any], *, stream: bool) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "max_tokens": params.get("max_tokens") or params.get("max_completion_tokens") or 512,
             "temperature": params.get("temperature", 0.2),
             "stop": [_END],
-            "stream": True,
+            "stream": stream,
         }
         from llama_cpp.llama_grammar import LlamaGrammar
 
@@ -348,8 +365,7 @@ class LocalRuntime:
             schema = ((params.get("response_format") or {}).get("json_schema") or {}).get("schema")
             if schema is not None:
                 kwargs["grammar"] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-        with lock:
-            yield from llm.create_completion(prompt, **kwargs)
+        return kwargs
 
 
 async def _in_thread(
@@ -395,13 +411,17 @@ def make_local_handler(
 
     counter = itertools.count(1)
 
-    async def generate(kwargs: dict[str, Any]) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    async def prepare(kwargs: dict[str, Any]) -> tuple[LocalModelConfig, str, dict[str, Any]]:
         params: dict[str, Any] = kwargs.get("optional_params") or {}
         config = config_for(kwargs.get("litellm_params"))
         prompt = render_prompt(
             kwargs["messages"], offered_tools(params), answer=params.get("tool_choice") == "none"
         )
         await asyncio.to_thread(runtime.model, config)  # load outside the event loop
+        return config, prompt, params
+
+    async def generate(kwargs: dict[str, Any]) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        config, prompt, params = await prepare(kwargs)
         async for chunk in _in_thread(lambda: runtime.completion_stream(config, prompt, params)):
             choice = chunk["choices"][0]
             yield choice.get("text") or "", chunk
@@ -425,15 +445,12 @@ def make_local_handler(
 
     class LocalLLM(CustomLLM):
         async def acompletion(self, *args: Any, **kwargs: Any) -> Any:
-            params: dict[str, Any] = kwargs.get("optional_params") or {}
-            pieces: list[str] = []
-            finish = "stop"
-            usage: dict[str, int] = {}
-            async for text, chunk in generate(kwargs):
-                pieces.append(text)
-                finish = chunk["choices"][0].get("finish_reason") or finish
-                usage = chunk.get("usage") or usage
-            content = "".join(pieces)
+            config, prompt, params = await prepare(kwargs)
+            result = await asyncio.to_thread(runtime.completion, config, prompt, params)
+            choice = result["choices"][0]
+            content = choice.get("text") or ""
+            finish = choice.get("finish_reason") or "stop"
+            usage: dict[str, int] = result.get("usage") or {}
             calls = tool_calls_of(content, params)
             return replies.model_response(
                 f"{PROVIDER}/{kwargs['model']}",
