@@ -146,16 +146,30 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  for (const child of children) {
-    if (child.exitCode === null) {
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
+  // SIGTERM, then wait for each process to exit (orchestra serve detaches its runs
+  // first) before its log is written and the folder removed; SIGKILL after 15 s.
+  const signal = (child, name) => {
+    try {
+      process.kill(-child.pid, name);
+    } catch {
+      // already gone
     }
-  }
-  await new Promise((r) => setTimeout(r, 500));
+  };
+  await Promise.all(
+    children
+      .filter((child) => child.exitCode === null)
+      .map(
+        (child) =>
+          new Promise((resolve) => {
+            const timer = setTimeout(() => signal(child, "SIGKILL"), 15_000);
+            child.on("exit", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            signal(child, "SIGTERM");
+          }),
+      ),
+  );
   if (workdir && !process.env.E2E_KEEP) rmSync(workdir, { recursive: true, force: true });
 });
 
