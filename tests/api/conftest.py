@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from orchestra.api.app import create_app
 from orchestra.api.deps import ApiOptions
 from orchestra.runtime.container import Container, ContainerOptions
 from tests.api.project import scripts, settings_for, write_project
+from tests.llm.fake_openai import FakeOpenAI
 
 
 @dataclass
@@ -25,6 +26,14 @@ class Keys:
     def of(self, role: str) -> str:
         key: str = getattr(self, role)
         return key
+
+
+@pytest.fixture
+def slow_model() -> Iterator[FakeOpenAI]:
+    """A real OpenAI-compatible server on 127.0.0.1 answering after 0.8 s (tests/api/served.py)."""
+    server = FakeOpenAI("slowpoke", default="slow", slow_s=0.8).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
