@@ -224,6 +224,8 @@ async def follow(
         await asyncio.gather(*cancelling, return_exceptions=True)
     if not as_json:
         usage = (await container.store.get_run(run_id)).usage
+        if not console.is_terminal:
+            console.line()  # Live's last frame ends without a newline when not on a terminal
         console.print(
             f"run {run_id} [bold]{status.value}[/] · {usage.calls} model calls, "
             f"{usage.total_tokens} tokens, ${usage.cost_usd:.4f}"
