@@ -34,7 +34,9 @@ runs = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("finished_at", Float),
-    # Sequence counter: incremented in the same transaction that inserts events.
+    # Sequence counter on PostgreSQL, incremented in the transaction that inserts events
+    # (the row lock orders writers). SQLite leaves it at 0: its single writer numbers
+    # events from the last stored seq, and RunRecord.last_seq is read from events.
     Column("last_seq", Integer, nullable=False, default=0),
     Column("owner", String(200)),
     Column("lease_expires_at", Float),
