@@ -96,18 +96,16 @@ class Limits:
             async with AsyncExitStack() as stack:
                 if self._global is not None:
                     await stack.enter_async_context(self._global)
-                agent_cap = _cap(self._agent_limit, agent)
-                if agent_cap:
-                    semaphore = self._agents.get(agent)
-                    if semaphore is None:
-                        semaphore = self._agents[agent] = asyncio.Semaphore(agent_cap)
-                    await stack.enter_async_context(semaphore)
-                model_cap = _cap(self._model_limit, model)
-                if model_cap:
-                    semaphore = self._models.get(model)
-                    if semaphore is None:
-                        semaphore = self._models[model] = asyncio.Semaphore(model_cap)
-                    await stack.enter_async_context(semaphore)
+                for table, limit, name in (
+                    (self._agents, self._agent_limit, agent),
+                    (self._models, self._model_limit, model),
+                ):
+                    cap = _cap(limit, name)
+                    if cap:
+                        semaphore = table.get(name)
+                        if semaphore is None:
+                            semaphore = table[name] = asyncio.Semaphore(cap)
+                        await stack.enter_async_context(semaphore)
                 yield
         finally:
             for key in keys:
