@@ -186,6 +186,18 @@ RELEASE_RUN = Prepared(
 _SET_STATUS: dict[tuple[RunStatus, bool], Prepared] = {}
 
 
+def _claim_run_row(tx: Tx, run_id: RunId, owner: str, lease_s: float, reclaim: str) -> int:
+    """Take the run's lease if it is free, expired or ``reclaim``'s; rows updated (0 or 1)."""
+    params = {
+        "rid": run_id,
+        "owner": owner,
+        "now": tx.now,
+        "reclaim": reclaim,
+        "expires": tx.now + lease_s,
+    }
+    return CLAIM_RUN.run(tx.conn, params)
+
+
 def _set_status(target: RunStatus, with_error: bool) -> Prepared:
     """The conditional status update for ``target``: only from its allowed sources."""
     key = (target, with_error)
@@ -507,16 +519,7 @@ class SqlRunStore:
 
         def operation(tx: Tx) -> bool:
             for reclaim in owners:
-                if CLAIM_RUN.run(
-                    tx.conn,
-                    {
-                        "rid": run_id,
-                        "owner": owner,
-                        "now": tx.now,
-                        "reclaim": reclaim,
-                        "expires": tx.now + lease_s,
-                    },
-                ):
+                if _claim_run_row(tx, run_id, owner, lease_s, reclaim):
                     return True
             exists = tx.conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first()
             if exists is None:
@@ -553,16 +556,7 @@ class SqlRunStore:
             plan = opening(record) if opening is not None else None  # may raise: no writes yet
             current = record.owner
             reclaim = current if current and owner_is_dead(current) else ""
-            claimed = CLAIM_RUN.run(
-                tx.conn,
-                {
-                    "rid": run_id,
-                    "owner": owner,
-                    "now": tx.now,
-                    "reclaim": reclaim,
-                    "expires": tx.now + lease_s,
-                },
-            )
+            claimed = _claim_run_row(tx, run_id, owner, lease_s, reclaim)
             if not claimed or plan is None:
                 return OpenedRun(record, claimed > 0)
             if plan.status is not None:
