@@ -99,8 +99,8 @@ def _step_variables(
     return variables
 
 
-ReadyAfter = Callable[[RunId, StepId], Sequence[StepId]]
-"""Which steps the scheduler will start at once if the given step succeeds now."""
+ReadyAfter = Callable[[RunId, StepId], Sequence[ClaimRequest]]
+"""The steps the scheduler will start at once if the given step succeeds now."""
 
 
 class StepExecution:
@@ -250,10 +250,7 @@ class StepExecution:
                 )
                 return await self._fail(claim, emitter, incomplete)
             outputs_only = {name: result.outputs[name] for name in step.output_vars}
-            following = [
-                ClaimRequest(sid, self.lease_s, {"agent": definition.step(sid).agent_name})
-                for sid in (self.ready_after(run_id, step_id) if self.ready_after else ())
-            ]
+            following = self.ready_after(run_id, step_id) if self.ready_after else ()
             try:
                 made = await self.store.finish_step(
                     claim,

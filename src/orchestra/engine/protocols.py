@@ -155,6 +155,9 @@ class ClaimRequest:
     lease_s: float
     content: Mapping[str, Any] = field(default_factory=dict)
     """Extra content of its ``step_started`` event."""
+    requires: tuple[StepId, ...] = ()
+    """Its other dependencies, finishing in the same group commit: the claim is made
+    only if each of them has succeeded by then (checked in the transaction)."""
 
 
 @dataclass(frozen=True, slots=True)

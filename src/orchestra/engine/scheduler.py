@@ -185,7 +185,7 @@ class Engine:
         self._detach_reason = reason
         return [run_id for run_id, driver in self._drivers.items() if driver.detach(reason)]
 
-    def _ready_after(self, run_id: RunId, step_id: StepId) -> list[StepId]:
+    def _ready_after(self, run_id: RunId, step_id: StepId) -> list[ClaimRequest]:
         driver = self._drivers.get(run_id)
         return driver.ready_after(step_id) if driver is not None else []
 
@@ -285,6 +285,8 @@ class _RunDriver:
         self.lost_ownership = False
         self.detach_reason: str | None = None
         self.reserved: set[StepId] = set()
+        self.finishing: set[StepId] = set()
+        """Steps whose success is being committed (asked ``ready_after``, no outcome yet)."""
         """Steps claimed ahead whose concurrency slot is reserved until they start."""
         self.ready: list[StepId] = [
             sid for sid in self.steps if self.unfinished[sid] == 0 and not self.status[sid].terminal
@@ -353,22 +355,49 @@ class _RunDriver:
             self.engine.limits.unreserve(*self._slot_of(sid))
         self.reserved.clear()
 
-    def ready_after(self, sid: StepId) -> list[StepId]:
+    def ready_after(self, sid: StepId) -> list[ClaimRequest]:
         """The dependents of ``sid`` that start at once if it succeeds now, so the store
-        can claim them in the same transaction: the last dependency is ``sid``, no
-        condition or approval to evaluate first, and a concurrency slot is free."""
+        can claim them in the same transaction: every other unfinished dependency is
+        finishing too (its success is queued ahead of this one: siblings ending
+        together, as a layer of parallel steps does), no condition or approval to
+        evaluate first, and a concurrency slot is free. The store checks in the
+        transaction that those siblings did succeed before it claims."""
         if self.cancelling or self.failed_fast or self.lost_ownership or self.detach_reason:
             return []
-        ready = [
-            dep
-            for dep in self.dependents[sid]
-            if self.unfinished[dep] == 1
-            and dep not in self.started
-            and dep not in self.reserved
-            and not self.status[dep].terminal
-            and self._startable(self.steps[dep])
+        self.finishing.add(sid)
+        ready: list[StepId] = []
+        requires: dict[StepId, tuple[StepId, ...]] = {}
+        finishing = len(self.finishing)
+        for dep in self.dependents[sid]:
+            unfinished = self.unfinished[dep]
+            if (
+                unfinished > finishing  # then some unfinished dependency is not finishing
+                or dep in self.started
+                or dep in self.reserved
+                or self.status[dep].terminal
+                or not self._startable(self.steps[dep])
+            ):
+                continue
+            if unfinished > 1:
+                others = {
+                    other
+                    for other in map(StepId, self.steps[dep].dependencies)
+                    if other != sid and not self.status[other].terminal
+                }
+                if not others <= self.finishing:
+                    continue
+                requires[dep] = tuple(sorted(others))
+            ready.append(dep)
+        lease_s = self.engine.settings.lease_s
+        return [
+            ClaimRequest(
+                dep,
+                lease_s,
+                {"agent": self.steps[dep].agent_name},
+                requires.get(dep, ()),
+            )
+            for dep in self._reserve(ready, sid)
         ]
-        return self._reserve(ready, sid)
 
     def _slot_of(self, sid: StepId) -> tuple[str, str]:
         agent_name = self.steps[sid].agent_name
@@ -529,6 +558,7 @@ class _RunDriver:
 
     async def _on_outcome(self, outcome: StepOutcome) -> None:
         sid = outcome.step_id
+        self.finishing.discard(sid)
         task = self.tasks.pop(sid, None)
         if task is None:
             return

@@ -85,11 +85,13 @@ READ_STEPS = Prepared(select(*_STEP_COLUMNS).where(steps.c.run_id == bindparam("
 READ_APPROVALS = Prepared(select(*_APPROVAL_COLUMNS).where(approvals.c.run_id == bindparam("rid")))
 
 _RUNNING = StepStatus.RUNNING.value
+_SUCCEEDED = StepStatus.SUCCEEDED.value
 _THIS_STEP = (steps.c.run_id == bindparam("rid"), steps.c.step_id == bindparam("sid"))
 _THIS_ATTEMPT = (
     step_attempts.c.run_id == bindparam("rid"),
     step_attempts.c.step_id == bindparam("sid"),
 )
+STEP_STATUS = Prepared(select(steps.c.status).where(*_THIS_STEP))
 CLAIM = Prepared(
     update(steps)
     .where(
@@ -279,6 +281,16 @@ def _claim_in(
     )
     tx.event(run_id, step_id, EventType.STEP_STARTED, content)
     return Claim(run_id, step_id, attempt, fence, owner, expires)
+
+
+def _unsucceeded(tx: Tx, run_id: RunId, requests: Sequence[ClaimRequest]) -> set[str]:
+    """Which of the requests' other dependencies have not succeeded (yet) in ``tx``."""
+    unmet: set[str] = set()
+    for sid in {sid for request in requests for sid in request.requires}:
+        rows = STEP_STATUS.rows(tx.conn, {"rid": run_id, "sid": sid})
+        if not rows or rows[0][0] != _SUCCEEDED:
+            unmet.add(sid)
+    return unmet
 
 
 _RunRows = tuple[Sequence[Any], list[Sequence[Any]], list[Sequence[Any]], str | None]
@@ -751,7 +763,10 @@ class SqlRunStore:
             )
             tx.drafts.extend(drafts)
             made: list[Claim] = []
+            unmet = _unsucceeded(tx, claim.run_id, following)
             for request in following:
+                if unmet.intersection(request.requires):
+                    continue  # a sibling did not succeed: the driver schedules it later
                 next_claim = _claim_in(
                     tx,
                     claim.run_id,
