@@ -15,12 +15,16 @@ from __future__ import annotations
 import asyncio
 import gc
 import resource
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from orchestra.definitions.specs import AgentSpec, StepSpec, WorkflowSpec
 from orchestra.engine.events import EventType
@@ -28,7 +32,15 @@ from orchestra.engine.protocols import StepContext, StepResult, StepRunner, Usag
 from orchestra.engine.scheduler import Engine, EngineSettings
 from orchestra.engine.states import RunStatus
 from orchestra.store.database import connect
-from orchestra.store.run_store import SqlRunStore
+from orchestra.store.group_commit import INSERT_EVENT, LAST_SEQ
+from orchestra.store.prepared import Prepared
+from orchestra.store.run_store import (
+    CLAIM,
+    FINISH,
+    FINISH_ATTEMPT,
+    INSERT_ATTEMPT,
+    SqlRunStore,
+)
 
 AGENT = AgentSpec(name="w", model="scripted/instant", system_prompt="x", path=Path("w.md"))
 SETTINGS = EngineSettings(max_concurrency=None)
@@ -173,6 +185,115 @@ async def bench_gateway(engine: Engine) -> str:
     )
 
 
+async def bare_asyncio_runs(runs: int, steps: int) -> float:
+    """The wall time of ``runs`` chains of ``steps`` tasks that each sleep 50 ms, with no
+    engine and no database: what the event loop alone adds to the ideal."""
+
+    async def one_run() -> None:
+        for _ in range(steps):
+            await asyncio.create_task(asyncio.sleep(0.05))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one_run() for _ in range(runs)))
+    return time.perf_counter() - started
+
+
+async def bare_asyncio_layers(depth: int, width: int) -> float:
+    started = time.perf_counter()
+    for _ in range(depth):
+        await asyncio.gather(*(asyncio.create_task(asyncio.sleep(0.05)) for _ in range(width)))
+    return time.perf_counter() - started
+
+
+class _Plain:
+    """One of the store's prepared statements, run through plain ``sqlite3``."""
+
+    def __init__(self, prepared: Prepared) -> None:
+        compiled = prepared.statement.compile(dialect=sqlite_dialect())  # type: ignore[attr-defined]
+        self.sql = compiled.string
+        self.order = tuple(compiled.positiontup or ())
+        self.defaults = dict(compiled.params)
+
+    def args(self, values: dict[str, Any]) -> list[Any]:
+        return [values[k] if k in values else self.defaults[k] for k in self.order]
+
+
+async def raw_sql_chain(steps: int) -> float:
+    """Seconds per chain step for the store's own statements of one step transition
+    (finish the step and its attempt, claim the next, insert its attempt, number and
+    insert three events, commit) run through plain ``sqlite3`` on Orchestra's schema
+    with no engine around them: the durable floor of a step on this machine."""
+    with tempfile.TemporaryDirectory() as folder:
+        database = await connect(f"sqlite:///{folder}/orchestra.db")
+        async with SqlRunStore(database) as store:
+            run_id = await store.create_run(chain(steps + 1), {})
+        await database.aclose()
+        connection = sqlite3.connect(f"{folder}/orchestra.db", isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            connection.execute(f"PRAGMA {pragma}")
+        cursor = connection.cursor()
+        finish, finish_attempt = _Plain(FINISH), _Plain(FINISH_ATTEMPT)
+        claim, insert_attempt = _Plain(CLAIM), _Plain(INSERT_ATTEMPT)
+        last_seq, insert_event = _Plain(LAST_SEQ), _Plain(INSERT_EVENT)
+
+        def claim_step(sid: str, now: float) -> None:
+            claiming = {"rid": run_id, "sid": sid, "now": now, "reclaim": "", "owner": "me"}
+            cursor.execute(claim.sql, claim.args(claiming | {"expires": now + 30}))
+            attempt, fence = cursor.fetchone()
+            row = {"run_id": run_id, "step_id": sid, "attempt": attempt, "fence": fence}
+            row |= {"owner": "me", "status": "running", "started_at": now}
+            cursor.execute(insert_attempt.sql, insert_attempt.args(row))
+
+        cursor.execute("BEGIN IMMEDIATE")
+        claim_step("s0", time.time())
+        cursor.execute("COMMIT")
+        started = time.perf_counter()
+        for index in range(steps):
+            now = time.time()
+            sid, following = f"s{index}", f"s{index + 1}"
+            cursor.execute("BEGIN IMMEDIATE")
+            done = {"rid": run_id, "sid": sid, "fence": 1, "status": "succeeded", "now": now}
+            done |= {"usage": '{"calls":1}', "error": None, "attempt": 1, "finished": now}
+            cursor.execute(finish.sql, finish.args(done | {"outputs": '{"out":"ok"}'}))
+            cursor.execute(finish_attempt.sql, finish_attempt.args(done))
+            claim_step(following, now)
+            (last,) = cursor.execute(last_seq.sql, last_seq.args({"rid": run_id})).fetchone()
+            seq = (last or 0) + 1
+            events = [
+                (seq, "agent_thought", sid, '{"text":"ok"}'),
+                (seq + 1, "step_complete", sid, '{"status":"succeeded","attempt":1}'),
+                (seq + 2, "step_started", following, '{"attempt":1,"agent":"w"}'),
+            ]
+            cursor.executemany(
+                insert_event.sql,
+                [
+                    insert_event.args(
+                        {"run_id": run_id, "seq": n, "type": t, "step_id": s, "ts": now}
+                        | {"content_json": content}
+                    )
+                    for n, t, s, content in events
+                ],
+            )
+            cursor.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+        connection.close()
+        return elapsed / steps
+
+
+async def bench_floor(engine: Engine) -> str:
+    """What the machine allows before any engine code runs (see docs/engine.md)."""
+    concurrent = await bare_asyncio_runs(200, 5)
+    layered = await bare_asyncio_layers(10, 10)
+    per_step = min([await raw_sql_chain(200) for _ in range(REPEAT)])
+    return (
+        f"floor, bare asyncio (no engine, no database): 200 runs × 5 tasks of 50 ms "
+        f"{concurrent:.3f} s = {concurrent / 0.25:.3f} × ideal; 10 layers × 10 tasks "
+        f"{layered:.3f} s = {layered / 0.5:.3f} × ideal\n"
+        f"floor, one chain step's SQL through plain sqlite3 (same statements, schema, "
+        f"WAL + NORMAL, one commit per step): {per_step * 1e6:.0f} µs/step"
+    )
+
+
 def gateway_runner() -> StepRunner:
     from orchestra.agents.step_runner import GatewayStepRunner
     from orchestra.llm.config import GatewayConfig
@@ -188,6 +309,7 @@ BENCHES: dict[str, tuple[Callable[[], StepRunner], Bench]] = {
     "layers": (lambda: Sleepy(0.05), bench_layers),
     "memory": (lambda: Sleepy(0.05), bench_memory),
     "gateway": (gateway_runner, bench_gateway),
+    "floor": (Instant, bench_floor),
 }
 
 
