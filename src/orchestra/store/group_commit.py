@@ -48,15 +48,58 @@ def dumps(value: Any) -> str:
     return _ENCODE(value)
 
 
+class SeqCache:
+    """The last stored seq of each run this process wrote events for (SQLite only).
+
+    SQLite numbers events from the last stored seq (one writer at a time holds the
+    database's write lock). Reading it back is a query per run per batch; this
+    remembers it instead, as long as no other connection has committed since our
+    last batch: SQLite's ``PRAGMA data_version`` changes exactly then, and one
+    pragma per batch costs less than one query per run. Values are taken in only
+    after their batch committed, so a rolled-back batch leaves nothing stale.
+    """
+
+    __slots__ = ("_last", "_version")
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._last: dict[RunId, int] = {}
+        self._version: int | None = None
+
+    def validate(self, conn: Connection) -> None:
+        """At the start of a batch: forget everything if another connection wrote."""
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        (version,) = raw.execute("PRAGMA data_version").fetchone()
+        if version != self._version:
+            self._last.clear()
+            self._version = version
+
+    def get(self, run_id: RunId) -> int | None:
+        return self._last.get(run_id)
+
+    def committed(self, last: dict[RunId, int]) -> None:
+        if len(self._last) + len(last) > self.LIMIT:
+            self._last.clear()
+        self._last.update(last)
+
+    def forget(self) -> None:
+        self._last.clear()
+
+
 class Tx:
     """The transaction an operation runs in: a connection plus the events it records."""
 
-    __slots__ = ("conn", "drafts", "now")
+    __slots__ = ("assigned", "conn", "drafts", "now", "seqs")
 
-    def __init__(self, conn: Connection, now: float) -> None:
+    def __init__(self, conn: Connection, now: float, seqs: SeqCache | None = None) -> None:
         self.conn = conn
         self.now = now
         self.drafts: list[tuple[RunId, StepId | None, EventType, dict[str, Any]]] = []
+        self.seqs = seqs
+        self.assigned: dict[RunId, int] = {}
+        """The last seq given to each run in this transaction (for the cache, on commit)."""
 
     def event(
         self, run_id: RunId, step_id: StepId | None, type: EventType, content: dict[str, Any]
@@ -74,11 +117,13 @@ class Tx:
         next_seq: dict[RunId, int] = {}
         if self.conn.dialect.name == "sqlite":
             # The database write lock serialises every writer, so the last stored seq
-            # (an index lookup) is the counter: no rewrite of the (large) run row per
-            # batch. A run that does not exist fails the insert's foreign key.
+            # (an index lookup, or SeqCache) is the counter: no rewrite of the (large)
+            # run row per batch. A run that does not exist fails the insert's foreign key.
             for run_id in counts:
-                last = LAST_SEQ.rows(self.conn, {"rid": run_id})[0][0]
-                next_seq[run_id] = (last or 0) + 1
+                last = self.seqs.get(run_id) if self.seqs is not None else None
+                if last is None:
+                    last = LAST_SEQ.rows(self.conn, {"rid": run_id})[0][0] or 0
+                next_seq[run_id] = last + 1
         else:
             for run_id in sorted(counts):  # fixed lock order across processes
                 found = NEXT_SEQ.rows(self.conn, {"rid": run_id, "n": counts[run_id]})
@@ -94,6 +139,7 @@ class Tx:
             published.append(ExecutionEvent(type, now, run_id, step_id, seq, content))
             rows.append((run_id, seq, type.value, step_id, now, dumps(content)))
         INSERT_EVENT.many_tuples(self.conn, rows)
+        self.assigned = {run_id: seq - 1 for run_id, seq in next_seq.items()}
         return published
 
 
@@ -130,9 +176,11 @@ class _Pending(Generic[T]):
 
 
 def _apply(
-    operations: list[Operation[Any]], connection: Connection
-) -> tuple[list[Any], list[ExecutionEvent]]:
-    tx = Tx(connection, time.time())
+    operations: list[Operation[Any]], connection: Connection, seqs: SeqCache | None
+) -> tuple[list[Any], Tx, list[ExecutionEvent]]:
+    if seqs is not None:
+        seqs.validate(connection)
+    tx = Tx(connection, time.time(), seqs)
     outcomes: list[Any] = []
     for operation in operations:
         mark = len(tx.drafts)
@@ -141,7 +189,7 @@ def _apply(
         except EngineError as error:
             del tx.drafts[mark:]
             outcomes.append(_Raised(error))
-    return outcomes, tx.flush_events()
+    return outcomes, tx, tx.flush_events()
 
 
 class GroupCommitter:
@@ -162,6 +210,7 @@ class GroupCommitter:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._linger: asyncio.TimerHandle | None = None
+        self._seqs = SeqCache() if database.dialect == "sqlite" else None
 
     @property
     def backlog(self) -> int:
@@ -221,10 +270,12 @@ class GroupCommitter:
     async def _commit(self, batch: list[_Pending[Any]]) -> None:
         operations = [pending.operation for pending in batch]
         try:
-            outcomes, committed = await self._database.write(
-                lambda connection: _apply(operations, connection)
+            outcomes, tx, committed = await self._database.write(
+                lambda connection: _apply(operations, connection, self._seqs)
             )
         except Exception as error:  # isolate the failing operation, fail only its caller
+            if self._seqs is not None:
+                self._seqs.forget()  # cheap, and certain: nothing half-known survives
             if len(batch) > 1:
                 for pending in batch:
                     await self._commit([pending])
@@ -232,6 +283,8 @@ class GroupCommitter:
             if not batch[0].future.done():
                 batch[0].future.set_exception(error)
             return
+        if self._seqs is not None:
+            self._seqs.committed(tx.assigned)
         self._on_commit(committed)
         for pending, outcome in zip(batch, outcomes, strict=True):
             if pending.future.done():
