@@ -285,9 +285,9 @@ class _RunDriver:
         self.lost_ownership = False
         self.detach_reason: str | None = None
         self.reserved: set[StepId] = set()
+        """Steps claimed ahead whose concurrency slot is reserved until they start."""
         self.finishing: set[StepId] = set()
         """Steps whose success is being committed (asked ``ready_after``, no outcome yet)."""
-        """Steps claimed ahead whose concurrency slot is reserved until they start."""
         self.ready: list[StepId] = [
             sid for sid in self.steps if self.unfinished[sid] == 0 and not self.status[sid].terminal
         ]

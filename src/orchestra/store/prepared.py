@@ -11,6 +11,7 @@ uses SQLAlchemy normally.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -81,12 +82,9 @@ class Prepared:
         dbapi = self._dbapi(connection)
         if form.direct:
             return dbapi.execute(form.sql, self._args(form, params)).fetchall()  # type: ignore[no-any-return]
-        cursor = dbapi.cursor()
-        try:
+        with closing(dbapi.cursor()) as cursor:
             cursor.execute(form.sql, self._args(form, params))
             return list(cursor.fetchall())
-        finally:
-            cursor.close()
 
     def run(self, connection: Connection, params: Mapping[str, Any]) -> int:
         """Execute; return the number of rows changed."""
@@ -94,12 +92,9 @@ class Prepared:
         dbapi = self._dbapi(connection)
         if form.direct:
             return int(dbapi.execute(form.sql, self._args(form, params)).rowcount)
-        cursor = dbapi.cursor()
-        try:
+        with closing(dbapi.cursor()) as cursor:
             cursor.execute(form.sql, self._args(form, params))
             return int(cursor.rowcount)
-        finally:
-            cursor.close()
 
     def many(self, connection: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         form = self._form(connection)
@@ -108,11 +103,8 @@ class Prepared:
         if form.direct:
             dbapi.executemany(form.sql, args)
             return
-        cursor = dbapi.cursor()
-        try:
+        with closing(dbapi.cursor()) as cursor:
             cursor.executemany(form.sql, args)
-        finally:
-            cursor.close()
 
     def many_tuples(self, connection: Connection, rows: list[tuple[Any, ...]]) -> None:
         """Execute once per row; each row holds every parameter, in ``order`` (no dicts
@@ -129,8 +121,5 @@ class Prepared:
         if form.direct:
             dbapi.executemany(form.sql, rows)
             return
-        cursor = dbapi.cursor()
-        try:
+        with closing(dbapi.cursor()) as cursor:
             cursor.executemany(form.sql, rows)
-        finally:
-            cursor.close()
