@@ -36,10 +36,15 @@ from orchestra.store.group_commit import INSERT_EVENT, LAST_SEQ
 from orchestra.store.prepared import Prepared
 from orchestra.store.run_store import (
     CLAIM,
+    CLAIM_RUN,
     FINISH,
     FINISH_ATTEMPT,
     INSERT_ATTEMPT,
+    READ_APPROVALS,
+    READ_RUN,
+    READ_STEPS,
     SqlRunStore,
+    _set_status,
 )
 
 AGENT = AgentSpec(name="w", model="scripted/instant", system_prompt="x", path=Path("w.md"))
@@ -185,13 +190,17 @@ async def bench_gateway(engine: Engine) -> str:
     )
 
 
-async def bare_asyncio_runs(runs: int, steps: int) -> float:
-    """The wall time of ``runs`` chains of ``steps`` tasks that each sleep 50 ms, with no
-    engine and no database: what the event loop alone adds to the ideal."""
+async def bare_asyncio_runs(runs: int, steps: int, *, task_per_step: bool = True) -> float:
+    """The wall time of ``runs`` chains of ``steps`` 50 ms sleeps (each in a task of its
+    own, or awaited directly), with no engine and no database: what the event loop
+    alone adds to the ideal."""
 
     async def one_run() -> None:
         for _ in range(steps):
-            await asyncio.create_task(asyncio.sleep(0.05))
+            if task_per_step:
+                await asyncio.create_task(asyncio.sleep(0.05))
+            else:
+                await asyncio.sleep(0.05)
 
     started = time.perf_counter()
     await asyncio.gather(*(one_run() for _ in range(runs)))
@@ -280,17 +289,77 @@ async def raw_sql_chain(steps: int) -> float:
         return elapsed / steps
 
 
+async def raw_sql_run_starts(count: int) -> float:
+    """Seconds to start ``count`` queued runs in one transaction through plain ``sqlite3``
+    with the store's own statements (read the run, its steps and approvals, take its
+    lease, move it to running, claim its first step, number and insert two events):
+    the SQL every one of 200 concurrent runs waits for before its first model call."""
+    with tempfile.TemporaryDirectory() as folder:
+        database = await connect(f"sqlite:///{folder}/orchestra.db")
+        async with SqlRunStore(database) as store:
+            run_ids = [await store.create_run(chain(5), {}) for _ in range(count)]
+        await database.aclose()
+        connection = sqlite3.connect(f"{folder}/orchestra.db", isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            connection.execute(f"PRAGMA {pragma}")
+        cursor = connection.cursor()
+        reads = [_Plain(READ_RUN), _Plain(READ_STEPS), _Plain(READ_APPROVALS)]
+        lease, running = _Plain(CLAIM_RUN), _Plain(_set_status(RunStatus.RUNNING, False))
+        claim, insert_attempt = _Plain(CLAIM), _Plain(INSERT_ATTEMPT)
+        last_seq, insert_event = _Plain(LAST_SEQ), _Plain(INSERT_EVENT)
+        started = time.perf_counter()
+        cursor.execute("BEGIN IMMEDIATE")
+        now = time.time()
+        for run_id in run_ids:
+            for read in reads:
+                cursor.execute(read.sql, read.args({"rid": run_id})).fetchall()
+            owner = {"rid": run_id, "owner": "me", "now": now, "reclaim": ""}
+            cursor.execute(lease.sql, lease.args(owner | {"expires": now + 30}))
+            cursor.execute(running.sql, running.args({"rid": run_id, "now": now}))
+            claiming = owner | {"sid": "s0", "expires": now + 30}
+            cursor.execute(claim.sql, claim.args(claiming))
+            attempt, fence = cursor.fetchone()
+            row = {"run_id": run_id, "step_id": "s0", "attempt": attempt, "fence": fence}
+            row |= {"owner": "me", "status": "running", "started_at": now}
+            cursor.execute(insert_attempt.sql, insert_attempt.args(row))
+            (last,) = cursor.execute(last_seq.sql, last_seq.args({"rid": run_id})).fetchone()
+            seq = (last or 0) + 1
+            cursor.executemany(
+                insert_event.sql,
+                [
+                    insert_event.args(
+                        {"run_id": run_id, "seq": n, "type": t, "step_id": s, "ts": now}
+                        | {"content_json": content}
+                    )
+                    for n, t, s, content in (
+                        (seq, "run_started", None, '{"workflow":"bench","inputs":{}}'),
+                        (seq + 1, "step_started", "s0", '{"attempt":1,"agent":"w"}'),
+                    )
+                ],
+            )
+        cursor.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+        connection.close()
+        return elapsed
+
+
 async def bench_floor(engine: Engine) -> str:
     """What the machine allows before any engine code runs (see docs/engine.md)."""
     concurrent = await bare_asyncio_runs(200, 5)
+    no_tasks = await bare_asyncio_runs(200, 5, task_per_step=False)
     layered = await bare_asyncio_layers(10, 10)
     per_step = min([await raw_sql_chain(200) for _ in range(REPEAT)])
+    starts = min([await raw_sql_run_starts(200) for _ in range(REPEAT)])
     return (
         f"floor, bare asyncio (no engine, no database): 200 runs × 5 tasks of 50 ms "
-        f"{concurrent:.3f} s = {concurrent / 0.25:.3f} × ideal; 10 layers × 10 tasks "
+        f"{concurrent:.3f} s = {concurrent / 0.25:.3f} × ideal (sleeps awaited directly, "
+        f"no task per step: {no_tasks / 0.25:.3f} ×); 10 layers × 10 tasks "
         f"{layered:.3f} s = {layered / 0.5:.3f} × ideal\n"
         f"floor, one chain step's SQL through plain sqlite3 (same statements, schema, "
-        f"WAL + NORMAL, one commit per step): {per_step * 1e6:.0f} µs/step"
+        f"WAL + NORMAL, one commit per step): {per_step * 1e6:.0f} µs/step\n"
+        f"floor, the SQL of starting 200 runs (one transaction, plain sqlite3): "
+        f"{starts * 1e3:.1f} ms = {starts / 0.25:.3f} × the ideal 0.25 s before any "
+        "first model call can start"
     )
 
 
