@@ -9,6 +9,8 @@ purpose (``fake_openai.FakeOpenAI``); LiteLLM is not patched.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
@@ -34,9 +36,20 @@ def ask(model: str = "primary", **kw: Any) -> ChatRequest:
     return ChatRequest(model=model, messages=[ChatMessage(role="user", content="hi")], **kw)
 
 
-def pair(primary: FakeOpenAI, backup: FakeOpenAI, **kw: Any) -> Gateway:
-    """``primary`` falls back to ``backup``."""
-    return build_gateway(
+@asynccontextmanager
+async def opened(config: GatewayConfig) -> AsyncIterator[Gateway]:
+    gateway = build_gateway(config)
+    try:
+        yield gateway
+    finally:
+        await gateway.close()
+
+
+def pair(
+    primary: FakeOpenAI, backup: FakeOpenAI, **kw: Any
+) -> AbstractAsyncContextManager[Gateway]:
+    """A gateway where ``primary`` falls back to ``backup``, closed on leaving."""
+    return opened(
         GatewayConfig(
             cache="off",
             model_list=[primary.deployment("primary"), backup.deployment("backup")],
@@ -69,11 +82,8 @@ async def test_a_stream_that_breaks_once_is_asked_again_and_the_restart_is_marke
     fake_server.content = "one two three four five six"
     fake_server.behaviours = ["stream_break"]
     stream = Stream()
-    gw = pair(fake_server, second_server)
-    try:
+    async with pair(fake_server, second_server) as gw:
         response = await gw.chat(ask(), stream.token, stream.restart)
-    finally:
-        await gw.close()
     assert response.content == "one two three four five six"
     assert fake_server.hits == 2 and second_server.hits == 0
     restarts = [x for x in stream.items if isinstance(x, StreamRestart)]
@@ -94,11 +104,8 @@ async def test_a_stream_that_keeps_breaking_falls_back_to_the_next_alias(
     fake_server.content = "one two three four"
     fake_server.default = "stream_break"
     stream = Stream()
-    gw = pair(fake_server, second_server)
-    try:
+    async with pair(fake_server, second_server) as gw:
         response = await gw.chat(ask(), stream.token, stream.restart)
-    finally:
-        await gw.close()
     assert response.content == "beta says hi"
     assert fake_server.hits == 2  # a try and one retry (num_retries=1)
     assert second_server.hits == 1
@@ -113,12 +120,9 @@ async def test_a_stream_that_keeps_breaking_falls_back_to_the_next_alias(
 async def test_a_broken_stream_without_fallback_is_a_clear_error(fake_server: FakeOpenAI) -> None:
     fake_server.default = "stream_break"
     stream = Stream()
-    gw = build_gateway(GatewayConfig(cache="off", model_list=[fake_server.deployment("m")]))
-    try:
+    async with opened(GatewayConfig(cache="off", model_list=[fake_server.deployment("m")])) as gw:
         with pytest.raises(StreamInterrupted) as caught:
             await gw.chat(ask("m"), stream.token, stream.restart)
-    finally:
-        await gw.close()
     assert caught.value.retryable
     assert "stream broke after" in str(caught.value)
     assert caught.value.usage is not None and caught.value.usage.retries == 1
@@ -130,11 +134,8 @@ async def test_an_answer_off_the_schema_falls_back_to_the_next_alias(
 ) -> None:
     # primary answers prose; backup answers the JSON the schema asks for
     second_server.content = json.dumps({"verdict": "fine"})
-    gw = pair(fake_server, second_server)
-    try:
+    async with pair(fake_server, second_server) as gw:
         response = await gw.chat(ask(response_schema=SCHEMA))
-    finally:
-        await gw.close()
     assert json.loads(response.content or "") == {"verdict": "fine"}
     assert fake_server.hits == 2 and second_server.hits == 1
     assert response.usage.fallbacks == 1
@@ -148,11 +149,8 @@ async def test_malformed_tool_call_json_falls_back_to_the_next_alias(
     fake_server: FakeOpenAI, second_server: FakeOpenAI
 ) -> None:
     fake_server.default = "bad_tool_json"
-    gw = pair(fake_server, second_server)
-    try:
+    async with pair(fake_server, second_server) as gw:
         response = await gw.chat(ask(tools=[LOOKUP]))
-    finally:
-        await gw.close()
     assert [(c.name, json.loads(c.arguments)) for c in response.tool_calls] == [
         ("lookup", {"query": "x"})
     ]
@@ -164,12 +162,9 @@ async def test_malformed_everywhere_fails_with_what_it_cost(
     fake_server: FakeOpenAI, second_server: FakeOpenAI
 ) -> None:
     fake_server.default = second_server.default = "bad_tool_json"
-    gw = pair(fake_server, second_server)
-    try:
+    async with pair(fake_server, second_server) as gw:
         with pytest.raises(MalformedToolCall) as caught:
             await gw.chat(ask(tools=[LOOKUP]))
-    finally:
-        await gw.close()
     assert fake_server.hits == 2 and second_server.hits == 2
     usage = caught.value.usage
     assert usage is not None
@@ -183,12 +178,9 @@ async def test_a_fallback_that_is_down_ends_with_the_malformed_answers_error(
 ) -> None:
     fake_server.default = "bad_tool_json"
     second_server.default = "unavailable"
-    gw = pair(fake_server, second_server, num_retries=0)
-    try:
+    async with pair(fake_server, second_server, num_retries=0) as gw:
         with pytest.raises(MalformedOutput) as caught:
             await gw.chat(ask(tools=[LOOKUP]))
-    finally:
-        await gw.close()
     assert fake_server.hits == 1 and second_server.hits == 1
     assert caught.value.usage is not None and caught.value.usage.fallbacks == 1
 
@@ -200,11 +192,8 @@ async def test_a_streaming_step_marks_the_restart_in_its_events(
     fake_server.default = "stream_break"
     events = Events()
     ctx = context("primary", ("Out",), events)
-    gw = pair(fake_server, second_server)
-    try:
+    async with pair(fake_server, second_server) as gw:
         result = await GatewayStepRunner(gw, stream=True).run_step(ctx)
-    finally:
-        await gw.close()
     assert result.outputs == {"Out": "beta says hi"}
     seen = events.seen
     logs = [c for t, c in seen if t is EventType.LOG and "stream_restart" in c]
@@ -221,11 +210,8 @@ async def test_a_streamed_answer_off_the_schema_is_voided_before_the_fallback_st
 ) -> None:
     second_server.content = json.dumps({"verdict": "fine"})
     stream = Stream()
-    gw = pair(fake_server, second_server, num_retries=0)
-    try:
+    async with pair(fake_server, second_server, num_retries=0) as gw:
         response = await gw.chat(ask(response_schema=SCHEMA), stream.token, stream.restart)
-    finally:
-        await gw.close()
     assert json.loads(response.content or "") == {"verdict": "fine"}
     restarts = [x for x in stream.items if isinstance(x, StreamRestart)]
     assert [(r.restart, r.model, r.discarded_chars) for r in restarts] == [
