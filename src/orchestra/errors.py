@@ -1,0 +1,76 @@
+"""The root of every error Orchestra raises, and the three families they belong to.
+
+Each package keeps its own ``errors.py`` with its tree in the docstring; every class
+there also derives from exactly one family below, so an adapter (the API, the CLI)
+can answer any error by its family without knowing the class, and a new error can
+never silently become a 500::
+
+    OrchestraError
+    ├── UserMistake       the caller can fix it: a bad file, input, name or request
+    │   ├── NotFoundMistake    the thing named does not exist (HTTP 404)
+    │   └── ConflictMistake    the request fights the current state (HTTP 409)
+    ├── RuntimeFailure    something failed while working; ``retryable`` says whether
+    │                     trying again later may succeed (HTTP 502/503)
+    └── ControlSignal     not a failure: flow control between components (a lease
+                          taken over, a run already driven elsewhere)
+
+The mixins carry no state of their own except ``RuntimeFailure.retryable`` and the
+optional ``code``; a package error keeps its own ``__init__``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "ConflictMistake",
+    "ControlSignal",
+    "NotFoundMistake",
+    "OrchestraError",
+    "RuntimeFailure",
+    "UserMistake",
+]
+
+
+class OrchestraError(Exception):
+    """Base of every error Orchestra raises on purpose.
+
+    ``code`` is the stable machine-readable name adapters put in answers
+    (docs/api.md lists them); subclasses override it.
+    """
+
+    code: ClassVar[str] = "error"
+
+
+class UserMistake(OrchestraError):
+    """The caller can fix this: the message says how (the flag, the file, the closest name)."""
+
+    code: ClassVar[str] = "invalid_request"
+
+
+class NotFoundMistake(UserMistake):
+    """The run, workflow, key or file named does not exist."""
+
+    code: ClassVar[str] = "not_found"
+
+
+class ConflictMistake(UserMistake):
+    """The request is well formed but the current state forbids it (e.g. approving a
+    step that is not awaiting approval)."""
+
+    code: ClassVar[str] = "conflict"
+
+
+class RuntimeFailure(OrchestraError):
+    """Something failed while doing the work. ``retryable`` is true when the same call
+    may succeed later unchanged (a database that is briefly unavailable, a provider's
+    rate limit), false when it will fail the same way again."""
+
+    code: ClassVar[str] = "failed"
+    retryable: bool = False
+
+
+class ControlSignal(OrchestraError):
+    """Flow control between components, never shown to a user as a failure."""
+
+    code: ClassVar[str] = "signal"
