@@ -29,7 +29,7 @@ async def test_stale_fence_is_refused_and_expired_lease_is_reclaimable(
     second = await store.claim_step(run_id, "a", "worker-2", lease_s=30)  # type: ignore[arg-type]
     assert second is not None
     assert (second.attempt, second.fence) == (2, first.fence + 1)
-    assert not await store.renew_step(first, 30)
+    assert not (await store.renew_step(first, 30)).held
     with pytest.raises(LeaseLost):
         await store.finish_step(first, StepStatus.SUCCEEDED, outputs={"a_out": "stale"})
     await store.finish_step(

@@ -10,7 +10,8 @@ import pytest
 from orchestra.definitions.specs import AgentSpec, InputSpec
 from orchestra.engine.errors import StepFailed, WorkflowInputError
 from orchestra.engine.events import EventType
-from orchestra.engine.protocols import StepContext
+from orchestra.engine.ids import RunId, StepId
+from orchestra.engine.protocols import StepContext, StepOutcome
 from orchestra.engine.scheduler import Engine, EngineSettings
 from orchestra.engine.states import RunStatus, StepStatus
 from orchestra.store.run_store import SqlRunStore
@@ -257,7 +258,14 @@ async def test_approval_decided_by_another_engine_is_picked_up(store: SqlRunStor
     assert record.steps["publish"].status is StepStatus.FAILED
     assert "publish" not in runner.contexts
     failed = [e for e in await store.read_events(run_id) if e.type is EventType.STEP_FAILED]
-    assert failed[0].content["error"] == "rejected by bob: not today"
+    error = failed[0].content["error"]
+    assert (error["code"], error["message"], error["retryable"]) == (
+        "rejected",
+        "rejected by bob: not today",
+        False,
+    )
+    assert (error["by"], error["reason"]) == ("bob", "not today")
+    assert record.steps["publish"].error == error  # stored as data with the step
 
 
 async def test_inputs_are_validated(store: SqlRunStore) -> None:
@@ -297,3 +305,40 @@ async def test_per_name_caps(store: SqlRunStore) -> None:
     runner = RecordingRunner({f"p{i}": slow for i in range(6)})
     await engine(store, runner, agent_concurrency={"someone-else": 1}).run(spec, {})
     assert runner.peak == 6
+
+
+class ClaimsThenBreaks:
+    """An executor whose transport breaks after the step was claimed (a worker that
+    claimed it and then became unreachable): ``execute`` raises, not a StepFailed."""
+
+    def __init__(self, store: SqlRunStore, owner: str) -> None:
+        self.store = store
+        self.owner = owner  # the engine's: its run opening claims the first steps ahead
+
+    async def execute(self, run_id: RunId, step_id: StepId) -> StepOutcome:
+        claim = await self.store.claim_step(run_id, step_id, "worker-x", 30.0, ["", self.owner])
+        assert claim is not None
+        raise ConnectionError("worker unreachable")
+
+
+async def test_executor_failure_settles_the_step_as_failed_with_error_data(
+    store: SqlRunStore,
+) -> None:
+    eng = Engine(store, RecordingRunner(), FAST, owner="engine-1")
+    eng.executor = ClaimsThenBreaks(store, eng.owner)
+    run_id, status = await eng.run(workflow(step("a"), step("b", deps=("a",))), {})
+    assert status is RunStatus.FAILED
+    record = await store.get_run(run_id)
+    a = record.steps[StepId("a")]
+    assert a.status is StepStatus.FAILED  # not left running inside a finished run
+    assert a.lease_owner is None
+    assert a.error is not None
+    assert (a.error["type"], a.error["code"], a.error["retryable"]) == (
+        "ExecutorFailed",
+        "executor_failed",
+        False,
+    )
+    assert "ConnectionError: worker unreachable" in a.error["message"]
+    assert record.steps[StepId("b")].status is StepStatus.CANCELLED
+    failed = [e for e in await store.read_events(run_id) if e.type is EventType.STEP_FAILED]
+    assert failed[0].step_id == "a" and failed[0].content["error"] == a.error

@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from orchestra.engine.errors import LeaseLost, StepFailed, StepTimeout
+from orchestra.engine.errors import LeaseLost, StepFailed, StepTimeout, error_data
 from orchestra.engine.events import EventType
 from orchestra.engine.ids import RunId, StepId, idempotency_key, owner_is_dead
 from orchestra.engine.protocols import (
     Claim,
     ClaimRequest,
     EventDraft,
+    LeaseState,
     RunDefinition,
     RunStore,
     StepContext,
@@ -192,6 +193,8 @@ class StepExecution:
                 result = await self._attempt(claim, context)
             except LeaseLost as lost:
                 return StepOutcome(step_id, StepStatus.RUNNING, error=str(lost))
+            except _CancelRequested:
+                return await self._cancelled(claim, emitter)
             except asyncio.CancelledError:
                 if run_id in self.detaching:
                     # Stopped, not cancelled: the attempt stays running (resumable) and
@@ -200,21 +203,7 @@ class StepExecution:
                     if remaining:
                         await asyncio.shield(self.store.append_events(run_id, remaining))
                     raise
-                with contextlib.suppress(LeaseLost):
-                    await asyncio.shield(
-                        self.store.finish_step(
-                            claim,
-                            StepStatus.CANCELLED,
-                            events=[
-                                *emitter.remaining(),
-                                (
-                                    EventType.STEP_FAILED,
-                                    step_id,
-                                    {"status": "cancelled", "attempt": claim.attempt},
-                                ),
-                            ],
-                        )
-                    )
+                await asyncio.shield(self._cancelled(claim, emitter))
                 raise
             except StepFailed as error:
                 failures += 1
@@ -223,17 +212,16 @@ class StepExecution:
                     await self.store.finish_step(
                         claim,
                         StepStatus.PENDING,
-                        error=_error_data(error),
+                        error=error_data(error),
                         events=[
                             *emitter.remaining(),
                             (
                                 EventType.ERROR,
                                 step_id,
                                 {
-                                    "message": str(error),
+                                    **error_data(error),
                                     "attempt": claim.attempt,
                                     "retry_in_s": round(delay, 3),
-                                    "retryable": True,
                                 },
                             ),
                         ],
@@ -282,7 +270,7 @@ class StepExecution:
         None when it was lost meanwhile (then the step is claimed the ordinary way)."""
         if claim.lease_expires_at - time.time() > self.lease_s / 2:
             return claim
-        if await self.store.renew_step(claim, self.lease_s):
+        if (await self.store.renew_step(claim, self.lease_s)).held:
             return claim
         return None
 
@@ -319,6 +307,8 @@ class StepExecution:
         except asyncio.CancelledError:
             if keeper.lost and work.uncancel() == 0:
                 raise LeaseLost(f"lease of step {claim.step_id!r} was taken over") from None
+            if keeper.cancel_requested and work.uncancel() == 0:
+                raise _CancelRequested from None
             raise
         except (StepFailed, LeaseLost):
             raise
@@ -331,12 +321,30 @@ class StepExecution:
         finally:
             await keeper.stop()
 
+    async def _cancelled(self, claim: Claim, emitter: StepEmitter) -> StepOutcome:
+        """End a cancelled attempt (unless it lost its lease meanwhile)."""
+        with contextlib.suppress(LeaseLost):
+            await self.store.finish_step(
+                claim,
+                StepStatus.CANCELLED,
+                events=[
+                    *emitter.remaining(),
+                    (
+                        EventType.STEP_FAILED,
+                        claim.step_id,
+                        {"status": "cancelled", "attempt": claim.attempt, "reason": "cancelled"},
+                    ),
+                ],
+            )
+        return StepOutcome(claim.step_id, StepStatus.CANCELLED)
+
     async def _fail(self, claim: Claim, emitter: StepEmitter, error: StepFailed) -> StepOutcome:
+        failure = error_data(error)
         try:
             await self.store.finish_step(
                 claim,
                 StepStatus.FAILED,
-                error=_error_data(error),
+                error=failure,
                 events=[
                     *emitter.remaining(),
                     (
@@ -345,7 +353,8 @@ class StepExecution:
                         {
                             "status": "failed",
                             "attempt": claim.attempt,
-                            "error": str(error),
+                            "error": failure,
+                            "will_retry": False,
                         },
                     ),
                 ],
@@ -355,9 +364,14 @@ class StepExecution:
         return StepOutcome(claim.step_id, StepStatus.FAILED, error=str(error))
 
 
+class _CancelRequested(Exception):
+    """A lease renewal learned that the run's cancellation was requested."""
+
+
 class _LeaseKeeper:
     """Renews an attempt's lease every ``lease_s / 3`` while it runs; cancels the attempt
-    (and sets ``lost``) when a renewal finds the fence changed.
+    when a renewal finds the fence changed (``lost``) or the run's cancellation requested
+    (``cancel_requested``: the attempt may run on another process than the driver).
 
     A timer, not a task: most attempts end long before their first renewal, and a task
     per attempt (created, cancelled, awaited) is a measurable part of a short step.
@@ -369,6 +383,7 @@ class _LeaseKeeper:
         self._lease_s = lease_s
         self._work = work
         self.lost = False
+        self.cancel_requested = False
         self._loop = asyncio.get_running_loop()
         self._renewing: asyncio.Task[None] | None = None
         self._stopped = False
@@ -379,14 +394,15 @@ class _LeaseKeeper:
 
     async def _renew(self) -> None:
         try:
-            held = await self._store.renew_step(self._claim, self._lease_s)
+            state = await self._store.renew_step(self._claim, self._lease_s)
         except Exception:  # the store is unavailable: try again at the next tick
             log.warning("renewing the lease of step %r failed", self._claim.step_id, exc_info=True)
-            held = True
+            state = LeaseState(held=True)
         if self._stopped:
             return
-        if not held:
-            self.lost = True
+        if not state.held or state.cancel_requested:
+            self.lost = not state.held
+            self.cancel_requested = state.held
             self._work.cancel()
             return
         self._timer = self._loop.call_later(self._lease_s / 3, self._due)
@@ -399,12 +415,3 @@ class _LeaseKeeper:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
-
-
-def _error_data(error: StepFailed) -> dict[str, Any]:
-    return {
-        "type": type(error).__name__,
-        "message": str(error),
-        "retryable": error.retryable,
-        **error.data,
-    }

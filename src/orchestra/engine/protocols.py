@@ -188,6 +188,16 @@ class RunSignals:
     decisions: Mapping[StepId, ApprovalRecord] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class LeaseState:
+    """What renewing a step's lease tells the attempt (which may run on another process
+    than the run's driver): whether it still holds the step, and whether the run's
+    cancellation was requested, so it can stop at once."""
+
+    held: bool
+    cancel_requested: bool = False
+
+
 EventDraft = tuple[EventType, StepId | None, dict[str, Any]]
 """An event before the store gives it a sequence number and timestamp."""
 
@@ -257,7 +267,10 @@ class RunStore(Protocol):
         content: Mapping[str, Any] | None = None,
     ) -> Claim | None: ...
 
-    async def renew_step(self, claim: Claim, lease_s: float) -> bool: ...
+    async def renew_step(self, claim: Claim, lease_s: float) -> LeaseState:
+        """Extend the attempt's lease if ``claim.fence`` still holds it; say whether it
+        does and whether the run's cancellation was requested meanwhile."""
+        ...
 
     async def finish_step(
         self,
@@ -280,7 +293,12 @@ class RunStore(Protocol):
         step_ids: Collection[StepId],
         target: StepStatus,
         events: Iterable[EventDraft] = (),
-    ) -> None: ...
+        *,
+        error: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Move the steps (pending, or running under any lease) straight to ``target``,
+        storing ``error`` as each one's error when given; events only for steps moved."""
+        ...
 
     async def detach_steps(
         self, run_id: RunId, owner: str, events: Iterable[EventDraft] = ()

@@ -26,6 +26,7 @@ from orchestra.engine.protocols import (
     Decision,
     EventDraft,
     EventSink,
+    LeaseState,
     OpenedRun,
     RunDefinition,
     RunOpening,
@@ -677,20 +678,12 @@ class SqlRunStore:
 
         return await self._writer.submit(operation)
 
-    async def renew_step(self, claim: Claim, lease_s: float) -> bool:
-        def operation(tx: Tx) -> bool:
-            return (
-                RENEW.run(
-                    tx.conn,
-                    {
-                        "rid": claim.run_id,
-                        "sid": claim.step_id,
-                        "fence": claim.fence,
-                        "expires": tx.now + lease_s,
-                    },
-                )
-                > 0
-            )
+    async def renew_step(self, claim: Claim, lease_s: float) -> LeaseState:
+        def operation(tx: Tx) -> LeaseState:
+            params = {"rid": claim.run_id, "sid": claim.step_id, "fence": claim.fence}
+            held = RENEW.run(tx.conn, {**params, "expires": tx.now + lease_s}) > 0
+            cancel = select(runs.c.cancel_requested).where(runs.c.id == claim.run_id)
+            return LeaseState(held, bool(tx.conn.execute(cancel).scalar()))
 
         return await self._writer.submit(operation)
 
@@ -796,9 +789,12 @@ class SqlRunStore:
         step_ids: Collection[StepId],
         target: StepStatus,
         events: Iterable[EventDraft] = (),
+        *,
+        error: Mapping[str, Any] | None = None,
     ) -> None:
         """Move steps that are not running under a live claim straight to ``target``."""
         drafts = drafts_of(run_id, events)
+        extra = {"error_json": dumps(dict(error))} if error is not None else {}
         sources = [status.value for status in step_sources(target)]
         ids = list(step_ids)
 
@@ -818,6 +814,7 @@ class SqlRunStore:
                             finished_at=tx.now,
                             lease_owner=None,
                             lease_expires_at=None,
+                            **extra,
                         )
                         .returning(steps.c.step_id)
                     ).scalars()
