@@ -275,9 +275,13 @@ class FakeOpenAIProcess:
 
     def kill(self) -> None:
         """SIGKILL, and wait until the process is gone: its port refuses connections."""
-        if self._process is not None and self._process.poll() is None:
+        if self._process is None:
+            return
+        if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
 
     stop = kill
 
