@@ -245,12 +245,12 @@ async def test_failed_tries_are_shown_by_the_api_and_runs_show(
     orchestra = str(Path(sys.executable).parent / "orchestra")
     cli = [orchestra, "runs", "show", run_id, "--project", str(project)]
     env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1"}
-    shown = subprocess.run(cli, capture_output=True, text=True, env=env, check=False)
+    shown = subprocess.run(cli, capture_output=True, text=True, env=env, check=False)  # noqa: ASYNC221
     assert shown.returncode == 0, shown.stderr
     tries = shown.stdout.split("failed model call tries", 1)[1].splitlines()
     assert sum(dead in line and "ProviderUnavailable" in line for line in tries) == 2
     data = json.loads(
-        subprocess.run([*cli, "--json"], capture_output=True, text=True, env=env, check=True).stdout
+        subprocess.run([*cli, "--json"], capture_output=True, text=True, env=env, check=True).stdout  # noqa: ASYNC221
     )
     listed = data["model_calls"]["failed_attempts"]
     assert [(a["step_id"], a["deployment"], a["error"]) for a in listed] == [
