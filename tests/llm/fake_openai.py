@@ -11,11 +11,17 @@ in order) and then ``default``:
 * ``bad_tool_json`` a tool call whose arguments are not JSON
 * ``context_window`` 400 with OpenAI's context_length_exceeded error
 * ``stream_break``  (streaming) sends the first words, then drops the connection mid-body
+* ``no_finish``     (streaming) sends the first words and ends the body cleanly without a
+                    finish reason (what llama-cpp-python's server does to an earlier stream
+                    when a new request arrives)
+* ``empty``         an answer with empty content and ``finish_reason: stop``
 
 ``content`` replaces the ``"<name> says hi"`` text of ``ok`` answers (e.g. a JSON answer).
 
 It runs uvicorn in a thread with its own event loop, so the test's loop (and
-the gateway in it) talks to it over real sockets.
+the gateway in it) talks to it over real sockets. :class:`FakeOpenAIProcess`
+runs one in a child process instead (``python -m tests.llm.fake_openai``), for
+tests that kill a server the way a crashed GPU box dies.
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -111,6 +120,8 @@ class FakeOpenAI:
                 status_code=400,
             )
         text = self.content if self.content is not None else f"{self.name} says hi"
+        if behaviour == "empty":
+            text = ""
         message: dict[str, Any] = {"role": "assistant", "content": text}
         finish = "stop"
         if body.get("tools") or behaviour == "bad_tool_json":
@@ -168,13 +179,16 @@ class FakeOpenAI:
             yield event({"role": "assistant", "tool_calls": [{**call, "index": 0}]}, None)
         else:
             words = message["content"].split(" ")
-            if behaviour == "stream_break":
+            if behaviour in ("stream_break", "no_finish"):
                 words = words[: max(1, len(words) // 2)]
             for i, word in enumerate(words):
                 yield event({"role": "assistant", "content": word if i == 0 else " " + word}, None)
             if behaviour == "stream_break":
                 await asyncio.sleep(0.05)  # let the first words reach the client
                 raise ConnectionAbortedError("fake server drops the stream on purpose")
+            if behaviour == "no_finish":
+                yield "data: [DONE]\n\n"  # a clean end, but no chunk ever said why
+                return
         yield event({}, finish)
         if (body.get("stream_options") or {}).get("include_usage"):
             yield f"data: {json.dumps({'id': 'chatcmpl-1', 'object': 'chat.completion.chunk', 'created': 0, 'model': 'fake-model', 'choices': [], 'usage': usage})}\n\n"
@@ -213,6 +227,65 @@ class FakeOpenAI:
             self._thread.join(timeout=10)
 
 
+class FakeOpenAIProcess:
+    """A :class:`FakeOpenAI` in a child process, which a test can kill (SIGKILL).
+
+    Started with its readiness line (``ready <port>``) read from the child's
+    stdout, so a slow machine waits as long as it takes and no longer.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.port = 0
+        self._process: subprocess.Popen[str] | None = None
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def deployment(
+        self, alias: str, model: str = "openai/fake-model", **extra: Any
+    ) -> dict[str, Any]:
+        """A model_list entry pointing at this server."""
+        return {
+            "model_name": alias,
+            "litellm_params": {
+                "model": model,
+                "api_base": self.api_base,
+                "api_key": "sk-test",
+                **extra,
+            },
+        }
+
+    def start(self) -> FakeOpenAIProcess:
+        root = Path(__file__).resolve().parents[2]
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tests.llm.fake_openai", self.name],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line.startswith("ready "):
+            self._process.kill()
+            raise RuntimeError(f"fake OpenAI server process did not start: {line!r}")
+        self.port = int(line.split()[1])
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL, and wait until the process is gone: its port refuses connections."""
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+
+    stop = kill
+
+
 def closed_port_base() -> str:
     """An api_base on 127.0.0.1 where nothing listens (connection refused)."""
     sock = socket.socket()
@@ -220,3 +293,10 @@ def closed_port_base() -> str:
     port = sock.getsockname()[1]
     sock.close()
     return f"http://127.0.0.1:{port}/v1"
+
+
+if __name__ == "__main__":
+    server = FakeOpenAI(sys.argv[1] if len(sys.argv) > 1 else "child").start()
+    print(f"ready {server.port}", flush=True)
+    assert server._thread is not None
+    server._thread.join()

@@ -105,6 +105,11 @@ async def check_fallback_recorded(
     assert draft.attempt == 1
     assert draft.error is None
     assert draft.usage.latency_s > 0
+    # Both failed tries are stored: on which deployment, why, and how long each took.
+    assert [(a.deployment, a.error) for a in draft.usage.failed_attempts] == [
+        (f"primary[openai/fake-model@{primary.api_base}]", "ProviderUnavailable")
+    ] * 2
+    assert all(a.latency_s > 0 for a in draft.usage.failed_attempts)
     assert check.usage.deployment.startswith("scripted/echo")
     assert check.usage.fallbacks == 0
 
@@ -201,3 +206,53 @@ async def test_calls_of_a_completed_step_survive_a_crash_right_after_it(
     assert not record.status.terminal  # it really died mid-run
     assert [(c.step_id, c.agent) for c in calls] == [("draft", "writer")]
     assert calls[0].usage.deployment.startswith("primary[")
+
+
+async def test_failed_tries_are_shown_by_the_api_and_runs_show(
+    tmp_path: Path, fake_server: FakeOpenAI, second_server: FakeOpenAI
+) -> None:
+    """Which deployment failed, with what and how long, reaches GET …/usage and `runs show`."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from orchestra.api.app import create_app
+
+    project = write_project(tmp_path / "p", fake_server, second_server)
+    fake_server.default = "server_error"
+    run_id, _usage, container = await run_review(project)
+    try:
+        _, key = await container.keys.create("viewer key", "viewer")
+        app = create_app(container.settings, container=container)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            answer = await http.get(
+                f"/api/v1/runs/{run_id}/usage", headers={"Authorization": f"Bearer {key}"}
+            )
+    finally:
+        await container.close()
+    assert answer.status_code == 200, answer.text
+    draft = answer.json()["calls"][0]
+    dead = f"primary[openai/fake-model@{fake_server.api_base}]"
+    assert [(a["deployment"], a["error"]) for a in draft["failed_attempts"]] == [
+        (dead, "ProviderUnavailable")
+    ] * 2
+    assert all(a["latency_s"] > 0 and "HTTP 500" in a["message"] for a in draft["failed_attempts"])
+
+    orchestra = str(Path(sys.executable).parent / "orchestra")
+    cli = [orchestra, "runs", "show", run_id, "--project", str(project)]
+    env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1"}
+    shown = subprocess.run(cli, capture_output=True, text=True, env=env, check=False)  # noqa: ASYNC221
+    assert shown.returncode == 0, shown.stderr
+    tries = shown.stdout.split("failed model call tries", 1)[1].splitlines()
+    assert sum(dead in line and "ProviderUnavailable" in line for line in tries) == 2
+    data = json.loads(
+        subprocess.run([*cli, "--json"], capture_output=True, text=True, env=env, check=True).stdout  # noqa: ASYNC221
+    )
+    listed = data["model_calls"]["failed_attempts"]
+    assert [(a["step_id"], a["deployment"], a["error"]) for a in listed] == [
+        ("draft", dead, "ProviderUnavailable")
+    ] * 2

@@ -1,4 +1,5 @@
-"""Migration 0003 (``model_calls``) goes up and down; calls and roll-ups read back as written.
+"""Migrations 0003 (``model_calls``) and 0004 (its ``failed_attempts``) go up and down;
+calls, their failed tries and roll-ups read back as written.
 
 On SQLite and PostgreSQL, like the other migrations (see test_migrate.py).
 """
@@ -24,6 +25,10 @@ def tables(connection: Connection) -> set[str]:
     return set(inspect(connection).get_table_names())
 
 
+def columns(connection: Connection) -> set[str]:
+    return {c["name"] for c in inspect(connection).get_columns("model_calls")}
+
+
 def record(step: str, agent: str, model: str, **usage: object) -> UsageRecord:
     return UsageRecord(
         usage=Usage.model_validate({"model": model, "deployment": f"{model}[x]", **usage}),
@@ -39,7 +44,11 @@ async def check_migration_and_rollups(database: Database, tmp_path: Path) -> Non
     await database.write(lambda c: migrate.downgrade(c, "0002_api_keys_audit"))
     assert "model_calls" not in await database.read(tables)
     await database.migrate()
-    assert await database.read(migrate.current_revision) == "0003_model_calls"
+    assert await database.read(migrate.current_revision) == "0004_model_call_attempts"
+    await database.write(lambda c: migrate.downgrade(c, "0003_model_calls"))
+    assert "failed_attempts" not in await database.read(columns)
+    await database.migrate()
+    assert "failed_attempts" in await database.read(columns)
 
     spec = Project.load(write_project(tmp_path / "project")).workflow("pair")
     async with SqlRunStore(database) as runs:
@@ -48,7 +57,19 @@ async def check_migration_and_rollups(database: Database, tmp_path: Path) -> Non
     usage = SqlUsageStore(database)
     written = [
         record("a", "writer", "m1", prompt_tokens=3, completion_tokens=4, cost_usd=0.5),
-        record("a", "writer", "m2", prompt_tokens=1, completion_tokens=1, retries=1, fallbacks=1),
+        record(
+            "a",
+            "writer",
+            "m2",
+            prompt_tokens=1,
+            completion_tokens=1,
+            retries=1,
+            fallbacks=1,
+            failed_attempts=[
+                {"deployment": "m2[dead]", "error": "ProviderUnavailable", "latency_s": 0.5},
+                {"deployment": "m2[x]", "error": "EmptyAnswer", "latency_s": 0.25, "message": "m"},
+            ],
+        ),
         record("b", "checker", "m1", prompt_tokens=2, completion_tokens=0, cached=True),
         record("b", "checker", "", latency_s=0.25).model_copy(update={"error": "Timeout"}),
     ]

@@ -218,6 +218,15 @@ class UsageGroup(UsageRollup):
     key: str = Field(description="The step id, agent name, model or deployment summed over.")
 
 
+class FailedModelAttempt(BaseModel):
+    """One try of a model call that did not answer."""
+
+    deployment: str = Field(description="alias[model@api_base] tried, or the alias alone.")
+    error: str = Field(description="Error type of the try (ProviderUnavailable, EmptyAnswer …).")
+    latency_s: float
+    message: str
+
+
 class ModelCall(BaseModel):
     """One call through the model gateway."""
 
@@ -236,6 +245,9 @@ class ModelCall(BaseModel):
     cached: bool
     error: str | None = Field(description="Error type of a call that failed, else null.")
     created_at: float
+    failed_attempts: list[FailedModelAttempt] = Field(
+        description="Every try that did not answer, in order (retries and fallbacks)."
+    )
 
 
 class RunUsage(BaseModel):

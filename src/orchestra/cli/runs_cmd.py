@@ -102,7 +102,7 @@ def show(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = Fa
 
     async def read(store: SqlRunStore) -> tuple[RunRecord, UsageReport]:
         record = await store.get_run(RunId(run_id))
-        return record, await SqlUsageStore(store.database).report(run_id, with_calls=False)
+        return record, await SqlUsageStore(store.database).report(run_id)
 
     record, report = _with_store(project, read)
     if as_json:
@@ -137,6 +137,11 @@ def show(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = Fa
                         "by_deployment": {
                             k: v.model_dump() for k, v in report.by_deployment.items()
                         },
+                        "failed_attempts": [
+                            {"step_id": c.step_id, "agent": c.agent, **a.model_dump()}
+                            for c in report.calls
+                            for a in c.usage.failed_attempts
+                        ],
                     },
                 },
                 indent=2,
@@ -178,10 +183,36 @@ def show(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = Fa
     if report.total.calls:
         console.print(_usage_table("agent", report.by_agent))
         console.print(_usage_table("model", report.by_model))
+        failed = _failed_attempts_table(report)
+        if failed.row_count:
+            console.print(failed)
     for sid, approval in record.approvals.items():
         state = approval.decision or "waiting"
         who = f" by {approval.decided_by}" if approval.decided_by else ""
         console.print(f"approval {sid}: {state}{who} {approval.reason or ''}")
+
+
+def _failed_attempts_table(report: UsageReport) -> Table:
+    """Every try of a model call that did not answer: where, why, how long."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table("step", "agent", title="failed model call tries", title_justify="left")
+    table.add_column("deployment", no_wrap=True)
+    table.add_column("error", no_wrap=True)
+    table.add_column("latency s")
+    table.add_column("message", max_width=60)
+    for call in report.calls:
+        for tried in call.usage.failed_attempts:
+            table.add_row(
+                call.step_id,
+                call.agent,
+                escape(tried.deployment),  # alias[model@api_base] is not Rich markup
+                tried.error,
+                f"{tried.latency_s:.3f}",
+                escape(tried.message[:120]),
+            )
+    return table
 
 
 def _usage_table(dimension: str, groups: dict[str, UsageTotals]) -> Table:

@@ -4,6 +4,8 @@ LiteLLM (and the OpenAI SDK beneath it) raise their own exception types; the
 gateway translates them exactly once, in :func:`translate_litellm_error`, so
 nothing above ``orchestra.llm`` ever sees a foreign exception. Every error
 carries ``retryable``: whether running the same call again later could succeed.
+Configuration errors are :class:`~orchestra.errors.UserMistake`, provider
+failures :class:`~orchestra.errors.RuntimeFailure` (each with a stable ``code``).
 
 Tree::
 
@@ -19,7 +21,8 @@ Tree::
     │   ├── AuthenticationFailed    401/403: wrong or missing API key
     │   ├── ContextWindowExceeded   prompt too long for the model
     │   └── MalformedOutput         answer broke the contract: bad tool-call JSON,
-    │       └── MalformedToolCall   structured output that is not JSON / not the schema
+    │       ├── MalformedToolCall   structured output that is not JSON / not the schema
+    │       └── EmptyAnswer         neither text nor a tool call
     ├── ScriptError                 a scripted model's script ran out or is invalid (tests)
     └── BudgetExceeded              control signal: a run/step token or cost budget is spent
 """
@@ -28,7 +31,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
+
+from orchestra.errors import RuntimeFailure, UserMistake
 
 if TYPE_CHECKING:
     from orchestra.llm.types import Usage
@@ -43,10 +48,14 @@ class LLMError(Exception):
 
     retryable: bool = False
     usage: Usage | None = None
+    deployment_id: str | None = None
+    """The Router's id of the deployment that failed this try, when one was picked."""
 
 
-class ModelConfigError(LLMError):
+class ModelConfigError(LLMError, UserMistake):
     """The model configuration is wrong. Never retryable: the user must change it."""
+
+    code: ClassVar[str] = "model_config"
 
 
 class UnknownModel(ModelConfigError):
@@ -69,12 +78,14 @@ class LocalModelUnavailable(ModelConfigError):
     """The embedded local model cannot run here (extra missing, model file broken)."""
 
 
-class ProviderError(LLMError):
+class ProviderError(LLMError, RuntimeFailure):
     """A model server or hosted API failed the call.
 
     ``status`` is the HTTP status when there was one; ``provider`` the LiteLLM
     provider name (``openai``, ``hosted_vllm``, ``scripted`` ...).
     """
+
+    code: ClassVar[str] = "provider_failed"
 
     def __init__(
         self,
@@ -150,6 +161,13 @@ class MalformedOutput(ProviderError):
 
 class MalformedToolCall(MalformedOutput):
     """A tool call's ``arguments`` are not a JSON object."""
+
+
+class EmptyAnswer(MalformedOutput):
+    """The model answered with neither text nor a tool call (a server that ended the
+    answer before writing anything). Another deployment or a fallback may answer."""
+
+    code: ClassVar[str] = "empty_answer"
 
 
 class ScriptError(LLMError):

@@ -18,20 +18,19 @@ Build one with :func:`build_gateway`, pass it down, and ``await close()`` it.
 from __future__ import annotations
 
 import inspect
-import json
 import time
 from typing import Any
 
 from orchestra.llm import providers
+from orchestra.llm.answers import consume_stream, parse_response
+from orchestra.llm.attempts import CallAttempts
 from orchestra.llm.cache import ResponseCache, build_cache, cache_key
 from orchestra.llm.config import GatewayConfig, ResolvedModels
 from orchestra.llm.errors import (
     LLMError,
     MalformedOutput,
-    MalformedToolCall,
     ModelConfigError,
     ScriptError,
-    StreamInterrupted,
     UnknownModel,
 )
 from orchestra.llm.scripted import ScriptRegistry
@@ -40,9 +39,7 @@ from orchestra.llm.types import (
     ChatRequest,
     ChatResponse,
     RestartCallback,
-    StreamRestart,
     TokenCallback,
-    ToolCall,
     Usage,
 )
 
@@ -67,7 +64,7 @@ class Gateway:
         self._cache = cache
         self._router = _build_router(self.models, config)
         self._labels: dict[str, str] = {}
-        self._fallbacks: dict[str, list[str]] = {}
+        self._fallbacks: dict[tuple[str, str], list[str]] = {}
 
     @property
     def router(self) -> Any:
@@ -117,12 +114,11 @@ class Gateway:
     ) -> ChatResponse:
         """Answer ``request``; stream text deltas to ``on_token`` if given.
 
-        Provider failures are the Router's: retries, then its fallbacks. What the
-        Router cannot see is the gateway's: a stream that breaks after it started
-        and an answer of the wrong shape (tool-call JSON, response schema) are
-        asked again ``num_retries`` times, then of each fallback alias of the
-        answering alias in turn. When tokens already went to ``on_token``,
-        ``on_restart`` hears first that they are void. Raises an
+        A failed try (server down, timeout, a stream cut short, an empty or
+        malformed answer) is tried again on the alias's other deployments, then
+        on each fallback alias (:mod:`orchestra.llm.attempts`); ``usage`` lists
+        every failed try. When tokens already went to ``on_token``, ``on_restart``
+        hears first that they are void. Raises an
         :class:`~orchestra.llm.errors.LLMError` subclass, carrying in ``usage``
         what the failed call cost, when nothing answered well.
         """
@@ -147,133 +143,121 @@ class Gateway:
                     }
                 )
         started = time.perf_counter()
-        attempt = _Attempts(self, request, on_token, on_restart)
+        attempts = CallAttempts(self, request, on_token, on_restart)
         try:
-            response = await attempt.run(self.resolve(request.model))
+            response = await attempts.run(self.resolve(request.model))
         except LLMError as exc:
-            exc.usage = attempt.spent.model_copy(
+            exc.usage = attempts.spent.model_copy(
                 update={"latency_s": time.perf_counter() - started}
             )
             raise
-        response.usage = attempt.merged(response.usage, time.perf_counter() - started)
+        response.usage = attempts.merged(response.usage, time.perf_counter() - started)
         if cache is not None and key is not None:
             await cache.set(key, response)
         return response
 
-    def fallbacks_of(self, group: str) -> list[str]:
-        """The aliases ``router_settings.fallbacks`` names for ``group`` (else
-        ``default_fallbacks``), in order."""
-        chain = self._fallbacks.get(group)
+    @property
+    def num_retries(self) -> int:
+        """Tries per alias after the first: ``router_settings.num_retries``, else
+        ``[models].num_retries``."""
+        configured = self.models.router_settings.get("num_retries")
+        return int(configured) if configured is not None else self.config.num_retries
+
+    def fallbacks_of(self, group: str, kind: str = "fallbacks") -> list[str]:
+        """The aliases ``router_settings.<kind>`` names for ``group``, in order; for
+        ``fallbacks``, ``default_fallbacks`` when it names none."""
+        chain = self._fallbacks.get((group, kind))
         if chain is None:
             found: list[str] = []
-            for entry in self.models.router_settings.get("fallbacks") or ():
+            for entry in self.models.router_settings.get(kind) or ():
                 if isinstance(entry, dict) and isinstance(entry.get(group), list):
                     found.extend(str(alias) for alias in entry[group])
-            if not found:
+            if not found and kind == "fallbacks":
                 found = [str(a) for a in self.models.router_settings.get("default_fallbacks") or ()]
             chain = [alias for alias in dict.fromkeys(found) if alias != group]
-            self._fallbacks[group] = chain
+            self._fallbacks[(group, kind)] = chain
         return chain
 
-    async def _call(
+    def deployment_count(self, group: str) -> int:
+        """How many deployments serve ``group`` (1 for a direct provider route)."""
+        return max(1, len(self._router.get_model_list(model_name=group) or ()))
+
+    def cool_down(self, group: str, error: LLMError) -> None:
+        """Put the deployment that failed in the Router's cool-down, so no try or call
+        picks it for ``cooldown_time`` seconds, when ``group`` has other deployments.
+
+        LiteLLM cools a deployment down after 429s and a high failure rate, but never
+        for a refused connection: a dead server kept getting half of the tries.
+        A malformed answer is the model's fault, not the server's: no cool-down.
+        """
+        if error.deployment_id is None or isinstance(error, MalformedOutput):
+            return
+        if self.deployment_count(group) < 2:
+            return
+        status = getattr(error, "status", None)
+        self._router.cooldown_cache.add_deployment_to_cooldown(
+            model_id=error.deployment_id,
+            original_exception=error,
+            exception_status=status if isinstance(status, int) else 503,
+            cooldown_time=self._router.cooldown_time,
+        )
+
+    async def call_once(
         self, group: str, request: ChatRequest, on_token: TokenCallback | None
     ) -> tuple[ChatResponse, str]:
-        """One Router call; returns the answer and the alias (model group) that gave it."""
+        """One try: the Router picks a deployment of ``group`` and asks it, without
+        retries or fallbacks of its own. Returns the answer and the Router's id of the
+        deployment; an error carries that id in ``deployment_id``."""
         stream = request.stream or on_token is not None
         kwargs = _router_kwargs(group, request, self._context.token, stream=stream)
         metadata: dict[str, Any] = kwargs["metadata"]
         try:
-            raw = await self._router.acompletion(**kwargs, stream=stream)
+            raw = await self._router.acompletion(
+                **kwargs, stream=stream, num_retries=0, disable_fallbacks=True
+            )
         except Exception as exc:
-            raise translate_litellm_error(exc, model=request.model) from exc
-        if not stream:
-            response = _parse_response(raw)
-        else:
-            response = await self._consume_stream(raw, request, on_token)
+            error = translate_litellm_error(exc, model=request.model)
+            error.deployment_id = getattr(exc, "failed_deployment_id", None) or _picked(metadata)
+            raise error from exc
         hidden = getattr(raw, "_hidden_params", None) or {}
-        response.usage = self._usage(hidden, metadata, response.usage)
-        headers = hidden.get("additional_headers") or {}
-        return response, str(headers.get("x-litellm-model-group") or group)
+        deployment_id = str(hidden.get("model_id") or "")
+        try:
+            if stream:
+                response = await consume_stream(raw, request, on_token)
+            else:
+                response = parse_response(raw)
+        except LLMError as exc:
+            exc.deployment_id = deployment_id or None
+            raise
+        hidden = getattr(raw, "_hidden_params", None) or hidden
+        response.usage = self._usage(hidden, response.usage)
+        return response, deployment_id
 
-    async def _consume_stream(
-        self, stream: Any, request: ChatRequest, on_token: TokenCallback | None
-    ) -> ChatResponse:
-        text: list[str] = []
-        calls: dict[int, dict[str, str]] = {}
-        finish: str | None = None
-        usage = Usage()
-        iterator = stream.__aiter__()
-        while True:
-            try:
-                chunk = await iterator.__anext__()
-            except StopAsyncIteration:
-                break
-            except Exception as exc:
-                cause = translate_litellm_error(exc, model=request.model)
-                raise StreamInterrupted(
-                    f"model {request.model!r}: the stream broke after "
-                    f"{sum(map(len, text))} characters ({cause}).",
-                    status=getattr(cause, "status", None),
-                    provider=getattr(cause, "provider", ""),
-                    model=request.model,
-                ) from exc
-            chunk_usage = getattr(chunk, "usage", None)
-            if chunk_usage is not None:
-                usage = Usage(
-                    prompt_tokens=chunk_usage.prompt_tokens or 0,
-                    completion_tokens=chunk_usage.completion_tokens or 0,
-                )
-            if not chunk.choices:
-                continue
-            choice = chunk.choices[0]
-            finish = choice.finish_reason or finish
-            delta = choice.delta
-            for call in getattr(delta, "tool_calls", None) or []:
-                slot = calls.setdefault(call.index or 0, {"id": "", "name": "", "arguments": ""})
-                slot["id"] = call.id or slot["id"]
-                if call.function is not None:
-                    slot["name"] = call.function.name or slot["name"]
-                    slot["arguments"] += call.function.arguments or ""
-            if delta.content:
-                text.append(delta.content)
-                if on_token is not None:
-                    await on_token(delta.content)
-        return ChatResponse(
-            content="".join(text) or None,
-            tool_calls=[ToolCall(**calls[i]) for i in sorted(calls)],
-            finish_reason=finish,
-            usage=usage,
-        )
-
-    def _usage(self, hidden: dict[str, Any], metadata: dict[str, Any], usage: Usage) -> Usage:
-        headers: dict[str, Any] = hidden.get("additional_headers") or {}
-        fallbacks = int(headers.get("x-litellm-attempted-fallbacks") or 0)
-        failed = {
-            (p.get("model_group"), p.get("deployment_id"), p.get("attempted_retries"))
-            for p in metadata.get("previous_models") or ()
-            if isinstance(p, dict)
-        }
+    def _usage(self, hidden: dict[str, Any], usage: Usage) -> Usage:
         model = str(hidden.get("litellm_model_name") or "")
         cost = hidden.get("response_cost")
         if cost is None:
             cost = _cost(model, usage)
+        headers: dict[str, Any] = hidden.get("additional_headers") or {}
         return usage.model_copy(
             update={
                 "cost_usd": float(cost or 0.0),
                 "model": model,
-                "deployment": self._label(str(hidden.get("model_id") or ""), headers),
-                "retries": max(0, len(failed) - fallbacks),
-                "fallbacks": fallbacks,
+                "deployment": self.deployment_label(str(hidden.get("model_id") or ""))
+                or str(headers.get("x-litellm-model-group") or ""),
             }
         )
 
-    def _label(self, model_id: str, headers: dict[str, Any]) -> str:
-        """A readable name for the deployment that answered: ``alias[id or model@api_base]``."""
+    def deployment_label(self, model_id: str | None) -> str:
+        """A readable name for a deployment: ``alias[label or model@api_base]``; "" when
+        the Router knows no deployment by that id."""
+        if not model_id:
+            return ""
         if model_id in self._labels:
             return self._labels[model_id]
-        deployment = self._router.get_deployment(model_id=model_id) if model_id else None
+        deployment = self._router.get_deployment(model_id=model_id)
         if deployment is None:
-            return str(headers.get("x-litellm-model-group") or "")
+            return ""
         params = deployment.litellm_params
         given = (
             (deployment.model_info.model_extra or {}).get("label")
@@ -301,108 +285,6 @@ class Gateway:
         if self._cache is not None:
             await self._cache.close()
         self._router.discard()
-
-
-class _Attempts:
-    """The tries of one gateway call beyond the Router's: repeats and fallbacks for answers
-    the Router took as good but the gateway does not (broken stream, wrong shape)."""
-
-    def __init__(
-        self,
-        gateway: Gateway,
-        request: ChatRequest,
-        on_token: TokenCallback | None,
-        on_restart: RestartCallback | None,
-    ) -> None:
-        self.gateway = gateway
-        self.request = request
-        self.on_token = on_token
-        self.on_restart = on_restart
-        self.spent = Usage()
-        """Tokens and cost of answers thrown away, plus every retry and fallback taken."""
-        self.streamed = 0
-        self.restarts = 0
-
-    async def _emit(self, text: str) -> None:
-        assert self.on_token is not None
-        self.streamed += len(text)
-        await self.on_token(text)
-
-    async def run(self, group: str) -> ChatResponse:
-        gateway = self.gateway
-        candidates = [group, *gateway.fallbacks_of(group)]
-        emit = self._emit if self.on_token is not None else None
-        index = 0
-        alias = group
-        bad_answer: LLMError | None = None  # the last broken or malformed answer
-        while True:
-            failure: LLMError | None = None
-            for _try in range(gateway.config.num_retries + 1):
-                if failure is not None:
-                    await self._void_stream(failure, alias)
-                    self.spent.retries += 1
-                try:
-                    response, answered = await gateway._call(alias, self.request, emit)
-                except (StreamInterrupted, MalformedOutput) as exc:
-                    failure = bad_answer = exc
-                    continue
-                except LLMError as exc:
-                    if bad_answer is None:
-                        raise  # the Router's verdict, after its own retries and fallbacks
-                    failure = exc
-                    break  # this fallback alias is down: try the next one
-                try:
-                    _check_shape(response, self.request)
-                except MalformedOutput as exc:
-                    failure = bad_answer = exc
-                    self._spend(response.usage)
-                    if answered in candidates:  # the Router fell back itself: go on from there
-                        index = max(index, candidates.index(answered))
-                    continue
-                return response
-            index += 1
-            if index >= len(candidates):
-                # What sent us past the first alias is what the caller must fix.
-                assert bad_answer is not None
-                raise bad_answer
-            await self._void_stream(failure, candidates[index])
-            alias = gateway.resolve(candidates[index])
-            self.spent.fallbacks += 1
-
-    async def _void_stream(self, failure: LLMError | None, next_alias: str) -> None:
-        if self.streamed and self.on_restart is not None:
-            self.restarts += 1
-            await self.on_restart(
-                StreamRestart(
-                    restart=self.restarts,
-                    reason=str(failure) if failure is not None else "",
-                    discarded_chars=self.streamed,
-                    model=next_alias,
-                )
-            )
-        self.streamed = 0
-
-    def _spend(self, usage: Usage) -> None:
-        spent = self.spent
-        spent.prompt_tokens += usage.prompt_tokens
-        spent.completion_tokens += usage.completion_tokens
-        spent.cost_usd += usage.cost_usd
-        spent.retries += usage.retries
-        spent.fallbacks += usage.fallbacks
-
-    def merged(self, usage: Usage, latency_s: float) -> Usage:
-        """The answer's usage plus what the discarded tries cost and took."""
-        spent = self.spent
-        return usage.model_copy(
-            update={
-                "prompt_tokens": usage.prompt_tokens + spent.prompt_tokens,
-                "completion_tokens": usage.completion_tokens + spent.completion_tokens,
-                "cost_usd": usage.cost_usd + spent.cost_usd,
-                "retries": usage.retries + spent.retries,
-                "fallbacks": usage.fallbacks + spent.fallbacks,
-                "latency_s": latency_s,
-            }
-        )
 
 
 def build_gateway(
@@ -442,6 +324,14 @@ def _build_router(models: ResolvedModels, config: GatewayConfig) -> Any:
             f"LiteLLM rejected the model configuration: {exc}. Check [models].model_list "
             "and router_settings (LiteLLM's proxy config format)."
         ) from exc
+
+
+def _picked(metadata: dict[str, Any]) -> str | None:
+    """The id of the deployment the Router picked for a try, from the request metadata it
+    fills in (``model_info.id``)."""
+    info = metadata.get("model_info")
+    picked = info.get("id") if isinstance(info, dict) else None
+    return str(picked) if picked else None
 
 
 def _router_kwargs(group: str, request: ChatRequest, token: str, *, stream: bool) -> dict[str, Any]:
@@ -486,60 +376,6 @@ def _router_kwargs(group: str, request: ChatRequest, token: str, *, stream: bool
     if stream:
         kwargs["stream_options"] = {"include_usage": True}
     return kwargs
-
-
-def _parse_response(raw: Any) -> ChatResponse:
-    choice = raw.choices[0]
-    message = choice.message
-    calls = [
-        ToolCall(id=c.id or "", name=c.function.name or "", arguments=c.function.arguments or "")
-        for c in (message.tool_calls or [])
-    ]
-    usage = getattr(raw, "usage", None)
-    return ChatResponse(
-        content=message.content,
-        tool_calls=calls,
-        finish_reason=choice.finish_reason,
-        usage=Usage(
-            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
-        ),
-    )
-
-
-def _check_shape(response: ChatResponse, request: ChatRequest) -> None:
-    """Raise :class:`MalformedOutput` when the answer breaks the request's contract."""
-    for call in response.tool_calls:
-        try:
-            arguments = json.loads(call.arguments or "{}")
-        except ValueError as exc:
-            raise MalformedToolCall(
-                f"model {request.model!r} called tool {call.name!r} with arguments that are not "
-                f"JSON: {call.arguments[:200]!r}. Retry the step or use a stronger model.",
-                raw=call.arguments,
-                model=request.model,
-            ) from exc
-        if not isinstance(arguments, dict):
-            raise MalformedToolCall(
-                f"model {request.model!r} called tool {call.name!r} with arguments that are not "
-                f"a JSON object: {call.arguments[:200]!r}. Retry the step or use a stronger model.",
-                raw=call.arguments,
-                model=request.model,
-            )
-    if request.response_schema is not None and not response.tool_calls:
-        import jsonschema  # type: ignore[import-untyped]
-
-        text = response.content or ""
-        try:
-            jsonschema.validate(json.loads(text), request.response_schema)
-        except (ValueError, jsonschema.ValidationError) as exc:
-            reason = getattr(exc, "message", str(exc))
-            raise MalformedOutput(
-                f"model {request.model!r} did not answer with JSON matching the response schema "
-                f"({reason[:200]}). Retry the step or use a stronger model.",
-                raw=text,
-                model=request.model,
-            ) from exc
 
 
 def _cost(model: str, usage: Usage) -> float:

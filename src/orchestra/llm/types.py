@@ -61,6 +61,19 @@ class ChatRequest(BaseModel):
     """Correlation ids (run_id, step_id, agent) for logs and usage records."""
 
 
+class FailedAttempt(BaseModel):
+    """One try of a call that did not give the answer: which deployment, why, how long."""
+
+    deployment: str
+    """``alias[model@api_base]``, or the alias alone when no deployment could be picked
+    (every one cooling down)."""
+    error: str
+    """The :mod:`orchestra.llm.errors` class name (``ProviderUnavailable``, ``EmptyAnswer`` …)."""
+    latency_s: float
+    message: str = ""
+    """The error's first line, cut to 300 characters."""
+
+
 class Usage(BaseModel):
     """What one call cost and how it was served."""
 
@@ -73,6 +86,9 @@ class Usage(BaseModel):
     retries: int = 0
     fallbacks: int = 0
     cached: bool = False
+    failed_attempts: list[FailedAttempt] = Field(default_factory=list)
+    """Every try before the one that answered (or every try, for a call that failed), in
+    order; ``retries`` + ``fallbacks`` tries were made after the first."""
 
     @property
     def total_tokens(self) -> int:

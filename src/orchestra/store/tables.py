@@ -124,5 +124,7 @@ model_calls = Table(
     Column("cached", Boolean, nullable=False),
     Column("error", String(64)),
     Column("created_at", Float, nullable=False),
+    # The call's failed tries as JSON text (migration 0004): deployment, error, latency.
+    Column("failed_attempts", Text),
 )
 Index("ix_model_calls_run_step", model_calls.c.run_id, model_calls.c.step_id)

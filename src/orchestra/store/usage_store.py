@@ -5,16 +5,19 @@ runtime puts behind the gateway: every call is committed in its own
 transaction before the call returns to the step, so a step that succeeded
 never loses the calls it made, whatever crashes afterwards. Roll-ups per step,
 agent, model and deployment are ``GROUP BY`` queries over the same rows, so
-they always agree with the per-call records.
+they always agree with the per-call records. A call's failed tries (which
+deployment, which error, how long) are kept with its row (``failed_attempts``).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, Connection, func, insert, select
 
-from orchestra.llm.types import Usage
+from orchestra.llm.types import FailedAttempt, Usage
 from orchestra.llm.usage import UsageRecord, UsageReport, UsageTotals
 from orchestra.store.database import Database
 from orchestra.store.tables import model_calls
@@ -22,6 +25,8 @@ from orchestra.store.tables import model_calls
 _c = model_calls.c
 _ANSWERED_BY: ColumnElement[Any] = func.coalesce(func.nullif(_c.model, ""), _c.requested_model)
 """The model dimension: the model that answered, or the one asked for when none did."""
+
+_ATTEMPTS = TypeAdapter(list[FailedAttempt])
 
 _DIMENSIONS: dict[str, ColumnElement[Any]] = {
     "step": func.coalesce(_c.step_id, ""),
@@ -62,6 +67,11 @@ def _row(record: UsageRecord) -> dict[str, Any]:
         "cached": usage.cached,
         "error": record.error,
         "created_at": record.created_at,
+        "failed_attempts": (
+            json.dumps([a.model_dump() for a in usage.failed_attempts], separators=(",", ":"))
+            if usage.failed_attempts
+            else None
+        ),
     }
 
 
@@ -91,6 +101,9 @@ def _record(row: Any) -> UsageRecord:
             retries=row.retries,
             fallbacks=row.fallbacks,
             cached=bool(row.cached),
+            failed_attempts=_ATTEMPTS.validate_json(row.failed_attempts)
+            if row.failed_attempts
+            else [],
         ),
         run_id=row.run_id or "",
         step_id=row.step_id or "",

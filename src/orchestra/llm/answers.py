@@ -1,0 +1,161 @@
+"""Reading one answer off LiteLLM, and deciding whether it is an answer at all.
+
+:func:`parse_response` reads a whole answer, :func:`consume_stream` a streamed
+one (handing text deltas to the token callback), and :func:`check_shape`
+refuses what breaks the request's contract: tool-call arguments that are not a
+JSON object, structured output that is not the schema, an answer with neither
+text nor a tool call. A stream that ends without the server ever saying why
+(no finish reason) was cut short: it raises
+:class:`~orchestra.llm.errors.StreamInterrupted`, like one that broke off.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from orchestra.llm.errors import (
+    EmptyAnswer,
+    MalformedOutput,
+    MalformedToolCall,
+    StreamInterrupted,
+)
+from orchestra.llm.translate import translate_litellm_error
+from orchestra.llm.types import ChatRequest, ChatResponse, TokenCallback, ToolCall, Usage
+
+
+def parse_response(raw: Any) -> ChatResponse:
+    """A non-streamed LiteLLM ``ModelResponse`` as our :class:`ChatResponse`."""
+    choice = raw.choices[0]
+    message = choice.message
+    calls = [
+        ToolCall(id=c.id or "", name=c.function.name or "", arguments=c.function.arguments or "")
+        for c in (message.tool_calls or [])
+    ]
+    usage = getattr(raw, "usage", None)
+    return ChatResponse(
+        content=message.content,
+        tool_calls=calls,
+        finish_reason=choice.finish_reason,
+        usage=Usage(
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+        ),
+    )
+
+
+async def consume_stream(
+    stream: Any, request: ChatRequest, on_token: TokenCallback | None
+) -> ChatResponse:
+    """Read a LiteLLM stream to its end, handing each text delta to ``on_token``."""
+    text: list[str] = []
+    calls: dict[int, dict[str, str]] = {}
+    finish: str | None = None
+    usage = Usage()
+    iterator = stream.__aiter__()
+    while True:
+        try:
+            chunk = await iterator.__anext__()
+        except StopAsyncIteration:
+            break
+        except Exception as exc:
+            cause = translate_litellm_error(exc, model=request.model)
+            raise StreamInterrupted(
+                f"model {request.model!r}: the stream broke after "
+                f"{sum(map(len, text))} characters ({cause}).",
+                status=getattr(cause, "status", None),
+                provider=getattr(cause, "provider", ""),
+                model=request.model,
+            ) from exc
+        chunk_usage = getattr(chunk, "usage", None)
+        if chunk_usage is not None:
+            usage = Usage(
+                prompt_tokens=chunk_usage.prompt_tokens or 0,
+                completion_tokens=chunk_usage.completion_tokens or 0,
+            )
+        if not chunk.choices:
+            continue
+        choice = chunk.choices[0]
+        finish = choice.finish_reason or finish
+        delta = choice.delta
+        for call in getattr(delta, "tool_calls", None) or []:
+            slot = calls.setdefault(call.index or 0, {"id": "", "name": "", "arguments": ""})
+            slot["id"] = call.id or slot["id"]
+            if call.function is not None:
+                slot["name"] = call.function.name or slot["name"]
+                slot["arguments"] += call.function.arguments or ""
+        if delta.content:
+            text.append(delta.content)
+            if on_token is not None:
+                await on_token(delta.content)
+    if not _server_said_why(stream):
+        raise StreamInterrupted(
+            f"model {request.model!r}: the stream ended after {sum(map(len, text))} characters "
+            "without a finish reason, so the answer was cut short (llama.cpp-based servers end "
+            "an earlier stream this way when a new request arrives; give such a server more "
+            "parallel slots, e.g. llama-server --parallel, or add deployments).",
+            model=request.model,
+        )
+    return ChatResponse(
+        content="".join(text) or None,
+        tool_calls=[ToolCall(**calls[i]) for i in sorted(calls)],
+        finish_reason=finish,
+        usage=usage,
+    )
+
+
+def _server_said_why(stream: Any) -> bool:
+    """Whether a chunk the server sent carried a finish reason.
+
+    LiteLLM closes every stream with a ``finish_reason: "stop"`` chunk of its own when
+    the server sent none; that chunk is not among the stream's ``chunks`` (what the
+    server sent), so those are asked. A stream without that record counts as finished.
+    """
+    received = getattr(stream, "chunks", None)
+    if not isinstance(received, list):
+        return True
+    return any(
+        getattr(chunk, "choices", None) and chunk.choices[0].finish_reason for chunk in received
+    )
+
+
+def check_shape(response: ChatResponse, request: ChatRequest) -> None:
+    """Raise :class:`MalformedOutput` when the answer breaks the request's contract."""
+    if not response.tool_calls and not (response.content or "").strip():
+        raise EmptyAnswer(
+            f"model {request.model!r} answered with neither text nor a tool call "
+            f"(finish reason {response.finish_reason!r}). Retry the step; if it keeps "
+            "happening, check the server's logs or use another model.",
+            model=request.model,
+        )
+    for call in response.tool_calls:
+        try:
+            arguments = json.loads(call.arguments or "{}")
+        except ValueError as exc:
+            raise MalformedToolCall(
+                f"model {request.model!r} called tool {call.name!r} with arguments that are not "
+                f"JSON: {call.arguments[:200]!r}. Retry the step or use a stronger model.",
+                raw=call.arguments,
+                model=request.model,
+            ) from exc
+        if not isinstance(arguments, dict):
+            raise MalformedToolCall(
+                f"model {request.model!r} called tool {call.name!r} with arguments that are not "
+                f"a JSON object: {call.arguments[:200]!r}. Retry the step or use a stronger model.",
+                raw=call.arguments,
+                model=request.model,
+            )
+    if request.response_schema is not None and not response.tool_calls:
+        import jsonschema  # type: ignore[import-untyped]
+
+        text = response.content or ""
+        try:
+            jsonschema.validate(json.loads(text), request.response_schema)
+        except (ValueError, jsonschema.ValidationError) as exc:
+            reason = getattr(exc, "message", str(exc))
+            raise MalformedOutput(
+                f"model {request.model!r} did not answer with JSON matching the response schema "
+                f"({reason[:200]}). Retry the step or use a stronger model.",
+                raw=text,
+                model=request.model,
+            ) from exc
