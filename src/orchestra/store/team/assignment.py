@@ -6,11 +6,13 @@ suited agents with room by the strategy, and takes a slot with a guarded update:
     UPDATE agents SET active_tasks = active_tasks + 1 …
      WHERE name = :agent AND active_tasks < max_tasks AND state IN ('idle', 'busy')
 
-then moves the task with ``… WHERE status = 'queued'``. On PostgreSQL the queue rows are
-read ``FOR UPDATE SKIP LOCKED``, so concurrent dispatchers take disjoint tasks, and the
-agent update re-checks its guard against the committed row when two race for one slot
-(READ COMMITTED re-evaluates the ``WHERE`` after the lock wait). SQLite has one writer
-at a time. Either way a task is never given to two agents and no agent exceeds
+then moves the task with ``… WHERE status = 'queued'``. SQLite has one writer at a time.
+On PostgreSQL a batch first takes a transaction-level advisory lock, so batches of
+concurrent dispatchers run one after another: a batch locks several agent rows, and two
+batches locking them in different orders deadlock (the race test found it). A batch is
+a few milliseconds, so this costs little; finishing tasks does not take the lock, and
+the guarded updates still re-check against the committed rows (READ COMMITTED
+re-evaluates the ``WHERE`` after a row-lock wait). Either way a task is never given to two agents and no agent exceeds
 ``max_tasks``; ``tests/store/test_assignment_race.py`` races four processes to show it.
 """
 
@@ -20,7 +22,7 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, select, text, update
 
 from orchestra.agents.assignment import Need, Strategy, why_waiting
 from orchestra.agents.lifecycle import AgentState
@@ -32,6 +34,8 @@ from orchestra.tasks.states import TaskStatus
 
 _t = tasks.c
 _a = agents.c
+_ASSIGNMENT_LOCK = 7242020
+"""PostgreSQL advisory lock key serialising assignment batches (migrations use 7242019)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +79,14 @@ def _take_slot(conn: Connection, agent: str, now: float) -> int | None:
 def _assign(
     conn: Connection, strategy: Strategy, limit: int, by: str, now: float
 ) -> AssignmentBatch:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ASSIGNMENT_LOCK})
     query = (
         select(_t.id, _t.complexity, _t.capabilities_json, _t.wait_reason, _t.created_at)
         .where(_t.status == TaskStatus.QUEUED)
         .order_by(_t.priority.desc(), _t.created_at, _t.id)
         .limit(limit)
     )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
     queued = list(conn.execute(query))
     if not queued:
         return AssignmentBatch()
