@@ -340,3 +340,94 @@ class TaskRepository:
             record_update(conn, task_id, "note", by=by, now=now, note=note)
 
         await self.database.write(work)
+
+    async def link_run(self, task_id: str, run_id: str, *, by: str) -> None:
+        """Record the run an active task became (once per attempt)."""
+        now = time.time()
+
+        def work(conn: Connection) -> None:
+            result = conn.execute(
+                update(tasks)
+                .where(and_(_t.id == task_id, _t.run_id.is_(None), _t.status.in_(ACTIVE)))
+                .values(run_id=run_id, updated_at=now)
+            )
+            if result.rowcount == 1:
+                record_update(conn, task_id, "note", by=by, now=now, note=f"run {run_id}")
+
+        await self.database.write(work)
+
+    async def finish_from_run(
+        self,
+        task_id: str,
+        target: TaskStatus,
+        *,
+        by: str,
+        error: Mapping[str, Any] | None = None,
+    ) -> TaskRow:
+        """End an active task as its run ended (complete or failed)."""
+        return await self.move(task_id, target, by=by, error=error, note="its run ended")
+
+    async def active(self, *, agent: str | None = None) -> builtins.list[TaskRow]:
+        """Tasks an agent holds (assigned or in a phase), optionally of one agent."""
+
+        def work(conn: Connection) -> builtins.list[Any]:
+            query = select(tasks).where(_t.status.in_(ACTIVE))
+            if agent is not None:
+                query = query.where(_t.agent == agent)
+            return builtins.list(conn.execute(query))
+
+        return [task_row(row) for row in await self.database.read(work)]
+
+    async def requeue(self, task_id: str, *, by: str, note: str, exhausted: bool) -> TaskRow:
+        """Give a task whose agent went away back to the queue — or fail it when its
+        attempts are used up. Its attempt count is kept (it counts toward the limit)."""
+        now = time.time()
+        target = TaskStatus.FAILED if exhausted else TaskStatus.QUEUED
+
+        def work(conn: Connection) -> None:
+            row = conn.execute(
+                select(_t.status, _t.agent, _t.attempts).where(_t.id == task_id)
+            ).first()
+            if row is None:
+                raise TaskNotFound(task_id)
+            source = TaskStatus(row.status)
+            if source not in ACTIVE:
+                raise IllegalTaskTransition(task_id, source, target)
+            values: dict[str, Any] = {"status": target, "updated_at": now, "agent": None}
+            values |= {"run_id": None, "assigned_at": None}
+            if exhausted:
+                values |= {
+                    "finished_at": now,
+                    "agent": row.agent,
+                    "error_json": json.dumps(
+                        {
+                            "type": "attempts_exhausted",
+                            "message": f"{note}; gave up after {row.attempts} attempts",
+                            "retryable": False,
+                        }
+                    ),
+                }
+            result = conn.execute(
+                update(tasks).where(and_(_t.id == task_id, _t.status == source)).values(**values)
+            )
+            if result.rowcount != 1:
+                raise IllegalTaskTransition(task_id, source, target)
+            record_update(
+                conn, task_id, "status", by=by, now=now, source=source, target=target, note=note
+            )
+            if row.agent is not None:
+                release_agent(
+                    conn, row.agent, task_id, "lost", now, by=by, error_after=self.error_after
+                )
+
+        await self.database.write(work)
+        return await self.get(task_id)
+
+    async def for_run(self, run_id: str) -> TaskRow | None:
+        """The task a run belongs to, if any (``task.update`` finds its task so)."""
+
+        def work(conn: Connection) -> Any:
+            return conn.execute(select(tasks).where(_t.run_id == run_id)).first()
+
+        row = await self.database.read(work)
+        return None if row is None else task_row(row)
