@@ -67,6 +67,33 @@ class EngineSettings(BaseModel):
     on the failed one."""
 
 
+class TasksSettings(BaseModel):
+    """``[tasks]``: how queued tasks are given to agents (docs/tasks.md)."""
+
+    model_config = _SECTION_CONFIG
+
+    strategy: Literal["least_recent", "round_robin", "least_loaded", "weighted"] = (
+        "least_recent"
+    )
+    """Which suited agent with room takes the next task: the one idle longest
+    (``least_recent``), the next by name (``round_robin``), the one with the lowest
+    share of its ``max_tasks`` in use (``least_loaded``), or at random in proportion to
+    ``weight`` (``weighted``)."""
+    dispatch: bool = True
+    """Run the dispatcher inside ``orchestra serve``."""
+    poll_seconds: float = Field(default=0.5, gt=0)
+    """How often the dispatcher looks at the queue when nothing woke it earlier."""
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
+    """How often a process says it is still working for the agents holding its tasks."""
+    lapse_seconds: float = Field(default=20.0, gt=0)
+    """After how long without a heartbeat an agent with tasks is taken as offline and
+    its unfinished tasks are queued again."""
+    error_after: int = Field(default=3, ge=1)
+    """Tasks failed in a row after which an agent goes to ``error`` until resumed."""
+    batch: int = Field(default=200, ge=1, le=10_000)
+    """Most tasks assigned in one transaction."""
+
+
 def _check_deployment(entry: dict[str, Any]) -> dict[str, Any]:
     """One LiteLLM ``model_list`` entry: ``model_name`` plus ``litellm_params`` with a
     ``model``. Other keys (``model_info``, ``tpm`` ...) pass through to LiteLLM."""
@@ -248,6 +275,7 @@ class Settings(BaseSettings):
     """Folder for Orchestra's own state (database, logs, workspaces)."""
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    tasks: TasksSettings = Field(default_factory=TasksSettings)
     models: ModelsSettings = Field(default_factory=ModelsSettings)
     tools: ToolsSettings = Field(default_factory=ToolsSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)

@@ -24,6 +24,8 @@ AGENT_FIELDS = (
     "description",
     "capabilities",
     "complexity",
+    "max_tasks",
+    "weight",
     "max_turns",
     "tool_choice",
     "mcp",

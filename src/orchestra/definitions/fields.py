@@ -23,6 +23,8 @@ _ALLOWED_HINTS: dict[str, str] = {
     "retries": "use a whole number from 0 to 20, e.g. '* **Retries:** 2'",
     "timeout_s": "write a duration such as 30s, 5m or 1h",
     "complexity": "write 'complexity: [1, 5]' (two numbers from 1 to 10)",
+    "max_tasks": "use a whole number from 1 to 100: how many tasks the agent takes at once",
+    "weight": "use a positive number, e.g. 'weight: 2' (the weighted strategy's share)",
     "model": "name an alias from orchestra.toml [models] or a LiteLLM model string",
 }
 

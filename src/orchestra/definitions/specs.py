@@ -72,6 +72,10 @@ class AgentSpec(_Spec):
     description: str = ""
     capabilities: tuple[str, ...] = ()
     complexity: ComplexityRange = ComplexityRange()
+    max_tasks: int = Field(default=1, ge=1, le=100)
+    """How many tasks the agent holds at once (task assignment)."""
+    weight: float = Field(default=1.0, gt=0, le=1000)
+    """Its share under the ``weighted`` assignment strategy."""
     max_turns: int = Field(default=8, ge=1, le=200)
     tool_choice: tuple[str, ...] = ()
     """Per model call of a step's conversation: ``auto``, ``required`` (must call some

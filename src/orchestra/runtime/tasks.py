@@ -1,0 +1,432 @@
+"""The task service: keeps the project's agents registered, dispatches queued tasks,
+turns each assigned task into a run, and ends the task when its run ends.
+
+A task compiles to a run of the one engine (DESIGN.md): a one-step DAG with the
+assigned agent, or the named workflow with the task's inputs. Everything durable is in
+the store, so the service is a set of loops that can die at any moment:
+
+* **dispatch**: assign queued tasks (one transaction per batch), then create each
+  task's run under a run id derived from the task and its attempt — a crash between
+  the two leaves nothing that the next pass cannot finish, because creating that run
+  again finds it already there;
+* **reconcile**: an active task whose run has ended becomes ``complete`` (run
+  succeeded) or ``failed`` (with the run's error), giving its agent's slot back;
+* **heartbeat**: the process says it still works for the agents holding the tasks
+  whose runs it drives;
+* **recover**: an agent whose heartbeat lapsed goes ``offline``; its unfinished tasks
+  whose runs no live process drives are queued again (the attempt counted; past
+  ``max_attempts`` they fail with the reason) and their old runs are cancelled.
+
+A process that starts again after ``kill -9`` resumes its interrupted runs first
+(``RunService.resume_interrupted``), so the tasks they belong to continue where they
+stopped, never re-running a step that succeeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Connection, and_, select
+
+from orchestra.agents.assignment import Strategy
+from orchestra.agents.lifecycle import AgentState
+from orchestra.config.settings import TasksSettings
+from orchestra.definitions import Project
+from orchestra.definitions.specs import AgentSpec, InputSpec, StepSpec, WorkflowSpec
+from orchestra.engine.ids import RunId, owner_is_dead
+from orchestra.engine.states import RunStatus
+from orchestra.runtime.errors import Conflict
+from orchestra.runtime.runs import RunService
+from orchestra.store.database import Database
+from orchestra.store.tables import runs
+from orchestra.store.team import AgentRepository, TaskRepository, assign_batch
+from orchestra.store.team.agents import AgentProfile, move_agent
+from orchestra.store.team.tables import agents as agents_table
+from orchestra.store.team.tables import tasks as tasks_table
+from orchestra.store.team.tasks import TaskRow
+from orchestra.tasks import TaskStatus
+from orchestra.tasks.specs import TaskDraft
+from orchestra.tasks.states import ACTIVE
+
+log = logging.getLogger(__name__)
+
+TASK_STEP = "task"
+RESULT_VAR = "Result"
+
+
+def agent_profile(spec: AgentSpec, project_dir: Path) -> AgentProfile:
+    """What the registry stores of an agent file (its hash says when to refresh)."""
+    source = spec.path if spec.path is not None else Path("api")
+    with contextlib.suppress(ValueError):
+        source = source.relative_to(project_dir)
+    digest = hashlib.sha256(spec.model_dump_json().encode()).hexdigest()
+    return AgentProfile(
+        name=spec.name,
+        source=str(source),
+        spec_hash=digest,
+        description=spec.description,
+        capabilities=spec.capabilities,
+        complexity_min=spec.complexity.min,
+        complexity_max=spec.complexity.max,
+        max_tasks=spec.max_tasks,
+        weight=spec.weight,
+        model=spec.model,
+    )
+
+
+def task_run_id(task_id: str, attempt: int) -> RunId:
+    """The run of one attempt of a task: derived, so creating it twice is harmless."""
+    return RunId(hashlib.sha256(f"{task_id}:{attempt}".encode()).hexdigest()[:32])
+
+
+def task_workflow(task: TaskRow, agent: AgentSpec, project_dir: Path) -> WorkflowSpec:
+    """The one-step DAG of a task without a workflow: the agent does what it says.
+
+    Title and description reach the instruction as inputs, never pasted into it, so a
+    ``${…}`` a user wrote in a task is text, not a variable."""
+    instruction = (
+        "You have been assigned a task.\n\nTitle: ${TaskTitle}\n\n${TaskDescription}\n\n"
+        "Do the work with your tools. Report each phase you enter (design, build, test, "
+        "review) with the `task.update` tool if you have it. End with a short summary "
+        "of what you did."
+    )
+    return WorkflowSpec(
+        name=f"task-{task.id[:8]}",
+        description=task.title,
+        inputs=(
+            InputSpec(name="TaskTitle", required=True),
+            InputSpec(name="TaskDescription", default=""),
+        ),
+        steps=(
+            StepSpec(
+                id=TASK_STEP,
+                agent_name=agent.name,
+                instruction=instruction,
+                input_vars=("TaskTitle", "TaskDescription"),
+                output_vars=(RESULT_VAR,),
+            ),
+        ),
+        agents={agent.name: agent},
+        path=project_dir / "tasks" / f"{task.id}.task",
+        source_hash=hashlib.sha256(agent.model_dump_json().encode()).hexdigest(),
+    )
+
+
+@dataclass(slots=True)
+class Pass:
+    """What one round of the service's loops did (for ``tasks work`` and the tests)."""
+
+    assigned: int = 0
+    started: list[str] = field(default_factory=list)
+    finished: list[str] = field(default_factory=list)
+    requeued: list[str] = field(default_factory=list)
+
+
+class TaskService:
+    """Tasks of one process. ``start()`` runs the loops in the background of
+    :meth:`serve`; ``run_once()`` does one round (``orchestra tasks work``)."""
+
+    def __init__(
+        self,
+        database: Database,
+        run_service: RunService,
+        project: Callable[[], Project],
+        settings: TasksSettings | None = None,
+    ) -> None:
+        self.settings = settings or TasksSettings()
+        self.database = database
+        self.runs = run_service
+        self.agents = AgentRepository(database)
+        self.tasks = TaskRepository(database, error_after=self.settings.error_after)
+        self._project = project
+        self._strategy = Strategy(self.settings.strategy)
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+        self._last_heartbeat = 0.0
+
+    @property
+    def owner(self) -> str:
+        return self.runs.engine.owner
+
+    # ------------------------------------------------------------------ tasks
+
+    async def create(self, draft: TaskDraft, *, by: str) -> tuple[TaskRow, bool]:
+        """Queue a task (idempotent by key) and wake the dispatcher."""
+        if draft.workflow is not None:
+            self._project().workflow(draft.workflow)  # unknown workflow: DefinitionError now
+        task, created = await self.tasks.create(draft, by=by)
+        self._wake.set()
+        return task, created
+
+    async def cancel(self, task_id: str, *, by: str) -> TaskRow:
+        """Cancel a task; its run, if any, is cancelled too."""
+        task = await self.tasks.get(task_id)
+        moved = await self.tasks.move(task_id, TaskStatus.CANCELLED, by=by)
+        if task.run_id is not None:
+            with contextlib.suppress(Conflict):
+                await self.runs.cancel(RunId(task.run_id), wait_s=0)
+        return moved
+
+    async def retry(self, task_id: str, *, by: str) -> TaskRow:
+        """Queue a failed or cancelled task again, from its first attempt."""
+        task = await self.tasks.move(task_id, TaskStatus.QUEUED, by=by, note="retry")
+        self._wake.set()
+        return task
+
+    # ------------------------------------------------------------------ loops
+
+    async def sync_agents(self) -> list[str]:
+        project = self._project()
+        return await self.agents.sync(
+            [agent_profile(spec, project.root) for spec in project.agents.values()]
+        )
+
+    async def run_once(self) -> Pass:
+        """One round: recover lapsed agents, reconcile ended runs, heartbeat, dispatch."""
+        done = Pass()
+        done.requeued = await self._recover()
+        done.finished = await self._reconcile()
+        await self._heartbeat()
+        batch = await assign_batch(
+            self.database, self._strategy, limit=self.settings.batch, by=self.owner
+        )
+        done.assigned = len(batch.assigned)
+        for item in batch.assigned:
+            await self._start(item.task_id)
+            done.started.append(item.task_id)
+        done.started += await self._start_orphans()
+        return done
+
+    async def idle(self) -> bool:
+        """True when nothing is queued or held by an agent (``--until-idle``)."""
+
+        def work(conn: Connection) -> bool:
+            t = tasks_table.c
+            busy = conn.execute(
+                select(t.id)
+                .where(t.status.in_((TaskStatus.QUEUED, *ACTIVE)))
+                .where(t.wait_reason.is_(None) | t.status.in_(ACTIVE))
+                .limit(1)
+            ).first()
+            return busy is None
+
+        return await self.database.read(work)
+
+    async def start(self) -> None:
+        await self.sync_agents()
+        self._loop = asyncio.create_task(self._serve(), name="orchestra-tasks")
+
+    async def close(self) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+            self._loop = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _serve(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("task dispatch round failed; trying again")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
+
+    # ---------------------------------------------------------------- details
+
+    async def _start(self, task_id: str) -> None:
+        """Create (or find) the run of the task's current attempt and drive it."""
+        task = await self.tasks.get(task_id)
+        if not task.status.active or task.agent is None:
+            return
+        run_id = task_run_id(task.id, task.attempts)
+        project = self._project()
+        try:
+            if task.workflow is not None:
+                spec = project.workflow(task.workflow)
+                inputs = dict(task.inputs)
+            else:
+                agent = project.agent_named(task.agent)
+                if agent is None:
+                    raise LookupError(f"agent {task.agent!r} is not in the project any more")
+                spec = task_workflow(task, agent, project.root)
+                inputs = {"TaskTitle": task.title, "TaskDescription": task.description}
+            if not await self._run_exists(run_id):
+                await self.runs.store.create_run(spec, inputs, run_id=run_id)
+        except Exception as error:
+            log.warning("task %s cannot start: %s", task.id, error)
+            await self.tasks.move(
+                task.id,
+                TaskStatus.FAILED,
+                by=self.owner,
+                error={"type": type(error).__name__, "message": str(error), "retryable": False},
+            )
+            return
+        await self.tasks.link_run(task.id, run_id, by=self.owner)
+        with contextlib.suppress(Conflict):
+            await self.runs.resume(run_id)
+
+    async def _run_exists(self, run_id: RunId) -> bool:
+        def work(conn: Connection) -> bool:
+            return conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first() is not None
+
+        return await self.database.read(work)
+
+    async def _start_orphans(self) -> list[str]:
+        """Active tasks with no run yet (a crash between assignment and run creation,
+        or assigned by another dispatcher that died): start them here."""
+        t = tasks_table.c
+
+        def work(conn: Connection) -> list[str]:
+            rows = conn.execute(
+                select(t.id).where(and_(t.status.in_(ACTIVE), t.run_id.is_(None))).limit(100)
+            )
+            return [row.id for row in rows]
+
+        started = []
+        for task_id in await self.database.read(work):
+            await self._start(task_id)
+            started.append(task_id)
+        return started
+
+    async def _reconcile(self) -> list[str]:
+        """End every active task whose run has ended, as its run ended."""
+        t = tasks_table.c
+
+        def work(conn: Connection) -> list[tuple[str, str, str | None]]:
+            rows = conn.execute(
+                select(t.id, runs.c.status, runs.c.error_json)
+                .join(runs, runs.c.id == t.run_id)
+                .where(
+                    and_(
+                        t.status.in_(ACTIVE),
+                        runs.c.status.in_(
+                            (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+                        ),
+                    )
+                )
+            )
+            return [(row[0], row[1], row[2]) for row in rows]
+
+        finished = []
+        for task_id, status, error_json in await self.database.read(work):
+            target = TaskStatus.COMPLETE if status == RunStatus.SUCCEEDED else TaskStatus.FAILED
+            error = None
+            if target == TaskStatus.FAILED:
+                error = {
+                    "type": "run_" + status,
+                    "message": f"its run {status}",
+                    "retryable": False,
+                    "run_error": error_json,
+                }
+            with contextlib.suppress(Exception):
+                await self.tasks.finish_from_run(task_id, target, by=self.owner, error=error)
+                finished.append(task_id)
+        return finished
+
+    async def _heartbeat(self) -> None:
+        now = time.monotonic()
+        if now - self._last_heartbeat < self.settings.heartbeat_seconds:
+            return
+        self._last_heartbeat = now
+        driven = set(self.runs.active)
+        held = [row for row in await self.tasks.active() if row.run_id in driven]
+        await self.agents.heartbeat({row.agent for row in held if row.agent}, self.owner)
+
+    async def _recover(self) -> list[str]:
+        """Agents with work whose heartbeat lapsed: offline, and their tasks requeued."""
+        lapse = self.settings.lapse_seconds
+        now = time.time()
+        a = agents_table.c
+
+        def lapsed(conn: Connection) -> list[tuple[str, str | None]]:
+            rows = conn.execute(
+                select(a.name, a.heartbeat_owner).where(
+                    and_(
+                        a.active_tasks > 0,
+                        a.state.in_((AgentState.BUSY, AgentState.ERROR, AgentState.PAUSED)),
+                        (a.heartbeat_at.is_(None) & (a.updated_at < now - lapse))
+                        | (a.heartbeat_at < now - lapse),
+                    )
+                )
+            )
+            return [(row.name, row.heartbeat_owner) for row in rows]
+
+        requeued: list[str] = []
+        for name, owner in await self.database.read(lapsed):
+            if owner == self.owner:
+                continue
+            held = await self.tasks.active(agent=name)
+            if any([await self._run_alive(row.run_id) for row in held]):
+                continue  # another live process drives its runs; its heartbeat is late
+            requeued += await self._take_offline(name, owner, held)
+        return requeued
+
+    async def _run_alive(self, run_id: str | None) -> bool:
+        if run_id is None or run_id in self.runs.active:
+            return run_id is not None
+
+        def work(conn: Connection) -> tuple[str, str | None, float | None] | None:
+            row = conn.execute(
+                select(runs.c.status, runs.c.owner, runs.c.lease_expires_at).where(
+                    runs.c.id == run_id
+                )
+            ).first()
+            return None if row is None else (row[0], row[1], row[2])
+
+        found = await self.database.read(work)
+        if found is None:
+            return False
+        status, owner, expires = found
+        if RunStatus(status).terminal or owner is None or owner_is_dead(owner):
+            return False
+        return expires is not None and expires > time.time()
+
+    async def _take_offline(self, name: str, owner: str | None, held: list[TaskRow]) -> list[str]:
+        reason = f"no heartbeat from {owner or 'its process'} for {self.settings.lapse_seconds:g}s"
+
+        def offline(conn: Connection) -> None:
+            move_agent(
+                conn, name, AgentState.OFFLINE, by=self.owner, reason=reason, now=time.time()
+            )
+
+        with contextlib.suppress(Exception):
+            await self.database.write(offline)
+        requeued = []
+        for row in held:
+            if row.run_id is not None:
+                with contextlib.suppress(Exception):
+                    await self.runs.engine.cancel(RunId(row.run_id))
+            exhausted = row.attempts >= row.max_attempts
+            await self.tasks.requeue(row.id, by=self.owner, note=reason, exhausted=exhausted)
+            requeued.append(row.id)
+
+        # Back to idle at once: the agent is a definition any live process can run.
+        def back(conn: Connection) -> None:
+            move_agent(
+                conn,
+                name,
+                AgentState.IDLE,
+                by=self.owner,
+                reason=f"taken over by {self.owner}",
+                now=time.time(),
+                extra={"active_tasks": 0},
+            )
+
+        with contextlib.suppress(Exception):
+            await self.database.write(back)
+        self._wake.set()
+        return requeued
