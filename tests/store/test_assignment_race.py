@@ -47,9 +47,14 @@ async def test_racing_dispatchers_never_double_assign(postgres_url: str) -> None
 
         procs = [
             await asyncio.create_subprocess_exec(
-                sys.executable, str(WORKER), postgres_url, f"d{i}", strategy,
-                cwd=ROOT, stdout=asyncio.subprocess.PIPE,
-            )  # fmt: skip
+                sys.executable,
+                str(WORKER),
+                postgres_url,
+                f"d{i}",
+                strategy,
+                cwd=ROOT,
+                stdout=asyncio.subprocess.PIPE,
+            )
             for i in range(DISPATCHERS)
         ]
         t = tasks.c

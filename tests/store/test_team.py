@@ -86,7 +86,9 @@ async def test_assignment_follows_need_priority_and_age(database: Database) -> N
     )
     easy, _ = await tasks.create(TaskDraft(title="easy", complexity=2), by="u")
     hard, _ = await tasks.create(TaskDraft(title="hard", complexity=8), by="u")
-    sheet, _ = await tasks.create(TaskDraft(title="s", complexity=2, capabilities=("sheets",)), by="u")
+    sheet, _ = await tasks.create(
+        TaskDraft(title="s", complexity=2, capabilities=("sheets",)), by="u"
+    )
     urgent, _ = await tasks.create(TaskDraft(title="urgent", complexity=9, priority=9), by="u")
     nobody, _ = await tasks.create(TaskDraft(title="x", capabilities=("fax",)), by="u")
 
@@ -98,7 +100,7 @@ async def test_assignment_follows_need_priority_and_age(database: Database) -> N
         hard.id: "senior",  # senior has two slots
         sheet.id: "sheets",
     }
-    assert [a.task_id for a in batch.assigned][0] == urgent.id
+    assert batch.assigned[0].task_id == urgent.id
     assert batch.waiting == {nobody.id: "no agent has capability 'fax'"}
     assert (await tasks.get(nobody.id)).wait_reason == "no agent has capability 'fax'"
     senior = await agents.get("senior")
@@ -182,7 +184,6 @@ async def test_strategies_spread_work(database: Database, name: str) -> None:
     assert sum(counts.values()) == 9
     assert counts.get("c", 0) <= 1  # max_tasks 1
     assert counts == {"a": 4, "b": 4, "c": 1}
-
 
 
 async def test_weighted_strategy_follows_the_weights(database: Database) -> None:

@@ -44,7 +44,7 @@ async def check_migration_and_rollups(database: Database, tmp_path: Path) -> Non
     await database.write(lambda c: migrate.downgrade(c, "0002_api_keys_audit"))
     assert "model_calls" not in await database.read(tables)
     await database.migrate()
-    assert await database.read(migrate.current_revision) == "0004_model_call_attempts"
+    assert await database.read(migrate.current_revision) == migrate.head_revision()
     await database.write(lambda c: migrate.downgrade(c, "0003_model_calls"))
     assert "failed_attempts" not in await database.read(columns)
     await database.migrate()

@@ -72,9 +72,7 @@ class TasksSettings(BaseModel):
 
     model_config = _SECTION_CONFIG
 
-    strategy: Literal["least_recent", "round_robin", "least_loaded", "weighted"] = (
-        "least_recent"
-    )
+    strategy: Literal["least_recent", "round_robin", "least_loaded", "weighted"] = "least_recent"
     """Which suited agent with room takes the next task: the one idle longest
     (``least_recent``), the next by name (``round_robin``), the one with the lowest
     share of its ``max_tasks`` in use (``least_loaded``), or at random in proportion to

@@ -1,4 +1,4 @@
-"""Tables of agents and tasks (migration ``0004_agents_tasks`` creates them).
+"""Tables of agents and tasks (migration ``0005_agents_tasks`` creates them).
 
 Counters a dispatcher decides on (``agents.active_tasks``) are columns updated with a
 guard in the same statement (``… WHERE active_tasks < max_tasks``), so the database,

@@ -1,7 +1,7 @@
 """Registered agents (lifecycle transitions, sessions) and the task queue.
 
-Revision ID: 0004_agents_tasks
-Revises: 0003_model_calls
+Revision ID: 0005_agents_tasks
+Revises: 0004_model_call_attempts
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_agents_tasks"
-down_revision = "0003_model_calls"
+revision = "0005_agents_tasks"
+down_revision = "0004_model_call_attempts"
 branch_labels = None
 depends_on = None
 
