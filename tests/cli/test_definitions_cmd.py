@@ -106,3 +106,14 @@ def test_listings_have_json(orchestra: RunCli) -> None:
     agents = json.loads(orchestra("show", "agents", "-p", str(EXAMPLES), "--json").stdout)
     lincoln = next(a for a in agents if a["name"] == "lincoln")
     assert lincoln["skills"] == ["prospect-research"]
+
+
+def test_validate_reports_a_file_that_is_not_utf8_without_a_traceback(
+    orchestra: RunCli, tmp_path: Path
+) -> None:
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "a.agent.md").write_bytes(b"---\nname: a\n---\nCaf\xe9.\n")
+    result = orchestra("validate", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "agents/a.agent.md:4:4: error: the file is not UTF-8 text" in result.stderr

@@ -42,6 +42,14 @@ class Code(StrEnum):
     BAD_HEADING = "bad-heading"
     DUPLICATE_WORKFLOW = "duplicate-workflow"
     UNKNOWN_WORKFLOW = "unknown-workflow"
+    UNREADABLE = "unreadable"
+    ENCODING = "encoding"
+    INVALID_CHARACTER = "invalid-character"
+    OUTSIDE_PROJECT = "outside-project"
+    DUPLICATE_KEY = "duplicate-key"
+    UNKNOWN_MODEL = "unknown-model"
+    UNKNOWN_TOOL = "unknown-tool"
+    SETTINGS = "settings"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from orchestra.definitions.diagnostics import Code, Diagnostic
+from orchestra.definitions.source_files import clean_text
 
 _FENCE = "---"
 
@@ -45,6 +46,10 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
     """Split ``text`` into front matter and body; problems land in ``diagnostics``."""
     # Only '\n' ends a line, as in markdown-it: str.splitlines() also splits on
     # form feeds and other separators, which would shift every reported line.
+    cleaned = clean_text(path, text)
+    if cleaned.text is None:
+        return FrontMatter({}, {}, {}, {}, {}, "", 1, cleaned.diagnostics)
+    text = cleaned.text
     lines = io.StringIO(text).readlines()
     empty = FrontMatter({}, {}, {}, {}, {}, text, 1)
     if not lines or lines[0].rstrip("\r\n").strip() != _FENCE:

@@ -17,7 +17,9 @@ from typing import Generic, TypeVar
 
 from orchestra.definitions.agent_file import parse_agent
 from orchestra.definitions.diagnostics import Code, DefinitionError, Diagnostic, choices_hint
+from orchestra.definitions.frontmatter import FrontMatter
 from orchestra.definitions.skill_file import parse_skill
+from orchestra.definitions.source_files import SourceText, read_source
 from orchestra.definitions.specs import AgentSpec, SkillSpec, WorkflowSpec
 from orchestra.definitions.workflow_file import RawWorkflow, read_workflow
 from orchestra.definitions.workflow_graph import link_workflow
@@ -109,7 +111,7 @@ class Project:
     def agent_at(self, path: Path) -> tuple[AgentSpec | None, bool]:
         path = path.resolve()
         if path not in self._agent_files and path.is_file():
-            self._agent_files[path] = self._parse_agent(path, path.read_text("utf-8"))
+            self._agent_files[path] = self._parse_agent(path, read_source(path))
         spec = self._agents_by_path.get(path)
         if spec is None and path in self._agent_files:
             spec = self._agent_files[path].value
@@ -132,7 +134,7 @@ class Project:
         self,
         cache: dict[Path, _Parsed[T]],
         paths: list[Path],
-        parse: Callable[[Path, str], _Parsed[T]],
+        parse: Callable[[Path, SourceText], _Parsed[T]],
     ) -> dict[Path, _Parsed[T]]:
         fresh: dict[Path, _Parsed[T]] = {}
         for path in paths:
@@ -140,20 +142,24 @@ class Project:
             if old is not None and old.stamp == _stamp(path):
                 fresh[path] = old
             else:
-                fresh[path] = parse(path, path.read_text("utf-8"))
+                fresh[path] = parse(path, read_source(path))
         return fresh
 
     def _load_skill(self, path: Path) -> tuple[SkillSpec | None, list[Diagnostic]]:
         old = self._skill_files.get(path)
         if old is None or self._stale(path):
-            text = path.read_text("utf-8")
-            spec, found = parse_skill(path, text)
-            old = _Parsed(_stamp(path), _digest(text), spec, found)
+            source = read_source(path)
+            text = source.text
+            spec, found = (None, source.diagnostics) if text is None else parse_skill(path, text)
+            old = _Parsed(_stamp(path), _digest(text or ""), spec, found)
             self._skill_files[path] = old
         return old.value, old.diagnostics
 
-    def _parse_agent(self, path: Path, text: str) -> _Parsed[AgentSpec | None]:
+    def _parse_agent(self, path: Path, source: SourceText) -> _Parsed[AgentSpec | None]:
         read: list[Path] = []
+        text = source.text
+        if text is None:
+            return _Parsed(_stamp(path), "", None, source.diagnostics)
 
         def load_skill(skill: Path) -> tuple[SkillSpec | None, list[Diagnostic]]:
             read.append(skill)
@@ -169,15 +175,14 @@ class Project:
         except FileNotFoundError:
             return True
 
-    def _parse_workflow(self, path: Path, text: str) -> _Parsed[RawWorkflow]:
-        raw = read_workflow(path, text)
-        return _Parsed(_stamp(path), _digest(text), raw, [])
+    def _parse_workflow(self, path: Path, source: SourceText) -> _Parsed[RawWorkflow]:
+        return _Parsed(_stamp(path), _digest(source.text or ""), _raw_workflow(path, source), [])
 
     def _link(self) -> None:
         # A skill edit changes the agents that include it: re-parse those agents.
         for path, parsed in list(self._agent_files.items()):
             if any(self._stale(skill) for skill in parsed.deps):
-                self._agent_files[path] = self._parse_agent(path, path.read_text("utf-8"))
+                self._agent_files[path] = self._parse_agent(path, read_source(path))
         diagnostics: list[Diagnostic] = []
         agents: dict[str, AgentSpec] = {}
         self._agents_by_path = {}
@@ -260,7 +265,7 @@ def load_workflow(path: Path) -> WorkflowSpec:
     project = Project.load(find_project_root(path))
     parsed = project._workflow_files.get(path)
     if parsed is None:  # outside the project tree: parse it on its own
-        raw = read_workflow(path, path.read_text("utf-8"))
+        raw = _raw_workflow(path, read_source(path))
         spec, found = link_workflow(raw, project, "")
         if spec is None:
             raise DefinitionError(found)
@@ -270,6 +275,13 @@ def load_workflow(path: Path) -> WorkflowSpec:
     if problems or name not in project.workflows:
         raise DefinitionError(problems)
     return project.workflows[name]
+
+
+def _raw_workflow(path: Path, source: SourceText) -> RawWorkflow:
+    if source.text is None:
+        empty = FrontMatter({}, {}, {}, {}, {}, "", 1)
+        return RawWorkflow(path, empty, [], "", list(source.diagnostics))
+    return read_workflow(path, source.text)
 
 
 def _workflow_name(raw: RawWorkflow) -> str:
