@@ -246,6 +246,16 @@ class WorkspacesSettings(BaseModel):
     """Give each workspace its own Python virtual environment."""
 
 
+class DefinitionsSettings(BaseModel):
+    """``[definitions]``: where agent, skill and workflow files may come from."""
+
+    model_config = _SECTION_CONFIG
+
+    allow_paths: list[Path] = Field(default_factory=list)
+    """Folders outside the project (relative to it, or absolute) that agent and skill
+    links may point into. Everything else outside the project folder is refused."""
+
+
 _SQLITE_URL = re.compile(r"^(sqlite(?:\+\w+)?:///)([^?]*)(.*)$")
 
 
@@ -278,6 +288,7 @@ class Settings(BaseSettings):
     tools: ToolsSettings = Field(default_factory=ToolsSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     workspaces: WorkspacesSettings = Field(default_factory=WorkspacesSettings)
+    definitions: DefinitionsSettings = Field(default_factory=DefinitionsSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from orchestra.definitions.diagnostics import Code, Diagnostic
+from orchestra.definitions.diagnostics import Code, Diagnostic, outside_project
 from orchestra.definitions.fields import as_str_list, check_unknown_keys, validation_diagnostics
 from orchestra.definitions.frontmatter import FrontMatter, split_front_matter
 from orchestra.definitions.specs import AgentSpec, SkillSpec
@@ -40,9 +40,12 @@ _SPEC_FIELD = {"mcp": "mcp_servers"}
 
 
 def parse_agent(
-    path: Path, text: str, load_skill: SkillLoader
+    path: Path, text: str, load_skill: SkillLoader, allows: Callable[[Path], bool] | None = None
 ) -> tuple[AgentSpec | None, list[Diagnostic]]:
-    """Parse one agent file; the spec is None when there are errors."""
+    """Parse one agent file; the spec is None when there are errors.
+
+    ``allows`` says whether a skill file may be read (the project confines links to its
+    folder); without it every path is allowed."""
     fm = split_front_matter(path, text)
     diagnostics = list(fm.diagnostics)
     if diagnostics:
@@ -71,7 +74,9 @@ def parse_agent(
             else:
                 values[key] = tuple(items)
     if "skills" in values:
-        values["skills"], found = _load_skills(fm, path, values.pop("skills"), load_skill)
+        values["skills"], found = _load_skills(
+            fm, path, values.pop("skills"), load_skill, allows or (lambda _path: True)
+        )
         diagnostics += found
     if "complexity" in values:
         values["complexity"] = _complexity(values["complexity"])
@@ -105,7 +110,11 @@ def _list_error(fm: FrontMatter, path: Path, key: str) -> Diagnostic:
 
 
 def _load_skills(
-    fm: FrontMatter, path: Path, raw: Any, load_skill: SkillLoader
+    fm: FrontMatter,
+    path: Path,
+    raw: Any,
+    load_skill: SkillLoader,
+    allows: Callable[[Path], bool],
 ) -> tuple[tuple[SkillSpec, ...], list[Diagnostic]]:
     items = as_str_list(raw)
     if items is None:
@@ -131,6 +140,9 @@ def _load_skills(
                     path, line, col, Code.MISSING_FILE, f"skill file '{item}' not found", hint
                 )
             )
+            continue
+        if not allows(path.parent / item):
+            diagnostics.append(outside_project(path, Path(item), line, col, path.parent / item))
             continue
         skill, found = load_skill(skill_path)
         diagnostics += found

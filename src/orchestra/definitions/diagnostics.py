@@ -111,6 +111,24 @@ def choices_hint(word: str, choices: Iterable[str], noun: str) -> str:
     return f"{guess} {listing}".strip()
 
 
+def outside_project(path: Path, written: Path, line: int, col: int, target: Path) -> Diagnostic:
+    """``target`` (linked from ``path``, or ``path`` itself as a symlink) leaves the project.
+
+    A definition outside the project could grant itself any tool while ``validate`` and
+    ``show agents`` look only at the project, so it is refused unless settings allow it.
+    """
+    real = target.resolve()
+    return Diagnostic(
+        path,
+        line,
+        col,
+        Code.OUTSIDE_PROJECT,
+        f"'{written}' resolves to {real}, outside the project folder",
+        "move the file into the project, or allow its folder explicitly in orchestra.toml: "
+        '[definitions] allow_paths = ["../shared"]',
+    )
+
+
 def _display_path(path: Path, relative_to: Path | None) -> str:
     base = relative_to or Path.cwd()
     try:

@@ -10,13 +10,19 @@ server can pick up edits without a restart.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from orchestra.definitions.agent_file import parse_agent
-from orchestra.definitions.diagnostics import Code, DefinitionError, Diagnostic, choices_hint
+from orchestra.definitions.diagnostics import (
+    Code,
+    DefinitionError,
+    Diagnostic,
+    choices_hint,
+    outside_project,
+)
 from orchestra.definitions.frontmatter import FrontMatter
 from orchestra.definitions.skill_file import parse_skill
 from orchestra.definitions.source_files import SourceText, read_source
@@ -44,8 +50,13 @@ class _Parsed(Generic[T]):
 class Project:
     """Every definition under ``root``; build with :meth:`load`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, allowed: Sequence[Path] = ()) -> None:
         self.root = root.resolve()
+        self.allowed = (self.root, *(self.root / p for p in allowed))
+        """Folders definition files may live in once symlinks are resolved: the project,
+        plus what settings allow explicitly (``[definitions] allow_paths``)."""
+        self.allowed = tuple(p.resolve() for p in self.allowed)
+        self._outside: list[Diagnostic] = []
         self.agents: dict[str, AgentSpec] = {}
         self.workflows: dict[str, WorkflowSpec] = {}
         self.diagnostics: list[Diagnostic] = []
@@ -55,8 +66,8 @@ class Project:
         self._agents_by_path: dict[Path, AgentSpec] = {}
 
     @classmethod
-    def load(cls, root: Path) -> Project:
-        project = cls(root)
+    def load(cls, root: Path, allowed: Sequence[Path] = ()) -> Project:
+        project = cls(root, allowed)
         project.refresh()
         return project
 
@@ -93,6 +104,7 @@ class Project:
     def refresh(self) -> set[str]:
         """Re-read changed files and re-link; return names of workflows and agents that changed."""
         before = {**self._fingerprints()}
+        self._outside = []
         agent_paths = sorted(self._find(AGENT_SUFFIX))
         workflow_paths = sorted(self._find(WORKFLOW_SUFFIX))
         self._skill_files = {p: v for p, v in self._skill_files.items() if p.exists()}
@@ -108,8 +120,15 @@ class Project:
 
     # AgentResolver -----------------------------------------------------------
 
+    def allows(self, path: Path) -> bool:
+        """Whether ``path`` (symlinks resolved) is inside the project or an allowed folder."""
+        real = path.resolve()
+        return any(real.is_relative_to(folder) for folder in self.allowed)
+
     def agent_at(self, path: Path) -> tuple[AgentSpec | None, bool]:
         path = path.resolve()
+        if not self.allows(path):
+            return None, False
         if path not in self._agent_files and path.is_file():
             self._agent_files[path] = self._parse_agent(path, read_source(path))
         spec = self._agents_by_path.get(path)
@@ -128,7 +147,12 @@ class Project:
     def _find(self, suffix: str) -> Iterator[Path]:
         for path in self.root.rglob(f"*{suffix}"):
             if path.is_file() and not _SKIP_DIRS.intersection(path.relative_to(self.root).parts):
-                yield path.resolve()
+                if self.allows(path):
+                    yield path.resolve()
+                else:
+                    self._outside.append(
+                        outside_project(path, path.relative_to(self.root), 1, 1, path)
+                    )
 
     def _reread(
         self,
@@ -165,7 +189,7 @@ class Project:
             read.append(skill)
             return self._load_skill(skill)
 
-        spec, found = parse_agent(path, text, load_skill)
+        spec, found = parse_agent(path, text, load_skill, self.allows)
         return _Parsed(_stamp(path), _digest(text), spec, found, tuple(read))
 
     def _stale(self, path: Path) -> bool:
@@ -183,7 +207,7 @@ class Project:
         for path, parsed in list(self._agent_files.items()):
             if any(self._stale(skill) for skill in parsed.deps):
                 self._agent_files[path] = self._parse_agent(path, read_source(path))
-        diagnostics: list[Diagnostic] = []
+        diagnostics: list[Diagnostic] = list(self._outside)
         agents: dict[str, AgentSpec] = {}
         self._agents_by_path = {}
         for path, parsed in self._agent_files.items():

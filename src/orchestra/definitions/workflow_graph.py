@@ -17,7 +17,13 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from orchestra.definitions.diagnostics import Code, Diagnostic, choices_hint, did_you_mean
+from orchestra.definitions.diagnostics import (
+    Code,
+    Diagnostic,
+    choices_hint,
+    did_you_mean,
+    outside_project,
+)
 from orchestra.definitions.fields import parse_duration, validation_diagnostics
 from orchestra.definitions.specs import AgentSpec, Budget, InputSpec, StepSpec, WorkflowSpec
 from orchestra.definitions.workflow_file import VARIABLE, Bullet, RawStep, RawWorkflow
@@ -43,6 +49,10 @@ class AgentResolver(Protocol):
         ...
 
     def agent_named(self, name: str) -> AgentSpec | None: ...
+
+    def allows(self, path: Path) -> bool:
+        """Whether a link may point at ``path`` (it stays inside the project)."""
+        ...
 
     def agent_names(self) -> list[str]: ...
 
@@ -178,7 +188,19 @@ def _resolve_agent(
 ) -> AgentSpec | None:
     link = _LINK.match(bullet.value)
     if link:
-        target = (path.parent / link.group("target")).resolve()
+        written = path.parent / link.group("target")
+        target = written.resolve()
+        if target.is_file() and not agents.allows(written):
+            diagnostics.append(
+                outside_project(
+                    path,
+                    Path(link.group("target")),
+                    bullet.line,
+                    bullet.col + bullet.value.find("(") + 1,
+                    written,
+                )
+            )
+            return None
         if not target.is_file():
             nearby = (
                 sorted(p.name for p in target.parent.glob("*.agent.md"))
