@@ -137,7 +137,8 @@ class WorkflowSpec(_Spec):
     on_failure: FailurePolicy = "fail_fast"
     budget: Budget | None = None
     agents: dict[str, AgentSpec] = Field(default_factory=dict)
-    path: Path
+    path: Path | None = None
+    """The workflow file, or None for one built from drafts (the planner, tasks)."""
     source_hash: str = ""
 
     def step(self, step_id: str) -> StepSpec:

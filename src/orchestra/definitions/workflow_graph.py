@@ -1,31 +1,28 @@
-"""From raw workflow parts to a validated :class:`WorkflowSpec`.
+"""From raw Markdown workflow parts to a validated :class:`WorkflowSpec`.
 
-Resolves each step's agent, reads its bullets into typed values, infers the
-dependency graph from variables (a step that reads ``${X}`` waits for the
-step that writes it) plus explicit ``Depends on`` edges, and checks the
-graph as a whole: unknown steps, undefined variables, duplicate outputs and
-cycles. Every problem is collected; nothing is raised.
+The Markdown-specific half of linking: resolves each step's agent link (confined
+to the project), reads its bullets into typed values and variables with their
+positions, and hands the resulting :class:`StepDraft` list to
+:func:`~orchestra.definitions.builder.check_workflow`, which infers and checks the
+graph the same way for the planner and tasks. Every problem is collected;
+nothing is raised.
 """
 
 from __future__ import annotations
 
-import graphlib
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
+from orchestra.definitions.builder import StepDraft, WorkflowDraft, check_workflow
 from orchestra.definitions.diagnostics import (
     Code,
     Diagnostic,
-    choices_hint,
     did_you_mean,
     outside_project,
 )
-from orchestra.definitions.fields import parse_duration, validation_diagnostics
-from orchestra.definitions.specs import AgentSpec, Budget, InputSpec, StepSpec, WorkflowSpec
+from orchestra.definitions.fields import parse_duration
+from orchestra.definitions.specs import AgentSpec, Budget, InputSpec, WorkflowSpec
 from orchestra.definitions.workflow_file import VARIABLE, Bullet, RawStep, RawWorkflow
 
 _LINK = re.compile(r"^\[(?P<label>[^\]]*)\]\((?P<target>[^)\s]+)\)$")
@@ -57,59 +54,45 @@ class AgentResolver(Protocol):
     def agent_names(self) -> list[str]: ...
 
 
-@dataclass(slots=True)
-class _StepDraft:
-    raw: RawStep
-    agent: AgentSpec | None = None
-    reads: dict[str, tuple[int, int]] = field(default_factory=dict)
-    writes: dict[str, tuple[int, int]] = field(default_factory=dict)
-    explicit: dict[str, tuple[int, int]] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
+_MARKDOWN_HINTS = {
+    Code.MISSING_AGENT: "add '* **Agent:** [Name](../agents/name.agent.md)' right below the heading",
+    Code.EMPTY_INSTRUCTION: (
+        "write what the agent should do below the bullet list, after a blank line"
+    ),
+    Code.UNDEFINED_VARIABLE: (
+        "{guess} Declare it under 'inputs:' in the front matter, or add "
+        "'* **Output:** ${{{var}}}' to the step that produces it"
+    ),
+    Code.CYCLE: (
+        "a step cannot wait for itself: remove a 'Depends on' edge or a ${{Var}} "
+        "that closes the loop"
+    ),
+}
 
 
 def link_workflow(
     raw: RawWorkflow, agents: AgentResolver, source_hash: str = ""
 ) -> tuple[WorkflowSpec | None, list[Diagnostic]]:
-    """Resolve and check ``raw``; the spec is None when any problem was found."""
+    """Resolve and check ``raw`` through :func:`check_workflow`; None when any problem was found."""
     path = raw.path
     diagnostics = list(raw.diagnostics)
-    inputs = _inputs(raw)
-    drafts: list[_StepDraft] = []
-    seen: dict[str, int] = {}
-    for step in raw.steps:
-        if step.id in seen:
-            diagnostics.append(
-                Diagnostic(
-                    path,
-                    step.line,
-                    step.col,
-                    Code.DUPLICATE_STEP_ID,
-                    f"step id '{step.id}' is already used on line {seen[step.id]}",
-                    "give each step a unique id",
-                )
-            )
-            continue
-        seen[step.id] = step.line
-        drafts.append(_draft(path, step, agents, diagnostics))
-    diagnostics += _check_graph(path, drafts, inputs)
-    if diagnostics:
-        return None, diagnostics
     front = raw.front.data
-    try:
-        spec = WorkflowSpec(
-            name=str(front.get("name") or path.name.removesuffix(".workflow.md")),
-            description=str(front.get("description") or raw.description),
-            inputs=tuple(inputs.values()),
-            steps=tuple(_step_spec(d) for d in drafts),
-            on_failure=front.get("on_failure", "fail_fast"),
-            budget=_budget_from_yaml(front.get("budget")),
-            agents={d.agent.name: d.agent for d in drafts if d.agent},
-            path=path,
-            source_hash=source_hash,
-        )
-    except ValidationError as exc:
-        return None, validation_diagnostics(exc, path, raw.front.value_lines)
-    return spec, []
+    drafts = [_draft(path, step, agents, diagnostics) for step in raw.steps]
+    budget: Any = front.get("budget")
+    if isinstance(budget, str):
+        budget = _budget_from_text(budget) or budget
+    draft = WorkflowDraft(
+        name=str(front.get("name") or path.name.removesuffix(".workflow.md")),
+        steps=drafts,
+        description=str(front.get("description") or raw.description),
+        inputs=tuple(_inputs(raw).values()),
+        on_failure=front.get("on_failure", "fail_fast"),
+        budget=budget,
+        source_hash=source_hash,
+        positions=raw.front.value_lines,
+        hints=_MARKDOWN_HINTS,
+    )
+    return check_workflow(draft, agents, path, diagnostics)
 
 
 def _inputs(raw: RawWorkflow) -> dict[str, InputSpec]:
@@ -137,57 +120,52 @@ def _inputs(raw: RawWorkflow) -> dict[str, InputSpec]:
 
 def _draft(
     path: Path, step: RawStep, agents: AgentResolver, diagnostics: list[Diagnostic]
-) -> _StepDraft:
-    draft = _StepDraft(step)
+) -> StepDraft:
     bullets = step.bullets
-    agent = bullets.get("Agent")
-    if agent is None:
-        diagnostics.append(
-            Diagnostic(
-                path,
-                step.line,
-                step.col,
-                Code.MISSING_AGENT,
-                f"step '{step.id}' has no agent",
-                "add '* **Agent:** [Name](../agents/name.agent.md)' right below the heading",
-            )
-        )
-    else:
-        draft.agent = _resolve_agent(path, agent, agents, diagnostics)
-    for name in ("Input", "Output"):
+    agent: AgentSpec | str | None = None
+    reported = False
+    agent_at = None
+    if "Agent" in bullets:
+        b = bullets["Agent"]
+        agent_at = (b.line, b.col)
+        if _LINK.match(b.value):
+            agent = _resolve_agent(path, b, agents, diagnostics)
+            reported = agent is None
+        else:
+            agent = b.value.strip()
+    reads: dict[str, tuple[int, int]] = {}
+    writes: dict[str, tuple[int, int]] = {}
+    for name, target in (("Input", reads), ("Output", writes)):
         if name in bullets:
-            target = draft.reads if name == "Input" else draft.writes
             target.update(_variables(path, bullets[name], diagnostics))
-    for var, pos in step.variable_lines.items():
-        draft.reads.setdefault(var, pos)
-    if "When" in bullets:
-        draft.values["when"] = bullets["When"].value
-        for match in VARIABLE.finditer(bullets["When"].value):
-            draft.reads.setdefault(match.group(1), (bullets["When"].line, bullets["When"].col))
+    explicit: dict[str, tuple[int, int]] = {}
     if "Depends on" in bullets:
         b = bullets["Depends on"]
         for part in _split_list(b.value):
-            draft.explicit[part] = (b.line, b.col + b.value.find(part))
-    _typed_values(path, draft, diagnostics)
-    if not step.instruction:
-        diagnostics.append(
-            Diagnostic(
-                path,
-                step.line,
-                step.col,
-                Code.EMPTY_INSTRUCTION,
-                f"step '{step.id}' has no instruction",
-                "write what the agent should do below the bullet list, after a blank line",
-            )
-        )
-    return draft
+            explicit[part] = (b.line, b.col + b.value.find(part))
+    return StepDraft(
+        id=step.id,
+        agent=agent,
+        instruction=step.instruction,
+        reads=reads,
+        writes=writes,
+        depends_on=explicit,
+        options=_typed_values(path, step, diagnostics),
+        line=step.line,
+        col=step.col,
+        option_positions=step_field_positions(step),
+        option_labels=_BULLET_FIELD,
+        agent_at=agent_at,
+        variable_positions=step.variable_lines,
+        agent_reported=reported,
+    )
 
 
 def _resolve_agent(
     path: Path, bullet: Bullet, agents: AgentResolver, diagnostics: list[Diagnostic]
 ) -> AgentSpec | None:
     link = _LINK.match(bullet.value)
-    if link:
+    if link is not None:
         written = path.parent / link.group("target")
         target = written.resolve()
         if target.is_file() and not agents.allows(written):
@@ -237,20 +215,7 @@ def _resolve_agent(
                 )
             )
         return spec
-    name = bullet.value.strip()
-    spec = agents.agent_named(name)
-    if spec is None:
-        diagnostics.append(
-            Diagnostic(
-                path,
-                bullet.line,
-                bullet.col,
-                Code.UNKNOWN_AGENT,
-                f"unknown agent '{name}'",
-                choices_hint(name, agents.agent_names(), "Agents in this project"),
-            )
-        )
-    return spec
+    return None
 
 
 def _variables(
@@ -277,9 +242,12 @@ def _variables(
     return found
 
 
-def _typed_values(path: Path, draft: _StepDraft, diagnostics: list[Diagnostic]) -> None:
-    bullets = draft.raw.bullets
-    values = draft.values
+def _typed_values(path: Path, step: RawStep, diagnostics: list[Diagnostic]) -> dict[str, Any]:
+    """Bullet text -> typed options; the builder checks their ranges."""
+    bullets = step.bullets
+    values: dict[str, Any] = {}
+    if "When" in bullets:
+        values["when"] = bullets["When"].value
     if "Retries" in bullets:
         text = bullets["Retries"].value
         values["retries"] = int(text) if text.strip().lstrip("-").isdigit() else text
@@ -334,135 +302,7 @@ def _typed_values(path: Path, draft: _StepDraft, diagnostics: list[Diagnostic]) 
             )
         else:
             values["budget"] = budget
-    try:  # check the typed values now, so their errors are reported with all others
-        StepSpec.model_validate(
-            {"id": draft.raw.id, "agent_name": "-", "instruction": "-", **values}
-        )
-    except ValidationError as exc:
-        found = validation_diagnostics(
-            exc,
-            path,
-            step_field_positions(draft.raw),
-            (draft.raw.line, draft.raw.col),
-            _BULLET_FIELD,
-        )
-        diagnostics += found
-        for error in exc.errors():
-            values.pop(str(error["loc"][0]) if error["loc"] else "", None)
-
-
-def _check_graph(
-    path: Path, drafts: list[_StepDraft], inputs: dict[str, InputSpec]
-) -> list[Diagnostic]:
-    diagnostics: list[Diagnostic] = []
-    writer: dict[str, _StepDraft] = {}
-    for draft in drafts:
-        for var, (line, col) in draft.writes.items():
-            if var in inputs:
-                diagnostics.append(
-                    Diagnostic(
-                        path,
-                        line,
-                        col,
-                        Code.DUPLICATE_OUTPUT,
-                        f"output ${{{var}}} has the same name as a workflow input",
-                        "rename the output, or remove the input from the front matter",
-                    )
-                )
-            elif var in writer:
-                first = writer[var]
-                diagnostics.append(
-                    Diagnostic(
-                        path,
-                        line,
-                        col,
-                        Code.DUPLICATE_OUTPUT,
-                        f"output ${{{var}}} is already written by step '{first.raw.id}' "
-                        f"(line {first.writes[var][0]})",
-                        "each variable has one writer: rename one of the outputs",
-                    )
-                )
-            else:
-                writer[var] = draft
-    known = sorted(set(inputs) | set(writer))
-    ids = {d.raw.id for d in drafts}
-    graph: dict[str, set[str]] = {}
-    for draft in drafts:
-        deps: set[str] = set()
-        for var, (line, col) in draft.reads.items():
-            if var in inputs:
-                continue
-            source = writer.get(var)
-            if source is None:
-                guess = did_you_mean(var, known)
-                diagnostics.append(
-                    Diagnostic(
-                        path,
-                        line,
-                        col,
-                        Code.UNDEFINED_VARIABLE,
-                        f"variable ${{{var}}} is read by step '{draft.raw.id}' "
-                        "but no step writes it and it is not a workflow input",
-                        f"{guess} Declare it under 'inputs:' in the front matter, or add "
-                        f"'* **Output:** ${{{var}}}' to the step that produces it".strip(),
-                    )
-                )
-            else:
-                deps.add(source.raw.id)
-        for dep, (line, col) in draft.explicit.items():
-            if dep not in ids:
-                diagnostics.append(
-                    Diagnostic(
-                        path,
-                        line,
-                        col,
-                        Code.UNKNOWN_STEP,
-                        f"step '{draft.raw.id}' depends on unknown step '{dep}'",
-                        choices_hint(dep, ids - {draft.raw.id}, "Steps"),
-                    )
-                )
-            else:
-                deps.add(dep)
-        graph[draft.raw.id] = deps
-        draft.values["dependencies"] = tuple(sorted(deps))
-    diagnostics += _check_cycles(path, graph, {d.raw.id: d.raw for d in drafts})
-    return diagnostics
-
-
-def _check_cycles(
-    path: Path, graph: dict[str, set[str]], steps: dict[str, RawStep]
-) -> list[Diagnostic]:
-    try:
-        graphlib.TopologicalSorter(graph).prepare()
-    except graphlib.CycleError as exc:
-        cycle = list(reversed(exc.args[1]))  # graphlib lists the cycle against the edges
-        first = steps[cycle[0]]
-        return [
-            Diagnostic(
-                path,
-                first.line,
-                first.col,
-                Code.CYCLE,
-                "dependency cycle: " + " -> ".join(cycle) + " (each step waits for the next)",
-                "a step cannot wait for itself: remove a 'Depends on' edge or a ${Var} "
-                "that closes the loop",
-            )
-        ]
-    return []
-
-
-def _step_spec(draft: _StepDraft) -> StepSpec:
-    agent = draft.agent
-    assert agent is not None  # linking stops before this when an agent is missing
-    return StepSpec(
-        id=draft.raw.id,
-        agent_name=agent.name,
-        instruction=draft.raw.instruction,
-        input_vars=tuple(draft.reads),
-        output_vars=tuple(draft.writes),
-        line=draft.raw.line,
-        **draft.values,
-    )
+    return values
 
 
 def step_field_positions(step: RawStep) -> dict[str, tuple[int, int]]:
