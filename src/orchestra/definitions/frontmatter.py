@@ -103,6 +103,7 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
             )
         )
         return result
+    result.diagnostics += _duplicate_keys(path, node)
     result.data = {str(k): v for k, v in data.items()}
     for key_node, value_node in node.value:
         key = str(key_node.value)
@@ -113,6 +114,35 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
         elif isinstance(value_node, yaml.SequenceNode):
             result.item_lines[key] = [_pos(item) for item in value_node.value]
     return result
+
+
+def _duplicate_keys(path: Path, node: yaml.Node) -> list[Diagnostic]:
+    """YAML lets a later key silently replace an earlier one; in a definition that hides
+    a mistake (two ``tools:`` lists, say), so every repeat is an error at its place."""
+    found: list[Diagnostic] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, tuple[int, int]] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                line, col = _pos(key_node)
+                found.append(
+                    Diagnostic(
+                        path,
+                        line,
+                        col,
+                        Code.DUPLICATE_KEY,
+                        f"'{key}' is given twice (first on line {seen[key][0]})",
+                        "keep one: YAML would silently use only the last one",
+                    )
+                )
+            else:
+                seen[key] = _pos(key_node)
+            found += _duplicate_keys(path, value_node)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            found += _duplicate_keys(path, item)
+    return found
 
 
 def _pos(node: yaml.Node) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from markdown_it.token import Token
 from orchestra.definitions.diagnostics import Code, Diagnostic, did_you_mean
 from orchestra.definitions.fields import check_unknown_keys
 from orchestra.definitions.frontmatter import FrontMatter, split_front_matter
+from orchestra.definitions.specs import InputSpec
 
 WORKFLOW_FIELDS = ("name", "description", "inputs", "on_failure", "budget")
 INPUT_FIELDS = ("required", "default", "description")
@@ -282,12 +283,19 @@ def _next_inline(tokens: list[Token], start: int) -> Token | None:
 
 
 def _check_inputs(fm: FrontMatter, path: Path) -> list[Diagnostic]:
+    return read_inputs(fm, path)[1]
+
+
+def read_inputs(fm: FrontMatter, path: Path) -> tuple[dict[str, InputSpec], list[Diagnostic]]:
+    """The workflow's declared inputs, type-checked: ``required`` is a boolean, a
+    ``default`` is text (numbers and booleans are written as text), never a list or
+    mapping that would reach the agent as a Python repr."""
     raw: Any = fm.data.get("inputs")
     if raw is None:
-        return []
+        return {}, []
     line, col = fm.position("inputs")
     if not isinstance(raw, dict):
-        return [
+        return {}, [
             Diagnostic(
                 path,
                 line,
@@ -297,31 +305,62 @@ def _check_inputs(fm: FrontMatter, path: Path) -> list[Diagnostic]:
                 "write e.g. 'inputs:\\n  RepoUrl: {required: true}\\n  Audience: {default: newcomers}'",
             )
         ]
-    found = []
+    found: list[Diagnostic] = []
+    inputs: dict[str, InputSpec] = {}
     positions = fm.nested_lines.get("inputs", {})
     for name, value in raw.items():
         at = positions.get(str(name), (line, col))
+
+        def bad(message: str, hint: str, at: tuple[int, int] = at) -> None:
+            found.append(Diagnostic(path, *at, Code.INVALID_VALUE, message, hint))
+
         if not VARIABLE.fullmatch("${" + str(name) + "}"):
-            found.append(
-                Diagnostic(
-                    path,
-                    *at,
-                    Code.INVALID_VALUE,
-                    f"input name '{name}' is not a valid variable name",
-                    "use letters, digits and '_', starting with a letter, e.g. 'RepoUrl'",
-                )
+            bad(
+                f"input name '{name}' is not a valid variable name",
+                "use letters, digits and '_', starting with a letter, e.g. 'RepoUrl'",
             )
-        if isinstance(value, dict):
-            for key in value:
-                if key not in INPUT_FIELDS:
-                    guess = did_you_mean(str(key), INPUT_FIELDS)
-                    found.append(
-                        Diagnostic(
-                            path,
-                            *at,
-                            Code.UNKNOWN_FIELD,
-                            f"unknown field '{key}' in input '{name}'",
-                            f"{guess} Input fields: {', '.join(INPUT_FIELDS)}".strip(),
-                        )
+        fields: dict[str, Any] = value if isinstance(value, dict) else {"default": value}
+        for key in fields:
+            if key not in INPUT_FIELDS:
+                guess = did_you_mean(str(key), INPUT_FIELDS)
+                found.append(
+                    Diagnostic(
+                        path,
+                        *at,
+                        Code.UNKNOWN_FIELD,
+                        f"unknown field '{key}' in input '{name}'",
+                        f"{guess} Input fields: {', '.join(INPUT_FIELDS)}".strip(),
                     )
-    return found
+                )
+        default = fields.get("default")
+        required = fields.get("required", default is None)
+        if not isinstance(required, bool):
+            bad(
+                f"'required' of input '{name}' must be true or false, not {required!r}",
+                f"write '{name}: {{required: true}}' or give it a default instead",
+            )
+            required = True
+        if default is not None and not isinstance(default, (str, int, float, bool)):
+            kind = "a list" if isinstance(default, list) else "a mapping"
+            bad(
+                f"the default of input '{name}' is {kind}; inputs are text",
+                'quote the value to pass it as text, e.g. default: "a, b"',
+            )
+            default = None
+        description = fields.get("description") or ""
+        if not isinstance(description, str):
+            bad(f"the description of input '{name}' must be text", "write a sentence")
+            description = ""
+        inputs[str(name)] = InputSpec(
+            name=str(name),
+            required=required,
+            default=None if default is None else _as_text(default),
+            description=description,
+        )
+    return inputs, found
+
+
+def _as_text(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -23,7 +23,13 @@ from orchestra.definitions.diagnostics import (
 )
 from orchestra.definitions.fields import parse_duration
 from orchestra.definitions.specs import AgentSpec, Budget, InputSpec, WorkflowSpec
-from orchestra.definitions.workflow_file import VARIABLE, Bullet, RawStep, RawWorkflow
+from orchestra.definitions.workflow_file import (
+    VARIABLE,
+    Bullet,
+    RawStep,
+    RawWorkflow,
+    read_inputs,
+)
 
 _LINK = re.compile(r"^\[(?P<label>[^\]]*)\]\((?P<target>[^)\s]+)\)$")
 _TRUE = {"required", "yes", "true", "on"}
@@ -96,26 +102,7 @@ def link_workflow(
 
 
 def _inputs(raw: RawWorkflow) -> dict[str, InputSpec]:
-    declared = raw.front.data.get("inputs")
-    if not isinstance(declared, dict):
-        return {}
-    inputs: dict[str, InputSpec] = {}
-    for name, value in declared.items():
-        if isinstance(value, dict):
-            default = value.get("default")
-            inputs[str(name)] = InputSpec(
-                name=str(name),
-                required=bool(value.get("required", default is None)),
-                default=None if default is None else str(default),
-                description=str(value.get("description") or ""),
-            )
-        else:  # 'Name: value' is a default; 'Name:' alone is required
-            inputs[str(name)] = InputSpec(
-                name=str(name),
-                required=value is None,
-                default=None if value is None else str(value),
-            )
-    return inputs
+    return read_inputs(raw.front, raw.path)[0]  # its problems are in raw.diagnostics
 
 
 def _draft(
