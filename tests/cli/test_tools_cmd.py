@@ -7,6 +7,7 @@ from pathlib import Path
 from tests.cli.conftest import RunCli
 
 ECHO_SERVER = Path(__file__).parents[1] / "tools" / "mcp_echo_server.py"
+EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
 def test_tools_list_json_has_every_builtin_with_source_and_schema(
@@ -75,3 +76,10 @@ def test_doctor_reports_the_sandbox(orchestra: RunCli, tmp_path: Path) -> None:
     assert report["sandbox"]["mode"] in ("bwrap", "limits")
     assert report["sandbox"]["reason"]
     assert report["python"].startswith("CPython 3.")
+
+
+def test_tools_list_includes_mcp_servers_of_agent_files(orchestra: RunCli) -> None:
+    result = orchestra("tools", "list", "--json", "-p", str(EXAMPLES))
+    assert result.returncode == 0, result.stderr
+    tools = {t["name"]: t for t in json.loads(result.stdout)["tools"]}
+    assert tools["checklist.add"]["source"] == "mcp:checklist"

@@ -58,18 +58,22 @@ def validate(
     from rich.console import Console
 
     from orchestra.definitions import Project, find_project_root, format_diagnostics
+    from orchestra.runtime.project_checks import load_project, settings_problems
 
     target = (path or Path.cwd()).resolve()
     if not target.exists():
         Console(stderr=True).print(f"[red]error:[/] {path} does not exist")
         raise typer.Exit(2)
-    project = Project.load(find_project_root(target))
-    problems = project.diagnostics if target.is_dir() else project.problems_in(target)
+    root = find_project_root(target)
+    settings, problems = settings_problems(root)
+    project = load_project(settings) if settings is not None else Project.load(root)
+    problems += project.diagnostics if target.is_dir() else project.problems_in(target)
+    errors = [d for d in problems if d.severity == "error"]
     if as_json:
         typer.echo(
             json.dumps(
                 {
-                    "ok": not problems,
+                    "ok": not errors,
                     "diagnostics": [d.to_dict() for d in problems],
                     "workflows": sorted(project.workflows),
                     "agents": sorted(project.agents),
@@ -77,17 +81,19 @@ def validate(
                 indent=2,
             )
         )
-    elif problems:
+    elif errors:
         typer.echo(format_diagnostics(problems), err=True)
-        typer.echo(f"{len(problems)} error{'s' if len(problems) != 1 else ''} found", err=True)
+        typer.echo(f"{len(errors)} error{'s' if len(errors) != 1 else ''} found", err=True)
     else:
+        if problems:
+            typer.echo(format_diagnostics(problems), err=True)
         scope = (
             target.name
             if target.is_file()
             else f"{len(project.workflows)} workflows, {len(project.agents)} agents"
         )
         typer.echo(f"ok: {scope}")
-    if problems:
+    if errors:
         raise typer.Exit(1)
 
 

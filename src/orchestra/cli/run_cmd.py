@@ -271,7 +271,7 @@ def run(
     """Run a workflow and show it live. Exit 0 succeeded, 1 failed, 130 cancelled."""
     values = parse_inputs(inputs or [], input_file)
     settings = load_settings_or_exit(project)
-    spec = _load_spec(workflow, settings.project_dir)
+    spec = _load_spec(workflow, settings)
 
     async def main() -> int:
         from orchestra.engine.errors import WorkflowInputError
@@ -294,14 +294,17 @@ def run(
     raise typer.Exit(asyncio.run(main()))
 
 
-def _load_spec(workflow: str, root: Path) -> Any:
-    from orchestra.definitions import DefinitionError, Project, format_diagnostics, load_workflow
+def _load_spec(workflow: str, settings: Any) -> Any:
+    from orchestra.definitions import DefinitionError, format_diagnostics, load_workflow
+    from orchestra.runtime.project_checks import ProjectChecks, load_project
 
+    root = settings.project_dir
     try:
         candidate = Path(workflow)
         if workflow.endswith(".md") and candidate.is_file():
-            return load_workflow(candidate)
-        return Project.load(root).workflow(workflow)
+            allowed = settings.definitions.allow_paths
+            return load_workflow(candidate, allowed, [ProjectChecks(settings)])
+        return load_project(settings).workflow(workflow)
     except DefinitionError as error:
         typer.echo(format_diagnostics(error.diagnostics, root), err=True)
         raise typer.Exit(2) from error

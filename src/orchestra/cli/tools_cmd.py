@@ -42,6 +42,18 @@ def _mcp_specs(ts: ToolSettings, extra: tuple[McpServerSpec, ...] = ()) -> list[
     return list(specs.values())
 
 
+def _agent_servers(root: Path) -> tuple[McpServerSpec, ...]:
+    """MCP servers that agent files configure: their tools are callable, so they are listed."""
+    from orchestra.agents.toolbox import resolve_agent_server
+    from orchestra.definitions import load_project
+
+    return tuple(
+        resolve_agent_server(server, agent.path.parent)
+        for agent in load_project(root).agents.values()
+        for server in agent.mcp_servers
+    )
+
+
 @app.command("list")
 def list_tools(
     project: ProjectOption = None,
@@ -56,13 +68,14 @@ def list_tools(
     from orchestra.tools.mcp_client import McpPool
     from orchestra.tools.registry import ToolRegistry
 
-    ts = _tool_settings(project_root(project))
+    root = project_root(project)
+    ts = _tool_settings(root)
     registry = ToolRegistry()
     register_builtins(registry)
     registry.load_plugins()
 
     async def collect() -> None:
-        specs = _mcp_specs(ts) if mcp else []
+        specs = _mcp_specs(ts, _agent_servers(root)) if mcp else []
         if specs:
             async with McpPool(specs, settings=ts) as pool:
                 await pool.register_into(registry)

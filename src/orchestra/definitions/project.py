@@ -23,7 +23,7 @@ from orchestra.definitions.diagnostics import (
     choices_hint,
     outside_project,
 )
-from orchestra.definitions.frontmatter import FrontMatter
+from orchestra.definitions.frontmatter import FrontMatter, split_front_matter
 from orchestra.definitions.skill_file import parse_skill
 from orchestra.definitions.source_files import SourceText, read_source
 from orchestra.definitions.specs import AgentSpec, SkillSpec, WorkflowSpec
@@ -35,6 +35,10 @@ WORKFLOW_SUFFIX = ".workflow.md"
 _SKIP_DIRS = {".orchestra", ".git", ".venv", "node_modules", "__pycache__"}
 
 T = TypeVar("T")
+
+ProjectCheck = Callable[["Project"], list[Diagnostic]]
+"""A check that needs more than the files (settings, the tool registry): it runs after
+every load and refresh, and its errors keep the workflows they touch from running."""
 
 
 @dataclass(slots=True)
@@ -50,13 +54,16 @@ class _Parsed(Generic[T]):
 class Project:
     """Every definition under ``root``; build with :meth:`load`."""
 
-    def __init__(self, root: Path, allowed: Sequence[Path] = ()) -> None:
+    def __init__(
+        self, root: Path, allowed: Sequence[Path] = (), checks: Sequence[ProjectCheck] = ()
+    ) -> None:
         self.root = root.resolve()
         self.allowed = (self.root, *(self.root / p for p in allowed))
         """Folders definition files may live in once symlinks are resolved: the project,
         plus what settings allow explicitly (``[definitions] allow_paths``)."""
         self.allowed = tuple(p.resolve() for p in self.allowed)
         self._outside: list[Diagnostic] = []
+        self._checks = tuple(checks)
         self.agents: dict[str, AgentSpec] = {}
         self.workflows: dict[str, WorkflowSpec] = {}
         self.diagnostics: list[Diagnostic] = []
@@ -66,14 +73,29 @@ class Project:
         self._agents_by_path: dict[Path, AgentSpec] = {}
 
     @classmethod
-    def load(cls, root: Path, allowed: Sequence[Path] = ()) -> Project:
-        project = cls(root, allowed)
+    def load(
+        cls, root: Path, allowed: Sequence[Path] = (), checks: Sequence[ProjectCheck] = ()
+    ) -> Project:
+        project = cls(root, allowed, checks)
         project.refresh()
         return project
 
     @property
     def ok(self) -> bool:
-        return not self.diagnostics
+        """No errors (warnings, such as tools only an MCP server will reveal, are fine)."""
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    def field_position(self, path: Path, key: str, index: int | None = None) -> tuple[int, int]:
+        """Where front-matter ``key`` (or item ``index`` of its list) is written in ``path``,
+        so checks made outside this package can point at the line."""
+        text = read_source(path).text
+        if text is None:
+            return 1, 1
+        fm = split_front_matter(path, text)
+        items = fm.item_lines.get(key, [])
+        if index is not None and index < len(items):
+            return items[index]
+        return fm.value_lines.get(key, fm.position(key))
 
     def problems_in(self, path: Path) -> list[Diagnostic]:
         """Diagnostics for ``path`` and for the agent and skill files it uses."""
@@ -83,11 +105,17 @@ class Project:
         if parsed is not None:
             for step in parsed.value.steps:
                 agent = step.bullets.get("Agent")
-                if agent and "(" in agent.value:
+                if agent is None:
+                    continue
+                if "(" in agent.value:
                     target = (path.parent / agent.value.split("(", 1)[1].rstrip(")")).resolve()
-                    used.add(target)
-                    agent_file = self._agent_files.get(target)
-                    used.update(agent_file.deps if agent_file else ())
+                elif agent.value.strip() in self.agents:
+                    target = self.agents[agent.value.strip()].path.resolve()
+                else:
+                    continue
+                used.add(target)
+                agent_file = self._agent_files.get(target)
+                used.update(agent_file.deps if agent_file else ())
         return [d for d in self.diagnostics if d.path.resolve() in used]
 
     def workflow(self, name: str) -> WorkflowSpec:
@@ -253,7 +281,13 @@ class Project:
                 continue
             workflows[spec_wf.name] = spec_wf
         self.workflows = workflows
-        self.diagnostics = sorted(diagnostics, key=lambda d: (str(d.path), d.line, d.col))
+        checked = [d for check in self._checks for d in check(self)]
+        self.diagnostics = sorted(diagnostics + checked, key=lambda d: (str(d.path), d.line, d.col))
+        broken = {d.path.resolve() for d in checked if d.severity == "error"}
+        if broken:
+            self.workflows = {
+                name: spec for name, spec in workflows.items() if not _files(spec) & broken
+            }
 
     def _source_hash(self, parsed: _Parsed[RawWorkflow], spec: WorkflowSpec) -> str:
         digest = hashlib.sha256(parsed.digest.encode())
@@ -283,10 +317,12 @@ def find_project_root(start: Path) -> Path:
     return folder
 
 
-def load_workflow(path: Path) -> WorkflowSpec:
+def load_workflow(
+    path: Path, allowed: Sequence[Path] = (), checks: Sequence[ProjectCheck] = ()
+) -> WorkflowSpec:
     """Load one workflow file with the agents of its project; raise DefinitionError if invalid."""
     path = path.resolve()
-    project = Project.load(find_project_root(path))
+    project = Project.load(find_project_root(path), allowed, checks)
     parsed = project._workflow_files.get(path)
     if parsed is None:  # outside the project tree: parse it on its own
         raw = _raw_workflow(path, read_source(path))
@@ -299,6 +335,15 @@ def load_workflow(path: Path) -> WorkflowSpec:
     if problems or name not in project.workflows:
         raise DefinitionError(problems)
     return project.workflows[name]
+
+
+def _files(spec: WorkflowSpec) -> set[Path]:
+    """Every file a workflow is made of."""
+    files = {a.path.resolve() for a in spec.agents.values()}
+    files.update(s.path.resolve() for a in spec.agents.values() for s in a.skills)
+    if spec.path is not None:
+        files.add(spec.path.resolve())
+    return files
 
 
 def _raw_workflow(path: Path, source: SourceText) -> RawWorkflow:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 
 from orchestra.agents.step_runner import GatewayStepRunner
 from orchestra.config.settings import Settings
-from orchestra.definitions import Project
 from orchestra.engine.events import EventBus
 from orchestra.engine.scheduler import Engine, EngineSettings
 from orchestra.llm.config import GatewayConfig
@@ -29,6 +28,7 @@ from orchestra.llm.scripted import ScriptRegistry
 from orchestra.llm.usage import RecordingGateway
 from orchestra.runtime.feed import ActiveSteps, EventFeed
 from orchestra.runtime.keys import KeyService
+from orchestra.runtime.project_checks import load_project
 from orchestra.runtime.runs import RunService
 from orchestra.store.auth_repo import AuditRepository, KeyRepository
 from orchestra.store.database import Database, connect
@@ -73,7 +73,7 @@ class Container:
     def __init__(self, settings: Settings, options: ContainerOptions | None = None) -> None:
         self.settings = settings
         self.options = options or ContainerOptions()
-        self.project = Project.load(settings.project_dir)
+        self.project = load_project(settings)
         self.feed = EventFeed()
         self.active = ActiveSteps()
         self.feed.listen(self.active.observe)
