@@ -1,12 +1,14 @@
 """Parse and validate agent, skill and workflow files into typed specs.
 
-Entry points: :class:`Project` (a whole folder, refreshable) and
-:func:`load_workflow` (one file). Problems come back as located
-:class:`Diagnostic` values, never as tracebacks.
+Entry points: :class:`Project` (a whole folder, refreshable),
+:func:`load_workflow` (one file) and :func:`build_workflow` (step drafts from any
+writer: the planner, tasks). Problems come back as located :class:`Diagnostic`
+values, never as tracebacks.
 """
 
 from pathlib import Path
 
+from orchestra.definitions.builder import StepDraft, WorkflowDraft, build_workflow, check_workflow
 from orchestra.definitions.diagnostics import (
     Code,
     DefinitionError,
@@ -40,8 +42,12 @@ __all__ = [
     "McpServerSpec",
     "Project",
     "SkillSpec",
+    "StepDraft",
     "StepSpec",
+    "WorkflowDraft",
     "WorkflowSpec",
+    "build_workflow",
+    "check_workflow",
     "find_project_root",
     "format_diagnostics",
     "load_project",
