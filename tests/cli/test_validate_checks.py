@@ -92,3 +92,14 @@ def test_outside_link_is_refused_by_validate(orchestra: RunCli, tmp_path: Path) 
     assert "outside the project folder" in result.stderr
     (root / "orchestra.toml").write_text('[definitions]\nallow_paths = ["../elsewhere"]\n')
     assert orchestra("validate", cwd=root).returncode == 0
+
+
+def test_orchestra_toml_that_is_not_utf8_is_located(orchestra: RunCli, tmp_path: Path) -> None:
+    root = _project(tmp_path, "")
+    (root / "orchestra.toml").write_bytes(b'# caf\xe9\nlog_level = "INFO"\n')
+    result = orchestra("validate", cwd=root)
+    assert result.returncode == 1
+    assert "orchestra.toml:1:6: error: invalid TOML: the file is not UTF-8 text" in result.stderr
+    ran = orchestra("run", "wf", cwd=root)
+    assert ran.returncode != 0 and "Traceback" not in ran.stderr
+    assert "not UTF-8" in ran.stderr

@@ -254,7 +254,13 @@ def read_toml_layer(project_dir: Path) -> Layer:
     layer = Layer()
     if not path.is_file():
         return layer
-    text = path.read_text(encoding="utf-8")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise TomlSyntaxError(path, line, column, "the file is not UTF-8 text") from exc
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
