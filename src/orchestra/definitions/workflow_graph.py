@@ -331,11 +331,3 @@ def _budget_from_text(text: str) -> Budget | None:
         max_tokens=int(tokens.group(1).replace("_", "")) if tokens else None,
         max_cost_usd=float(cost.group(1)) if cost else None,
     )
-
-
-def _budget_from_yaml(value: Any) -> Budget | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return _budget_from_text(value)
-    return Budget.model_validate(value)
