@@ -42,6 +42,7 @@ from orchestra.definitions import Project
 from orchestra.definitions.specs import AgentSpec, InputSpec, StepSpec, WorkflowSpec
 from orchestra.engine.ids import RunId, owner_is_dead
 from orchestra.engine.states import RunStatus
+from orchestra.engine.variables import resolve_inputs
 from orchestra.runtime.errors import Conflict
 from orchestra.runtime.runs import RunService
 from orchestra.store.database import Database
@@ -160,7 +161,9 @@ class TaskService:
     async def create(self, draft: TaskDraft, *, by: str) -> tuple[TaskRow, bool]:
         """Queue a task (idempotent by key) and wake the dispatcher."""
         if draft.workflow is not None:
-            self._project().workflow(draft.workflow)  # unknown workflow: DefinitionError now
+            # An unknown workflow or a missing input is the creator's mistake: say so now,
+            # not when an agent takes the task.
+            resolve_inputs(self._project().workflow(draft.workflow), draft.inputs)
         task, created = await self.tasks.create(draft, by=by)
         self._wake.set()
         return task, created
@@ -257,7 +260,7 @@ class TaskService:
         try:
             if task.workflow is not None:
                 spec = project.workflow(task.workflow)
-                inputs = dict(task.inputs)
+                inputs = resolve_inputs(spec, task.inputs)
             else:
                 agent = project.agent_named(task.agent)
                 if agent is None:
