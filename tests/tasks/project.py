@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestra.llm.scripted import Reply, ScriptRegistry
+from orchestra.llm.scripted import Reply, ScriptedToolCall, ScriptRegistry
 
 CODER = """---
 name: coder
@@ -36,6 +36,15 @@ capabilities: [fragile]
 You always fail.
 """
 
+BUILDER = """---
+name: builder
+model: scripted/builder
+capabilities: [build]
+tools: [task.update, files.write]
+---
+You build things and report your phases.
+"""
+
 WORKFLOW = """---
 name: note
 inputs:
@@ -54,13 +63,14 @@ def write_team(root: Path, database_url: str | None = None) -> Path:
     """The project folder; ``database_url`` points it at PostgreSQL instead of SQLite."""
     (root / "agents").mkdir(parents=True)
     (root / "workflows").mkdir()
-    toml = '[models]\ndefault = "scripted/echo"\n\n[tasks]\npoll_seconds = 0.2\n'
+    toml = '[models]\ndefault = "scripted/echo"\n\n[tasks]\npoll_seconds = 0.2\nvenv = false\n'
     if database_url is not None:
         toml += f'\n[database]\nurl = "{database_url}"\n'
     (root / "orchestra.toml").write_text(toml)
     (root / "agents" / "coder.agent.md").write_text(CODER)
     (root / "agents" / "writer.agent.md").write_text(WRITER)
     (root / "agents" / "broken.agent.md").write_text(BROKEN)
+    (root / "agents" / "builder.agent.md").write_text(BUILDER)
     (root / "workflows" / "note.workflow.md").write_text(WORKFLOW)
     return root
 
@@ -68,4 +78,20 @@ def write_team(root: Path, database_url: str | None = None) -> Path:
 def scripts() -> ScriptRegistry:
     registry = ScriptRegistry()
     registry.register("broken", lambda _messages: Reply(fail="auth"))
+    update = "task.update"
+    registry.register(
+        "builder",
+        [
+            Reply(tool_calls=[ScriptedToolCall(update, {"phase": "design", "note": "a plan"})]),
+            Reply(
+                tool_calls=[
+                    ScriptedToolCall(update, {"phase": "build", "note": "wrote it"}),
+                    ScriptedToolCall("files.write", {"path": "src/app.py", "content": "x = 1\n"}),
+                ]
+            ),
+            Reply(tool_calls=[ScriptedToolCall(update, {"phase": "test", "note": "green"})]),
+            Reply(tool_calls=[ScriptedToolCall(update, {"phase": "build", "note": "oops"})]),
+            Reply(text="Built src/app.py and tested it."),
+        ],
+    )
     return registry

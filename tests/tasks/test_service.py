@@ -35,9 +35,7 @@ async def service(tmp_path: Path, database_url: str | None) -> AsyncIterator[Tas
     container = await Container.open(
         load_settings(root, env={}), ContainerOptions(refresh_s=None, scripts=scripts())
     )
-    tasks = TaskService(
-        container.database, container.runs, lambda: container.project, container.settings.tasks
-    )
+    tasks = TaskService.of(container)
     await tasks.sync_agents()
     try:
         yield tasks
@@ -150,3 +148,47 @@ async def test_a_workflow_task_is_checked_against_the_workflows_inputs(
     with pytest.raises(WorkflowInputError, match="Topic"):
         await service.create(TaskDraft(title="No topic", workflow="note"), by="t")
     assert await service.tasks.list() == []
+
+
+async def test_an_agent_reports_its_phases_in_the_task_workspace(service: TaskService) -> None:
+    task, _ = await service.create(
+        TaskDraft(title="Build the app", description="A tiny app.", capabilities=("build",)),
+        by="t",
+    )
+    await work_until_idle(service)
+    row = await service.tasks.get(task.id)
+    assert row.status is TaskStatus.COMPLETE
+    moves = [u.target for u in await service.tasks.updates(task.id) if u.target]
+    # Phases move forward only: the late "build" report was refused, not stored.
+    assert moves == ["queued", "assigned", "design", "build", "test", "complete"]
+
+    assert service.workspaces is not None
+    folder = service.workspaces / "builder" / "tasks" / task.id
+    assert {p.name for p in folder.iterdir()} >= {"src", "output", "research", "README.md"}
+    assert (folder / "src" / "app.py").read_text() == "x = 1\n"
+    readme = (folder / "README.md").read_text()
+    assert "# Build the app" in readme and "A tiny app." in readme
+    assert "- [x] design" in readme and "- [x] build" in readme and "- [x] test" in readme
+    assert "- [ ] review" in readme
+    assert "test: green" in readme
+    # The run's own workspace is the task's.
+    assert (service.workspaces / (row.run_id or "")).resolve() == folder.resolve()
+    events = await service.runs.store.read_events(RunId(row.run_id or ""))
+    refused = [
+        e.content["error"]
+        for e in events
+        if e.type.value == "tool_result" and e.content["status"] != "ok"
+    ]
+    assert len(refused) == 1 and "build" in str(refused[0])
+
+
+async def test_a_task_workspace_gets_its_own_virtual_environment(
+    service: TaskService, tmp_path: Path
+) -> None:
+    from orchestra.tasks.workspace import ensure_task_venv, open_task_workspace
+
+    workspace = open_task_workspace(
+        tmp_path / "ws", "coder", "t1", title="venv", description="", run_id="r1"
+    )
+    python = await ensure_task_venv(workspace)
+    assert python.is_file() and python.parent.parent == workspace.root / ".venv"

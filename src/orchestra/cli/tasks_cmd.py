@@ -210,9 +210,7 @@ def work_queue(
     async def main() -> int:
         container = await open_container(settings)
         try:
-            service = TaskService(
-                container.database, container.runs, lambda: container.project, settings.tasks
-            )
+            service = TaskService.of(container)
             await service.sync_agents()
             await container.runs.resume_interrupted()
             while True:

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, and_, select
 
@@ -55,6 +56,13 @@ from orchestra.store.team.tasks import TaskRow
 from orchestra.tasks import TaskStatus
 from orchestra.tasks.specs import TaskDraft
 from orchestra.tasks.states import ACTIVE
+from orchestra.tasks.tool import make_task_update_tool
+from orchestra.tasks.workspace import ensure_task_venv, open_task_workspace
+from orchestra.tools.errors import ToolError
+from orchestra.tools.protocol import Tool
+
+if TYPE_CHECKING:
+    from orchestra.runtime.container import Container
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +148,12 @@ class TaskService:
         run_service: RunService,
         project: Callable[[], Project],
         settings: TasksSettings | None = None,
+        *,
+        workspaces: Path | None = None,
     ) -> None:
         self.settings = settings or TasksSettings()
+        self.workspaces = workspaces
+        """Where task workspaces go (``[workspaces] root``); None: no workspace prepared."""
         self.database = database
         self.runs = run_service
         self.agents = AgentRepository(database)
@@ -151,6 +163,19 @@ class TaskService:
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._last_heartbeat = 0.0
+
+    @classmethod
+    def of(cls, container: Container) -> TaskService:
+        """The service for a process's container, its ``task.update`` tool registered."""
+        service = cls(
+            container.database,
+            container.runs,
+            lambda: container.project,
+            container.settings.tasks,
+            workspaces=container.settings.workspaces.root,
+        )
+        container.tools.register(service.update_tool())
+        return service
 
     @property
     def owner(self) -> str:
@@ -279,8 +304,46 @@ class TaskService:
             )
             return
         await self.tasks.link_run(task.id, run_id, by=self.owner)
+        await self._prepare_workspace(task, run_id)
         with contextlib.suppress(Conflict):
             await self.runs.resume(run_id)
+
+    async def _prepare_workspace(self, task: TaskRow, run_id: RunId) -> None:
+        """The task's folder, README checklist and (``[tasks] venv``) virtual
+        environment, before its run's first step; the run's workspace links to it."""
+        if self.workspaces is None or task.agent is None:
+            return
+        workspace = await asyncio.to_thread(
+            open_task_workspace,
+            self.workspaces,
+            task.agent,
+            task.id,
+            title=task.title,
+            description=task.description,
+            run_id=str(run_id),
+        )
+        if self.settings.venv:
+            try:
+                await ensure_task_venv(workspace)
+            except ToolError as error:  # the run goes on; python.install will say why
+                log.warning("task %s: no virtual environment: %s", task.id, error.message)
+
+    def update_tool(self) -> Tool:
+        """``task.update`` for the tool registry of the process that drives task runs."""
+        return make_task_update_tool(self)
+
+    async def report_phase(
+        self, run_id: str, phase: TaskStatus, note: str, *, by: str
+    ) -> str | None:
+        """A phase the agent of the task whose run this is reports (``task.update``)."""
+        task = await self.tasks.for_run(run_id)
+        if task is None:
+            return None
+        if task.status != phase:
+            await self.tasks.move(task.id, phase, by=by, note=note)
+        elif note:
+            await self.tasks.note(task.id, note, by=by)
+        return task.id
 
     async def _run_exists(self, run_id: RunId) -> bool:
         def work(conn: Connection) -> bool:
