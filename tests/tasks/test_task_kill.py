@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -128,12 +127,15 @@ async def test_a_killed_worker_leaves_every_task_to_the_next_one(tmp_path: Path)
 
     for _kill in range(3):
         before = len(executions(log))
-        worker = subprocess.Popen([sys.executable, str(WORKER), str(root), str(log)], cwd=ROOT)
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable, str(WORKER), str(root), str(log), cwd=ROOT
+        )
         target = before + rng.randint(1, 4)
-        while len(executions(log)) < target and worker.poll() is None:
+        # The log is another process's file: polling it is the readiness signal.
+        while len(executions(log)) < target and worker.returncode is None:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         worker.send_signal(signal.SIGKILL)
-        worker.wait()
+        await worker.wait()
         topics = {}
         for row in await task_rows(url):
             if row.run_id is not None:
@@ -141,10 +143,10 @@ async def test_a_killed_worker_leaves_every_task_to_the_next_one(tmp_path: Path)
                 topics[row.run_id] = row.inputs["Topic"]
         forbidden.append((len(executions(log)), await succeeded_steps(url, topics)))
 
-    final = subprocess.run(
-        [sys.executable, str(WORKER), str(root), str(log)], cwd=ROOT, timeout=600, check=False
+    final = await asyncio.create_subprocess_exec(
+        sys.executable, str(WORKER), str(root), str(log), cwd=ROOT
     )
-    assert final.returncode == 0
+    assert await final.wait() == 0
     rows = await task_rows(url)
     assert [row.status for row in rows] == [TaskStatus.COMPLETE] * TASKS
     for row in rows:  # continued, not requeued: the run a killed process left is the one
