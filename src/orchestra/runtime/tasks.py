@@ -30,7 +30,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,7 +49,7 @@ from orchestra.runtime.runs import RunService
 from orchestra.store.database import Database
 from orchestra.store.tables import runs
 from orchestra.store.team import AgentRepository, TaskRepository, assign_batch
-from orchestra.store.team.agents import AgentProfile, move_agent
+from orchestra.store.team.agents import AgentProfile, AgentRow, move_agent
 from orchestra.store.team.tables import agents as agents_table
 from orchestra.store.team.tables import tasks as tasks_table
 from orchestra.store.team.tasks import TaskRow
@@ -287,9 +287,7 @@ class TaskService:
                 spec = project.workflow(task.workflow)
                 inputs = resolve_inputs(spec, task.inputs)
             else:
-                agent = project.agent_named(task.agent)
-                if agent is None:
-                    raise LookupError(f"agent {task.agent!r} is not in the project any more")
+                agent = await self._agent_spec(project, task.agent)
                 spec = task_workflow(task, agent, project.root)
                 inputs = {"TaskTitle": task.title, "TaskDescription": task.description}
             if not await self._run_exists(run_id):
@@ -344,6 +342,29 @@ class TaskService:
         elif note:
             await self.tasks.note(task.id, note, by=by)
         return task.id
+
+    async def _agent_spec(self, project: Project, name: str) -> AgentSpec:
+        """The definition of an agent: its file, or what was registered through the API."""
+        found = project.agent_named(name)
+        if found is not None:
+            return found
+        stored = await self.agents.spec_json(name)
+        if stored is None:
+            raise LookupError(f"agent {name!r} is not in the project any more")
+        return AgentSpec.model_validate_json(stored)
+
+    async def register_agent(self, spec: AgentSpec, *, by: str) -> AgentRow:
+        """Register an agent that has no file (``POST /api/v1/agents``); any process can
+        run it, since its whole definition is stored."""
+        project = self._project()
+        if project.agent_named(spec.name) is not None:
+            raise Conflict(f"agent {spec.name!r} is defined by a project file; edit the file")
+        profile = agent_profile(spec, project.root)
+        row = await self.agents.register(
+            replace(profile, source="api", spec_json=spec.model_dump_json()), by=by
+        )
+        self._wake.set()
+        return row
 
     async def _run_exists(self, run_id: RunId) -> bool:
         def work(conn: Connection) -> bool:
