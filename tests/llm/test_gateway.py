@@ -251,3 +251,24 @@ async def test_redis_cache_is_shared_between_gateways(redis_url: str) -> None:
 def test_unknown_router_setting_is_a_config_error() -> None:
     with pytest.raises(ModelConfigError, match="routing_strategy"):
         build_gateway(GatewayConfig(cache="off", router_settings={"routing_stratgy": "least-busy"}))
+
+
+async def test_a_streamed_call_refused_before_any_token_keeps_its_own_error(
+    gateway: Gateway,
+) -> None:
+    """An authentication failure is not a broken stream: not retried, named as it is."""
+    from orchestra.llm.errors import AuthenticationFailed
+
+    gateway.scripts.register("locked", lambda _messages: Reply(fail="auth"))
+    tokens: list[str] = []
+
+    async def on_token(text: str) -> None:
+        tokens.append(text)
+
+    with pytest.raises(AuthenticationFailed) as raised:
+        await gateway.chat(ask("scripted/locked"), on_token=on_token)
+    assert len(gateway.scripts.calls("locked")) == 1
+    usage = raised.value.usage
+    assert usage is not None
+    assert [a.error for a in usage.failed_attempts] == ["AuthenticationFailed"]
+    assert tokens == []

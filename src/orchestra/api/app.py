@@ -24,7 +24,7 @@ from orchestra.api.deps import ApiOptions, ApiState
 from orchestra.api.errors import install_error_handlers
 from orchestra.api.limits import BodySizeLimit, RateLimiter
 from orchestra.api.metrics import ApiMetrics
-from orchestra.api.routes import admin, catalog, health, models, runs
+from orchestra.api.routes import admin, catalog, health, models, runs, team
 from orchestra.api.web import mount_web_ui
 from orchestra.api.websocket import router as websocket_router
 from orchestra.config.settings import Settings
@@ -84,7 +84,15 @@ def create_app(
     app.state.api = state
     install_error_handlers(app)
     app.include_router(health.router)
-    for router in (catalog.router, runs.router, models.router, admin.router):
+    for router in (
+        catalog.router,
+        runs.router,
+        team.tasks_router,
+        team.agents_router,
+        team.register_router,
+        models.router,
+        admin.router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(websocket_router, prefix=API_PREFIX)
     app.add_middleware(BodySizeLimit, max_bytes=opts.max_body_bytes)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import typer
 
 from orchestra.cli import (
+    agents_cmd,
     config_cmd,
     definitions_cmd,
     doctor_cmd,
@@ -15,6 +16,7 @@ from orchestra.cli import (
     run_cmd,
     runs_cmd,
     serve_cmd,
+    tasks_cmd,
     tools_cmd,
 )
 
@@ -37,6 +39,8 @@ app.add_typer(models_cmd.app, name="models")
 app.add_typer(tools_cmd.app, name="tools")
 app.command("serve")(serve_cmd.serve)
 app.add_typer(keys_cmd.app, name="keys")
+app.add_typer(tasks_cmd.app, name="tasks")
+app.add_typer(agents_cmd.app, name="agents")
 
 
 def run() -> None:

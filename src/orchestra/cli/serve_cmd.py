@@ -88,7 +88,10 @@ async def _serve(settings: Settings) -> None:
 
     setup_logging(settings)
     container = await Container.open(
-        settings, ContainerOptions(grace_s=settings.server.shutdown_grace_s)
+        settings,
+        ContainerOptions(
+            grace_s=settings.server.shutdown_grace_s, dispatch=settings.tasks.dispatch
+        ),
     )
     closing: list[bool] = []
     previous = _absorb_stop_signals(closing)

@@ -90,6 +90,9 @@ class TasksSettings(BaseModel):
     """Tasks failed in a row after which an agent goes to ``error`` until resumed."""
     batch: int = Field(default=200, ge=1, le=10_000)
     """Most tasks assigned in one transaction."""
+    venv: bool = True
+    """Give each task's workspace its own Python virtual environment (``uv venv`` when
+    uv is found, else ``python -m venv``) before its run starts."""
 
 
 def _check_deployment(entry: dict[str, Any]) -> dict[str, Any]:

@@ -60,6 +60,10 @@ async def consume_stream(
             break
         except Exception as exc:
             cause = translate_litellm_error(exc, model=request.model)
+            if not text and not calls:
+                # Nothing came yet: the call failed, not the stream; keep its own error
+                # (an authentication failure must not be retried as a broken stream).
+                raise cause from exc
             raise StreamInterrupted(
                 f"model {request.model!r}: the stream broke after "
                 f"{sum(map(len, text))} characters ({cause}).",

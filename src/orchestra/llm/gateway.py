@@ -302,7 +302,15 @@ def _build_router(models: ResolvedModels, config: GatewayConfig) -> Any:
     from litellm.utils import custom_llm_setup
 
     custom_llm_setup()  # type: ignore[no-untyped-call]
-    settings: dict[str, Any] = {"num_retries": config.num_retries, "timeout": config.timeout_s}
+    # The gateway cools failed deployments down itself (``cool_down``, for every failure
+    # with a deployment, refused connections included). LiteLLM's own handler adds little
+    # and fires its callback with a bare ``create_task`` from a logging thread, where the
+    # coroutine dies unawaited; ``router_settings`` can still turn it back on.
+    settings: dict[str, Any] = {
+        "num_retries": config.num_retries,
+        "timeout": config.timeout_s,
+        "disable_cooldowns": True,
+    }
     settings.update(models.router_settings)
     accepted = set(inspect.signature(Router.__init__).parameters) - {"self", "model_list"}
     unknown = sorted(set(settings) - accepted)

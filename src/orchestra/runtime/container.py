@@ -30,6 +30,7 @@ from orchestra.runtime.feed import ActiveSteps, EventFeed
 from orchestra.runtime.keys import KeyService
 from orchestra.runtime.project_checks import load_project
 from orchestra.runtime.runs import RunService
+from orchestra.runtime.tasks import TaskService
 from orchestra.store.auth_repo import AuditRepository, KeyRepository
 from orchestra.store.database import Database, connect
 from orchestra.store.run_queries import RunQueries
@@ -52,6 +53,8 @@ class ContainerOptions:
     """How often project files are checked for changes; None turns watching off."""
     resume: bool = True
     """Drive the runs a crash interrupted as soon as the container starts."""
+    dispatch: bool = False
+    """Run the task dispatcher in this process (``orchestra serve`` with ``[tasks] dispatch``)."""
     scripts: ScriptRegistry | None = field(default=None, compare=False)
     """Scripts for ``scripted/...`` models (tests and demos)."""
 
@@ -91,6 +94,7 @@ class Container:
         self.audit: AuditRepository
         self.queries: RunQueries
         self.usage: SqlUsageStore
+        self.tasks: TaskService
 
     @classmethod
     async def open(cls, settings: Settings, options: ContainerOptions | None = None) -> Container:
@@ -136,6 +140,11 @@ class Container:
         )
         await self.runs.start()
         self._exits.push_async_callback(self.runs.close)
+        self.tasks = TaskService.of(self)
+        await self.tasks.sync_agents()
+        if self.options.dispatch:
+            await self.tasks.start()
+            self._exits.push_async_callback(self.tasks.close)
         if self.options.refresh_s is not None:
             self._watcher = asyncio.create_task(
                 self._watch(self.options.refresh_s), name="orchestra-project-watch"
@@ -158,6 +167,10 @@ class Container:
                 continue
             if changed:
                 log.info("project definitions changed: %s", ", ".join(sorted(changed)))
+                try:
+                    await self.tasks.sync_agents()
+                except Exception:  # the next change or restart registers them
+                    log.exception("registering the changed agents failed")
 
     async def _stop_watcher(self) -> None:
         if self._watcher is not None:

@@ -30,8 +30,9 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, and_, select
 
@@ -42,18 +43,26 @@ from orchestra.definitions import Project
 from orchestra.definitions.specs import AgentSpec, InputSpec, StepSpec, WorkflowSpec
 from orchestra.engine.ids import RunId, owner_is_dead
 from orchestra.engine.states import RunStatus
+from orchestra.engine.variables import resolve_inputs
 from orchestra.runtime.errors import Conflict
 from orchestra.runtime.runs import RunService
 from orchestra.store.database import Database
 from orchestra.store.tables import runs
 from orchestra.store.team import AgentRepository, TaskRepository, assign_batch
-from orchestra.store.team.agents import AgentProfile, move_agent
+from orchestra.store.team.agents import AgentProfile, AgentRow, move_agent
 from orchestra.store.team.tables import agents as agents_table
 from orchestra.store.team.tables import tasks as tasks_table
 from orchestra.store.team.tasks import TaskRow
 from orchestra.tasks import TaskStatus
 from orchestra.tasks.specs import TaskDraft
 from orchestra.tasks.states import ACTIVE
+from orchestra.tasks.tool import make_task_update_tool
+from orchestra.tasks.workspace import ensure_task_venv, open_task_workspace
+from orchestra.tools.errors import ToolError
+from orchestra.tools.protocol import Tool
+
+if TYPE_CHECKING:
+    from orchestra.runtime.container import Container
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +148,12 @@ class TaskService:
         run_service: RunService,
         project: Callable[[], Project],
         settings: TasksSettings | None = None,
+        *,
+        workspaces: Path | None = None,
     ) -> None:
         self.settings = settings or TasksSettings()
+        self.workspaces = workspaces
+        """Where task workspaces go (``[workspaces] root``); None: no workspace prepared."""
         self.database = database
         self.runs = run_service
         self.agents = AgentRepository(database)
@@ -151,6 +164,19 @@ class TaskService:
         self._loop: asyncio.Task[None] | None = None
         self._last_heartbeat = 0.0
 
+    @classmethod
+    def of(cls, container: Container) -> TaskService:
+        """The service for a process's container, its ``task.update`` tool registered."""
+        service = cls(
+            container.database,
+            container.runs,
+            lambda: container.project,
+            container.settings.tasks,
+            workspaces=container.settings.workspaces.root,
+        )
+        container.tools.register(service.update_tool())
+        return service
+
     @property
     def owner(self) -> str:
         return self.runs.engine.owner
@@ -160,7 +186,9 @@ class TaskService:
     async def create(self, draft: TaskDraft, *, by: str) -> tuple[TaskRow, bool]:
         """Queue a task (idempotent by key) and wake the dispatcher."""
         if draft.workflow is not None:
-            self._project().workflow(draft.workflow)  # unknown workflow: DefinitionError now
+            # An unknown workflow or a missing input is the creator's mistake: say so now,
+            # not when an agent takes the task.
+            resolve_inputs(self._project().workflow(draft.workflow), draft.inputs)
         task, created = await self.tasks.create(draft, by=by)
         self._wake.set()
         return task, created
@@ -257,11 +285,9 @@ class TaskService:
         try:
             if task.workflow is not None:
                 spec = project.workflow(task.workflow)
-                inputs = dict(task.inputs)
+                inputs = resolve_inputs(spec, task.inputs)
             else:
-                agent = project.agent_named(task.agent)
-                if agent is None:
-                    raise LookupError(f"agent {task.agent!r} is not in the project any more")
+                agent = await self._agent_spec(project, task.agent)
                 spec = task_workflow(task, agent, project.root)
                 inputs = {"TaskTitle": task.title, "TaskDescription": task.description}
             if not await self._run_exists(run_id):
@@ -276,8 +302,69 @@ class TaskService:
             )
             return
         await self.tasks.link_run(task.id, run_id, by=self.owner)
+        await self._prepare_workspace(task, run_id)
         with contextlib.suppress(Conflict):
             await self.runs.resume(run_id)
+
+    async def _prepare_workspace(self, task: TaskRow, run_id: RunId) -> None:
+        """The task's folder, README checklist and (``[tasks] venv``) virtual
+        environment, before its run's first step; the run's workspace links to it."""
+        if self.workspaces is None or task.agent is None:
+            return
+        workspace = await asyncio.to_thread(
+            open_task_workspace,
+            self.workspaces,
+            task.agent,
+            task.id,
+            title=task.title,
+            description=task.description,
+            run_id=str(run_id),
+        )
+        if self.settings.venv:
+            try:
+                await ensure_task_venv(workspace)
+            except ToolError as error:  # the run goes on; python.install will say why
+                log.warning("task %s: no virtual environment: %s", task.id, error.message)
+
+    def update_tool(self) -> Tool:
+        """``task.update`` for the tool registry of the process that drives task runs."""
+        return make_task_update_tool(self)
+
+    async def report_phase(
+        self, run_id: str, phase: TaskStatus, note: str, *, by: str
+    ) -> str | None:
+        """A phase the agent of the task whose run this is reports (``task.update``)."""
+        task = await self.tasks.for_run(run_id)
+        if task is None:
+            return None
+        if task.status != phase:
+            await self.tasks.move(task.id, phase, by=by, note=note)
+        elif note:
+            await self.tasks.note(task.id, note, by=by)
+        return task.id
+
+    async def _agent_spec(self, project: Project, name: str) -> AgentSpec:
+        """The definition of an agent: its file, or what was registered through the API."""
+        found = project.agent_named(name)
+        if found is not None:
+            return found
+        stored = await self.agents.spec_json(name)
+        if stored is None:
+            raise LookupError(f"agent {name!r} is not in the project any more")
+        return AgentSpec.model_validate_json(stored)
+
+    async def register_agent(self, spec: AgentSpec, *, by: str) -> AgentRow:
+        """Register an agent that has no file (``POST /api/v1/agents``); any process can
+        run it, since its whole definition is stored."""
+        project = self._project()
+        if project.agent_named(spec.name) is not None:
+            raise Conflict(f"agent {spec.name!r} is defined by a project file; edit the file")
+        profile = agent_profile(spec, project.root)
+        row = await self.agents.register(
+            replace(profile, source="api", spec_json=spec.model_dump_json()), by=by
+        )
+        self._wake.set()
+        return row
 
     async def _run_exists(self, run_id: RunId) -> bool:
         def work(conn: Connection) -> bool:

@@ -47,6 +47,8 @@ class AgentProfile:
     max_tasks: int = 1
     weight: float = 1.0
     model: str = "default"
+    spec_json: str | None = None
+    """The whole definition, for an agent with no file (registered through the API)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,7 @@ def _profile_values(profile: AgentProfile) -> dict[str, Any]:
         "model": profile.model,
         "source": profile.source,
         "spec_hash": profile.spec_hash,
+        "spec_json": profile.spec_json,
     }
 
 
@@ -242,6 +245,15 @@ class AgentRepository:
         """Register (or update) one agent at run time, e.g. through the API."""
         await self.sync([profile], by=by)
         return await self.get(profile.name)
+
+    async def spec_json(self, name: str) -> str | None:
+        """The stored definition of an agent registered through the API (None for files)."""
+
+        def work(conn: Connection) -> str | None:
+            row = conn.execute(select(_a.spec_json).where(_a.name == name)).first()
+            return None if row is None else row.spec_json
+
+        return await self.database.read(work)
 
     async def get(self, name: str) -> AgentRow:
         def work(conn: Connection) -> Any:

@@ -27,6 +27,8 @@ agents = Table(
     # Where the definition came from: a project-relative file path, or "api".
     Column("source", String(500), nullable=False),
     Column("spec_hash", String(64), nullable=False),
+    # The AgentSpec as JSON for agents registered through the API (no file); else NULL.
+    Column("spec_json", Text),
     Column("state", String(16), nullable=False),
     Column("active_tasks", Integer, nullable=False, default=0),
     Column("consecutive_failures", Integer, nullable=False, default=0),

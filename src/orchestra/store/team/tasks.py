@@ -233,6 +233,18 @@ class TaskRepository:
             raise TaskNotFound(task_id)
         return task_row(row)
 
+    async def resolve_id(self, prefix: str) -> str:
+        """The task whose id starts with ``prefix`` (listings print a short id)."""
+
+        def work(conn: Connection) -> builtins.list[str]:
+            query = select(_t.id).where(_t.id.startswith(prefix, autoescape=True)).limit(2)
+            return [row.id for row in conn.execute(query)]
+
+        matches = await self.database.read(work) if prefix else []
+        if len(matches) != 1:
+            raise TaskNotFound(prefix)
+        return matches[0]
+
     async def list(
         self,
         *,

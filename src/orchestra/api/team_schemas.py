@@ -1,0 +1,133 @@
+"""Request and response bodies of the task and agent routes (``/tasks``, ``/agents``).
+
+Requests reuse the domain's own models (a task draft is validated by ``TaskDraft``,
+one JSON schema for CLI and API); responses mirror the stored rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TaskStatusName = Literal[
+    "queued", "assigned", "design", "build", "test", "review", "complete", "failed", "cancelled"
+]
+AgentStateName = Literal["idle", "busy", "paused", "error", "offline", "retired"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Task(_Out):
+    id: str
+    title: str
+    description: str
+    complexity: int
+    capabilities: list[str]
+    priority: int
+    workflow: str | None
+    inputs: dict[str, str]
+    idempotency_key: str | None
+    status: TaskStatusName
+    agent: str | None
+    run_id: str | None
+    attempts: int
+    max_attempts: int
+    wait_reason: str | None = Field(description="Why a queued task is not assigned yet.")
+    error: dict[str, Any] | None
+    created_by: str
+    created_at: float
+    updated_at: float
+    assigned_at: float | None
+    finished_at: float | None
+
+
+class TaskUpdate(_Out):
+    id: int
+    at: float
+    kind: str
+    source: TaskStatusName | None
+    target: TaskStatusName | None
+    note: str
+    by: str
+
+
+class TaskDetail(Task):
+    updates: list[TaskUpdate]
+
+
+class TaskPage(_Out):
+    items: list[Task]
+
+
+class Agent(_Out):
+    name: str
+    description: str
+    capabilities: list[str]
+    complexity: tuple[int, int]
+    max_tasks: int
+    weight: float
+    model: str
+    source: str = Field(description="The agent file (project-relative), or `api`.")
+    state: AgentStateName
+    active_tasks: int
+    consecutive_failures: int
+    last_active_at: float | None
+    heartbeat_at: float | None
+    registered_at: float
+    updated_at: float
+
+
+class AgentTransition(_Out):
+    at: float
+    source: AgentStateName | None
+    target: AgentStateName
+    by: str
+    reason: str
+
+
+class AgentSession(_Out):
+    id: str
+    task_id: str
+    started_at: float
+    ended_at: float | None
+    outcome: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+class AgentDetail(Agent):
+    transitions: list[AgentTransition]
+    sessions: list[AgentSession]
+    succeeded: int
+    ended: int
+    current_tasks: list[str]
+
+
+class AgentPage(_Out):
+    items: list[Agent]
+
+
+class RegisterAgent(BaseModel):
+    """An agent with no file: what its front matter and body would say."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")
+    instructions: str = Field(min_length=1, max_length=50_000, description="Its system prompt.")
+    model: str = Field(default="default", min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    capabilities: list[str] = Field(default_factory=list, max_length=20)
+    complexity: tuple[int, int] = (1, 10)
+    max_tasks: int = Field(default=1, ge=1, le=100)
+    weight: float = Field(default=1.0, gt=0, le=1000)
+    tools: list[str] = Field(default_factory=list, max_length=50)
+
+
+class AgentMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=500)
