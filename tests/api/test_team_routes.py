@@ -144,8 +144,6 @@ async def test_agents_registered_paused_resumed_and_retired_through_the_api(
 
     retired = await client.post("/api/v1/workers/sheeter/retire", headers=auth(keys.admin))
     assert retired.json()["state"] == "retired"
-    names = [
-        a["name"]
-        for a in (await client.get("/api/v1/agents", headers=auth(keys.viewer))).json()["items"]
-    ]
+    workers = await client.get("/api/v1/workers", headers=auth(keys.viewer))
+    names = [a["name"] for a in workers.json()["items"]]
     assert "sheeter" not in names and "coder" in names

@@ -17,7 +17,6 @@ from typing import Any
 from orchestra.config import load_settings
 from orchestra.llm.scripted import Reply, ScriptRegistry
 from orchestra.runtime.container import Container, ContainerOptions
-from orchestra.runtime.tasks import TaskService
 
 
 def scripts(log: Path) -> ScriptRegistry:
@@ -39,7 +38,7 @@ async def main(project: Path, log: Path) -> None:
         settings, ContainerOptions(refresh_s=None, scripts=scripts(log))
     )
     try:
-        service = TaskService.of(container)
+        service = container.tasks
         await service.sync_agents()
         while not await service.idle():
             await service.run_once()

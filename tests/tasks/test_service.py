@@ -35,7 +35,7 @@ async def service(tmp_path: Path, database_url: str | None) -> AsyncIterator[Tas
     container = await Container.open(
         load_settings(root, env={}), ContainerOptions(refresh_s=None, scripts=scripts())
     )
-    tasks = TaskService.of(container)
+    tasks = container.tasks
     await tasks.sync_agents()
     try:
         yield tasks

@@ -203,14 +203,13 @@ def work_queue(
     import asyncio
 
     from orchestra.cli.run_cmd import load_settings_or_exit, open_container
-    from orchestra.runtime.tasks import TaskService
 
     settings = load_settings_or_exit(project)
 
     async def main() -> int:
         container = await open_container(settings)
         try:
-            service = TaskService.of(container)
+            service = container.tasks
             await service.sync_agents()
             await container.runs.resume_interrupted()
             while True:
