@@ -40,7 +40,7 @@ async def read_audit(
     who: Admin,
     services: Services,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(pattern=views.AUDIT_CURSOR)] = None,
 ) -> schemas.AuditPage:
     """State-changing calls, newest first: who (key id), what, on what, when."""
     before = views.audit_position(cursor) if cursor else None
@@ -54,5 +54,5 @@ async def read_audit(
             )
             for r in rows
         ],
-        next_cursor=views.encode_cursor(str(rows[-1].id)) if more and rows else None,
+        next_cursor=views.audit_cursor(rows[-1].id) if more and rows else None,
     )
