@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from orchestra.api import schemas, views
 from orchestra.api.deps import Admin, Services, audit
+from orchestra.api.errors import ApiError
 from orchestra.api.routes import ERRORS
 
 router = APIRouter(tags=["admin"], responses=ERRORS)
@@ -29,7 +30,17 @@ async def create_key(body: schemas.CreateKey, who: Admin, services: Services) ->
 
 @router.delete("/keys/{key_id}", response_model=schemas.Key)
 async def revoke_key(key_id: str, who: Admin, services: Services) -> schemas.Key:
-    """Revoke a key at once (idempotent)."""
+    """Revoke a key at once (idempotent). The last active admin key cannot be revoked
+    (409): nobody could manage keys over the API afterwards."""
+    active = [row for row in await services.keys.list() if row.revoked_at is None]
+    admins = [row.id for row in active if row.role == "admin"]
+    if admins == [key_id]:
+        raise ApiError(
+            409,
+            "conflict",
+            f"key {key_id!r} is the last active admin key; create another admin key "
+            "(POST /api/v1/keys with role admin) before revoking this one",
+        )
     row = await services.keys.revoke(key_id)
     await audit(services, who, "key.revoke", key_id)
     return views.key(row)
