@@ -287,6 +287,11 @@ class RunUsage(BaseModel):
 class ModelAlias(BaseModel):
     alias: str
     deployments: list[dict[str, Any]]
+    alias_of: str | None = Field(
+        default=None,
+        description="For `default` when the model list does not name it: what it stands for "
+        "(`[models].default`).",
+    )
 
 
 class ProbeResult(BaseModel):
