@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,7 +22,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from orchestra.api.views import shown_path
 from orchestra.definitions import Code, DefinitionError
+from orchestra.definitions.diagnostics import format_diagnostics
 from orchestra.errors import (
     ConflictMistake,
     ControlSignal,
@@ -109,15 +112,21 @@ def unavailable(message: str, retry_after_s: float = RETRY_AFTER_S) -> ApiError:
     )
 
 
-def translate(exc: Exception) -> ApiError | None:
-    """The answer for an error of a lower layer, or None if it is unexpected."""
+def translate(exc: Exception, root: Path | None = None) -> ApiError | None:
+    """The answer for an error of a lower layer, or None if it is unexpected.
+
+    ``root`` is the project folder: file paths in the answer are shown relative to it,
+    so callers never learn the server's absolute layout.
+    """
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, DefinitionError):
-        diagnostics = [d.to_dict() for d in exc.diagnostics]
+        base = root or Path.cwd()
+        diagnostics = [{**d.to_dict(), "path": shown_path(d.path, base)} for d in exc.diagnostics]
         status = 404 if any(d.code is Code.UNKNOWN_WORKFLOW for d in exc.diagnostics) else 422
         code = "not_found" if status == 404 else "validation_error"
-        return ApiError(status, code, str(exc), {"diagnostics": diagnostics})
+        message = format_diagnostics(exc.diagnostics, base)
+        return ApiError(status, code, message, {"diagnostics": diagnostics})
     if isinstance(exc, OrchestraError):
         return _by_family(exc)
     if isinstance(exc, NotFound):
@@ -164,7 +173,8 @@ def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
 
 
 async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
-    mapped = translate(exc)
+    container = getattr(request.app.state.api, "container", None)
+    mapped = translate(exc, container.project.root if container is not None else None)
     if mapped is None:
         log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
         mapped = ApiError(500, "internal", "internal server error; see the server log")

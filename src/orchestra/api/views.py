@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from orchestra.api import schemas
-from orchestra.definitions import AgentSpec, WorkflowSpec
+from orchestra.definitions import AgentSpec, Diagnostic, WorkflowSpec
 from orchestra.definitions.views import workflow_view
 from orchestra.engine.events import ExecutionEvent
 from orchestra.engine.protocols import RunRecord, UsageTotals
@@ -59,8 +60,26 @@ def run_usage(run_id: str, report: UsageReport) -> schemas.RunUsage:
     )
 
 
-def workflow(spec: WorkflowSpec) -> schemas.Workflow:
-    return schemas.Workflow.model_validate(workflow_view(spec))
+def shown_path(path: Path | str, root: Path) -> str:
+    """``path`` as a viewer may see it: relative to the project folder, never the
+    server's absolute layout (a file outside the project shows its name only)."""
+    given = Path(path)
+    if not given.is_absolute():
+        return given.as_posix()
+    try:
+        return given.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return given.name
+
+
+def diagnostic(item: Diagnostic, root: Path) -> dict[str, Any]:
+    return {**item.to_dict(), "path": shown_path(item.path, root)}
+
+
+def workflow(spec: WorkflowSpec, root: Path) -> schemas.Workflow:
+    return schemas.Workflow.model_validate(
+        {**workflow_view(spec), "path": shown_path(spec.path, root)}
+    )
 
 
 def workflow_summary(spec: WorkflowSpec) -> schemas.WorkflowSummary:
@@ -72,7 +91,7 @@ def workflow_summary(spec: WorkflowSpec) -> schemas.WorkflowSummary:
     )
 
 
-def agent(spec: AgentSpec, active: bool) -> schemas.Agent:
+def agent(spec: AgentSpec, active: bool, root: Path) -> schemas.Agent:
     return schemas.Agent(
         name=spec.name,
         model=spec.model,
@@ -81,7 +100,7 @@ def agent(spec: AgentSpec, active: bool) -> schemas.Agent:
         skills=[skill.name for skill in spec.skills],
         capabilities=list(spec.capabilities),
         state="active" if active else "idle",
-        path=str(spec.path),
+        path=shown_path(spec.path, root),
     )
 
 
