@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from orchestra.api.methods import allow_header, allowed_methods
 from orchestra.api.views import shown_path
 from orchestra.definitions import Code, DefinitionError
 from orchestra.definitions.diagnostics import format_diagnostics
@@ -206,13 +207,29 @@ _HTTP_CODES = {
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "internal" if exc.status_code >= 500 else "bad_request")
-    message = str(exc.detail)
-    if exc.status_code == 404:
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    if status in (404, 405):
+        # The web UI at ``/`` matches every path, so ask the API routes themselves.
+        allowed = allowed_methods(request.app, request.scope)
+        if allowed and request.method not in allowed:
+            status = 405
+            headers["Allow"] = allow_header(allowed)
+    code = _HTTP_CODES.get(status, "internal" if status >= 500 else "bad_request")
+    message = str(exc.detail) if status == exc.status_code else "Method Not Allowed"
+    if status == 404:
         message = f"no such endpoint {request.url.path}; see /docs for the API"
-    return JSONResponse(
-        envelope(code, message), status_code=exc.status_code, headers=exc.headers or None
-    )
+    elif status == 405:
+        message = (
+            f"{request.method} is not allowed on {request.url.path}; "
+            f"allowed: {headers.get('Allow', 'GET, HEAD')}"
+        )
+    elif status == 400:
+        message = (
+            f"{exc.detail}: the body must be JSON in UTF-8, nested at most a few hundred "
+            "levels deep"
+        )
+    return JSONResponse(envelope(code, message), status_code=status, headers=headers or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:

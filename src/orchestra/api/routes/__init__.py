@@ -8,6 +8,10 @@ from orchestra.api.schemas import ErrorEnvelope
 
 _ERROR = {"model": ErrorEnvelope}
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        **_ERROR,
+        "description": "The body is not UTF-8 JSON, or is nested too deeply (`bad_request`).",
+    },
     401: {**_ERROR, "description": "No key, or an unknown or revoked key (`unauthorized`)."},
     403: {**_ERROR, "description": "The key's role does not allow this (`forbidden`)."},
     404: {**_ERROR, "description": "No such thing (`not_found`)."},
