@@ -305,7 +305,13 @@ class ProbeResult(BaseModel):
 
 
 class CreateKey(_Body):
-    name: Text = Field(min_length=1, max_length=100)
+    name: Text = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"\w",
+        description="Who or what uses the key; at least one letter or digit.",
+        examples=["ci"],
+    )
     role: RoleName
 
 
