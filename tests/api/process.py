@@ -40,7 +40,10 @@ class Server:
         )
         self.base = f"http://127.0.0.1:{port}"
 
-    def wait_ready(self, timeout_s: float = 60) -> None:
+    def wait_ready(self, timeout_s: float = 600) -> None:
+        """Wait for the server's own readiness signal (``/readyz`` answers 200) or its
+        exit; ``timeout_s`` only bounds a server that hangs, so it is generous: a loaded
+        machine takes a minute to start one."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

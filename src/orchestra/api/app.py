@@ -6,7 +6,7 @@ and closes it on shutdown. Pass ``container=`` to serve one the caller owns
 (the ``serve`` command and tests do; they then close it themselves).
 
 Middleware, outermost first: CORS (only when origins are configured), gzip,
-request body size cap. Authentication, roles and rate limits are route
+request body size cap, HEAD answered as GET (:mod:`orchestra.api.methods`). Authentication, roles and rate limits are route
 dependencies (:mod:`orchestra.api.deps`); errors are mapped in
 :mod:`orchestra.api.errors`.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -23,9 +24,10 @@ from fastapi.middleware.gzip import GZipMiddleware
 from orchestra.api.deps import ApiOptions, ApiState
 from orchestra.api.errors import install_error_handlers
 from orchestra.api.limits import BodySizeLimit, RateLimiter
+from orchestra.api.methods import HeadAsGet
 from orchestra.api.metrics import ApiMetrics
 from orchestra.api.routes import admin, catalog, health, models, runs, team
-from orchestra.api.web import mount_web_ui
+from orchestra.api.web import WEB_DIR, mount_web_ui
 from orchestra.api.websocket import router as websocket_router
 from orchestra.config.settings import Settings
 from orchestra.runtime.container import Container, ContainerOptions
@@ -49,6 +51,7 @@ def create_app(
     container: Container | None = None,
     options: ApiOptions | None = None,
     container_options: ContainerOptions | None = None,
+    web_dir: Path = WEB_DIR,
 ) -> FastAPI:
     """The Orchestra API app for ``settings``; see the module docstring for ownership."""
     opts = options or api_options(settings)
@@ -95,6 +98,7 @@ def create_app(
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(websocket_router, prefix=API_PREFIX)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(BodySizeLimit, max_bytes=opts.max_body_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if opts.cors_origins:
@@ -104,5 +108,5 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         )
-    mount_web_ui(app)
+    mount_web_ui(app, web_dir)
     return app

@@ -19,12 +19,16 @@ from fastapi import Depends, Request
 from orchestra.api.errors import ApiError, forbidden, rate_limited, unauthorized
 from orchestra.api.limits import RateLimiter
 from orchestra.api.metrics import ApiMetrics
+from orchestra.errors import OrchestraError
 from orchestra.runtime.container import Container
 from orchestra.runtime.keys import LOCAL_IDENTITY, Identity, Role
 
 log = logging.getLogger(__name__)
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+REFUSALS_AUDITED = "20/minute"
+"""Refused attempts one client address may add to the audit log: enough to see an
+attack or a misconfigured client, too few for a flood to fill the log."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,8 @@ class ApiState:
     detach: list[Callable[[], None]] = field(default_factory=list)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the server begins to shut down: WebSockets close with 1001."""
+    refusals: RateLimiter = field(default_factory=lambda: RateLimiter(REFUSALS_AUDITED))
+    """How many refused attempts (401/403) per client address reach the audit log."""
 
     @property
     def services(self) -> Container:
@@ -107,15 +113,21 @@ def require(role: Role) -> Callable[[Request], Awaitable[Identity]]:
     async def dependency(request: Request) -> Identity:
         state = api_state(request)
         client = request.client.host if request.client else None
-        identity = await authenticate(state, presented_key(request.headers), client)
+        try:
+            identity = await authenticate(state, presented_key(request.headers), client)
+        except ApiError as unknown:
+            await audit_refusal(state, request, unknown, "-")
+            raise
         wait = state.limiter.check(identity.key_id)
         if wait is not None:
             raise rate_limited(wait)
         if not identity.allows(role):
-            raise forbidden(
+            denied = forbidden(
                 f"this needs the {role} role; key {identity.key_id!r} is {identity.role}. "
                 "Ask an admin for a key with that role"
             )
+            await audit_refusal(state, request, denied, identity.key_id)
+            raise denied
         return identity
 
     return dependency
@@ -135,3 +147,21 @@ async def audit(
 ) -> None:
     """Record a state-changing call (who, what, when) in the audit log."""
     await container.audit.append(who.key_id, action, target, details or {})
+
+
+async def audit_refusal(state: ApiState, request: Request, refused: ApiError, key_id: str) -> None:
+    """Record a refused attempt (401/403) in the audit log, at most ``REFUSALS_AUDITED``
+    per client address; the presented key itself is never recorded."""
+    if refused.status not in (401, 403) or state.container is None:
+        return
+    client = request.client.host if request.client else "unknown"
+    if state.refusals.check(client) is not None:
+        return
+    action = "auth.refused" if refused.status == 401 else "auth.forbidden"
+    details = {"status": refused.status, "client": client}
+    try:
+        await state.container.audit.append(
+            key_id, action, f"{request.method} {request.url.path}", details
+        )
+    except OrchestraError as error:  # the refusal still answers; the log says why it is missing
+        log.warning("could not audit a refused attempt: %s", error)

@@ -2,13 +2,34 @@
 
 Times are UNIX epoch seconds (floats), as the store keeps them and as events
 carry them. Free-form maps (outputs, event content, details) stay ``dict``.
+
+Every string a client sends is :data:`Text`: JSON may spell a lone surrogate
+(``"\\ud800"``) that no database can store, so it is refused here, at the edge,
+with a 422 naming the field, instead of failing in the store as a 500.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MAX_SEQ = 2**63 - 1
+"""The largest event ``seq`` (and any integer) a database column can hold."""
+
+
+def _encodable(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"text holds a lone surrogate at position {exc.start}; send valid Unicode (UTF-8)"
+        ) from exc
+    return value
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
+"""A string from a client: any Unicode text that UTF-8 can encode."""
 
 RunStatusName = Literal["queued", "running", "waiting", "succeeded", "failed", "cancelled"]
 StepStatusName = Literal["pending", "running", "succeeded", "failed", "skipped", "cancelled"]
@@ -84,8 +105,8 @@ class Workflow(BaseModel):
 
 
 class ValidateRequest(_Body):
-    filename: str = Field(min_length=1, max_length=255, examples=["demo.workflow.md"])
-    content: str = Field(max_length=500_000)
+    filename: Text = Field(min_length=1, max_length=255, examples=["demo.workflow.md"])
+    content: Text = Field(max_length=500_000)
 
 
 class Diagnostic(BaseModel):
@@ -172,8 +193,8 @@ class Run(RunSummary):
 
 
 class StartRun(_Body):
-    workflow: str = Field(min_length=1, max_length=200)
-    inputs: dict[str, str] = Field(default_factory=dict)
+    workflow: Text = Field(min_length=1, max_length=200)
+    inputs: dict[Text, Text] = Field(default_factory=dict)
 
 
 class RunPage(BaseModel):
@@ -182,7 +203,7 @@ class RunPage(BaseModel):
 
 
 class Decision(_Body):
-    reason: str = Field(default="", max_length=2000)
+    reason: Text = Field(default="", max_length=2000)
 
 
 class Event(BaseModel):
@@ -266,6 +287,11 @@ class RunUsage(BaseModel):
 class ModelAlias(BaseModel):
     alias: str
     deployments: list[dict[str, Any]]
+    alias_of: str | None = Field(
+        default=None,
+        description="For `default` when the model list does not name it: what it stands for "
+        "(`[models].default`).",
+    )
 
 
 class ProbeResult(BaseModel):
@@ -279,7 +305,13 @@ class ProbeResult(BaseModel):
 
 
 class CreateKey(_Body):
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"\w",
+        description="Who or what uses the key; at least one letter or digit.",
+        examples=["ci"],
+    )
     role: RoleName
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from orchestra.api import schemas
-from orchestra.definitions import AgentSpec, WorkflowSpec
+from orchestra.definitions import AgentSpec, Diagnostic, WorkflowSpec
 from orchestra.definitions.views import workflow_view
 from orchestra.engine.events import ExecutionEvent
 from orchestra.engine.protocols import RunRecord, UsageTotals
@@ -61,8 +60,26 @@ def run_usage(run_id: str, report: UsageReport) -> schemas.RunUsage:
     )
 
 
-def workflow(spec: WorkflowSpec) -> schemas.Workflow:
-    return schemas.Workflow.model_validate(workflow_view(spec))
+def shown_path(path: Path | str, root: Path) -> str:
+    """``path`` as a viewer may see it: relative to the project folder, never the
+    server's absolute layout (a file outside the project shows its name only)."""
+    given = Path(path)
+    if not given.is_absolute():
+        return given.as_posix()
+    try:
+        return given.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return given.name
+
+
+def diagnostic(item: Diagnostic, root: Path) -> dict[str, Any]:
+    return {**item.to_dict(), "path": shown_path(item.path, root)}
+
+
+def workflow(spec: WorkflowSpec, root: Path) -> schemas.Workflow:
+    return schemas.Workflow.model_validate(
+        {**workflow_view(spec), "path": shown_path(spec.path, root)}
+    )
 
 
 def workflow_summary(spec: WorkflowSpec) -> schemas.WorkflowSummary:
@@ -74,7 +91,7 @@ def workflow_summary(spec: WorkflowSpec) -> schemas.WorkflowSummary:
     )
 
 
-def agent(spec: AgentSpec, active: bool) -> schemas.Agent:
+def agent(spec: AgentSpec, active: bool, root: Path) -> schemas.Agent:
     return schemas.Agent(
         name=spec.name,
         model=spec.model,
@@ -83,7 +100,7 @@ def agent(spec: AgentSpec, active: bool) -> schemas.Agent:
         skills=[skill.name for skill in spec.skills],
         capabilities=list(spec.capabilities),
         state="active" if active else "idle",
-        path=str(spec.path),
+        path=shown_path(spec.path, root),
     )
 
 
@@ -187,28 +204,22 @@ def key(row: KeyRow) -> schemas.Key:
     )
 
 
-# Cursors are opaque to clients: urlsafe base64 of "created_at|run_id" or of an audit id.
+# Cursors are opaque to clients, but their shape is in the OpenAPI schema (RUN_CURSOR,
+# AUDIT_CURSOR) and every string of that shape is a valid position: a client (or a
+# fuzzer) that sends a schema-valid cursor gets a page, never a 422.
 
-
-def encode_cursor(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidRequest(
-            f"cursor {cursor!r} is not one this server gave out; pass next_cursor unchanged"
-        ) from exc
+RUN_CURSOR = r"^[0-9]{1,20}(\.[0-9]{1,20})?(e[-+]?[0-9]{1,3})?~.{0,300}$"
+"""A run cursor: the last row's ``created_at`` (``repr``), ``~``, its run id."""
+AUDIT_CURSOR = r"^[0-9]{1,18}$"
+"""An audit cursor: the last entry's id (below 2**63, so any database can compare it)."""
 
 
 def run_cursor(row: RunRow) -> str:
-    return encode_cursor(f"{row.created_at!r}|{row.id}")
+    return f"{row.created_at!r}~{row.id}"
 
 
 def run_position(cursor: str) -> RunPosition:
-    created, sep, run_id = decode_cursor(cursor).partition("|")
+    created, sep, run_id = cursor.partition("~")
     try:
         if not sep:
             raise ValueError(created)
@@ -219,10 +230,13 @@ def run_position(cursor: str) -> RunPosition:
         ) from exc
 
 
+def audit_cursor(entry_id: int) -> str:
+    return str(entry_id)
+
+
 def audit_position(cursor: str) -> int:
-    text = decode_cursor(cursor)
-    if not text.isdigit():
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
         raise InvalidRequest(
             f"cursor {cursor!r} is not one this server gave out; pass next_cursor unchanged"
         )
-    return int(text)
+    return int(cursor)

@@ -20,8 +20,9 @@ Tree::
     │   │   └── StreamInterrupted   a streamed answer broke off midway
     │   ├── AuthenticationFailed    401/403: wrong or missing API key
     │   ├── ContextWindowExceeded   prompt too long for the model
-    │   └── MalformedOutput         answer broke the contract: bad tool-call JSON,
-    │       ├── MalformedToolCall   structured output that is not JSON / not the schema
+    │   └── MalformedOutput         answer broke the contract: structured output that
+    │       │                       is not JSON / not the schema
+    │       ├── MalformedToolCall   a tool call's arguments that are not a JSON object
     │       └── EmptyAnswer         neither text nor a tool call
     ├── ScriptError                 a scripted model's script ran out or is invalid (tests)
     └── BudgetExceeded              control signal: a run/step token or cost budget is spent

@@ -8,6 +8,10 @@ from orchestra.api.schemas import ErrorEnvelope
 
 _ERROR = {"model": ErrorEnvelope}
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        **_ERROR,
+        "description": "The body is not UTF-8 JSON, or is nested too deeply (`bad_request`).",
+    },
     401: {**_ERROR, "description": "No key, or an unknown or revoked key (`unauthorized`)."},
     403: {**_ERROR, "description": "The key's role does not allow this (`forbidden`)."},
     404: {**_ERROR, "description": "No such thing (`not_found`)."},
@@ -19,7 +23,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "Rate limit of this key reached (`rate_limited`).",
         "headers": {"Retry-After": {"schema": {"type": "integer"}}},
     },
-    500: {**_ERROR, "description": "Server bug (`internal`); see the server log."},
-    503: {**_ERROR, "description": "Starting or shutting down (`unavailable`)."},
+    500: {
+        **_ERROR,
+        "description": "A failure that retrying will not fix (`failed`, with its message), "
+        "or a server bug (`internal`); see the server log.",
+    },
+    503: {
+        **_ERROR,
+        "description": "Starting or shutting down, or a failure that may pass, such as the "
+        "database unavailable, read-only or full (`unavailable`); retry after `Retry-After`.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    },
 }
 """Error answers every authenticated route may give, for the OpenAPI description."""

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from orchestra.api import schemas, views
 from orchestra.api.deps import Admin, Services, audit
+from orchestra.api.errors import ApiError
 from orchestra.api.routes import ERRORS
 
 router = APIRouter(tags=["admin"], responses=ERRORS)
@@ -29,7 +30,17 @@ async def create_key(body: schemas.CreateKey, who: Admin, services: Services) ->
 
 @router.delete("/keys/{key_id}", response_model=schemas.Key)
 async def revoke_key(key_id: str, who: Admin, services: Services) -> schemas.Key:
-    """Revoke a key at once (idempotent)."""
+    """Revoke a key at once (idempotent). The last active admin key cannot be revoked
+    (409): nobody could manage keys over the API afterwards."""
+    active = [row for row in await services.keys.list() if row.revoked_at is None]
+    admins = [row.id for row in active if row.role == "admin"]
+    if admins == [key_id]:
+        raise ApiError(
+            409,
+            "conflict",
+            f"key {key_id!r} is the last active admin key; create another admin key "
+            "(POST /api/v1/keys with role admin) before revoking this one",
+        )
     row = await services.keys.revoke(key_id)
     await audit(services, who, "key.revoke", key_id)
     return views.key(row)
@@ -40,7 +51,7 @@ async def read_audit(
     who: Admin,
     services: Services,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(pattern=views.AUDIT_CURSOR)] = None,
 ) -> schemas.AuditPage:
     """State-changing calls, newest first: who (key id), what, on what, when."""
     before = views.audit_position(cursor) if cursor else None
@@ -54,5 +65,5 @@ async def read_audit(
             )
             for r in rows
         ],
-        next_cursor=views.encode_cursor(str(rows[-1].id)) if more and rows else None,
+        next_cursor=views.audit_cursor(rows[-1].id) if more and rows else None,
     )

@@ -32,7 +32,7 @@ async def list_workflows(who: Viewer, services: Services) -> list[schemas.Workfl
 @router.get("/workflows/{name}", response_model=schemas.Workflow, tags=["workflows"])
 async def get_workflow(name: str, who: Viewer, services: Services) -> schemas.Workflow:
     """One workflow with its DAG (layers and edges). Invalid files answer 422 with diagnostics."""
-    return views.workflow(services.project.workflow(name))
+    return views.workflow(services.project.workflow(name), services.project.root)
 
 
 @router.post("/workflows/validate", response_model=schemas.ValidateResult, tags=["workflows"])
@@ -46,7 +46,10 @@ async def validate_workflow(
     _, diagnostics = link_workflow(raw, project, "")
     return schemas.ValidateResult(
         ok=not any(d.severity == "error" for d in diagnostics),
-        diagnostics=[schemas.Diagnostic.model_validate(d.to_dict()) for d in diagnostics],
+        diagnostics=[
+            schemas.Diagnostic.model_validate(views.diagnostic(d, project.root))
+            for d in diagnostics
+        ],
     )
 
 
@@ -55,7 +58,8 @@ async def list_agents(who: Viewer, services: Services) -> list[schemas.Agent]:
     """Every valid agent of the project; ``state`` is ``active`` while one of its steps runs."""
     active = services.active.agents()
     agents = services.project.agents
-    return [views.agent(agents[name], name in active) for name in sorted(agents)]
+    root = services.project.root
+    return [views.agent(agents[name], name in active, root) for name in sorted(agents)]
 
 
 @router.get("/agents/{name}", response_model=schemas.Agent, tags=["agents"])
@@ -64,4 +68,4 @@ async def get_agent(name: str, who: Viewer, services: Services) -> schemas.Agent
     if spec is None:
         known = ", ".join(sorted(services.project.agents)) or "none"
         raise not_found(f"no agent named {name!r}; agents: {known}")
-    return views.agent(spec, name in services.active.agents())
+    return views.agent(spec, name in services.active.agents(), services.project.root)

@@ -30,7 +30,7 @@ async def list_runs(
     status: schemas.RunStatusName | None = None,
     workflow: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    cursor: Annotated[str | None, Query(pattern=views.RUN_CURSOR)] = None,
 ) -> schemas.RunPage:
     """Runs, newest first. Pass ``next_cursor`` back as ``cursor`` for the next page."""
     rows = await services.queries.page(
@@ -126,7 +126,7 @@ async def list_events(
     run_id: str,
     who: Viewer,
     services: Services,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=schemas.MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> schemas.EventPage:
     """Stored events with ``seq > after``, in order. ``last_seq`` is the seq of the last item
