@@ -30,6 +30,7 @@ from orchestra.engine.errors import (
     RunBudgetExceeded,
     StepRejected,
     error_data,
+    over_budget,
 )
 from orchestra.engine.events import EventType
 from orchestra.engine.expressions import parse_condition
@@ -43,6 +44,7 @@ from orchestra.engine.protocols import (
     StepOutcome,
 )
 from orchestra.engine.states import RunStatus, StepStatus
+from orchestra.usage import UsageTotals
 
 if TYPE_CHECKING:
     from orchestra.engine.scheduler import Engine
@@ -141,8 +143,8 @@ class RunDriver:
     def unreserve_all(self) -> None:
         self.ahead.unreserve_all()
 
-    def ready_after(self, sid: StepId) -> list[ClaimRequest]:
-        return self.ahead.ready_after(sid)
+    def ready_after(self, sid: StepId, usage: UsageTotals) -> list[ClaimRequest]:
+        return self.ahead.ready_after(sid, usage)
 
     @property
     def accepting_claims(self) -> bool:
@@ -329,7 +331,7 @@ class RunDriver:
 
     async def _on_outcome(self, outcome: StepOutcome) -> None:
         sid = outcome.step_id
-        self.ahead.finishing.discard(sid)
+        self.ahead.finished(sid)
         task = self.tasks.pop(sid, None)
         if task is None:
             return
@@ -344,12 +346,12 @@ class RunDriver:
         if outcome.status is StepStatus.SUCCEEDED:
             self.variables.update(outcome.outputs)
             self._release_dependents(sid)
-            await self._check_budget()
         elif outcome.status is StepStatus.FAILED:
             self.failed = True
             await self._after_failure(sid)
         else:
             self._release_dependents(sid)
+        await self._check_budget()
 
     async def _after_failure(self, sid: StepId) -> None:
         if self.spec.on_failure == "fail_fast":
@@ -372,15 +374,8 @@ class RunDriver:
             )
 
     def _budget_spent(self) -> RunBudgetExceeded | None:
-        budget = self.spec.budget
-        if budget is None:
-            return None
-        usage = self.usage
-        if budget.max_tokens is not None and usage.total_tokens > budget.max_tokens:
-            return RunBudgetExceeded("tokens", budget.max_tokens, usage.total_tokens)
-        if budget.max_cost_usd is not None and usage.cost_usd > budget.max_cost_usd:
-            return RunBudgetExceeded("cost", budget.max_cost_usd, usage.cost_usd)
-        return None
+        spent = over_budget(self.spec.budget, self.usage)
+        return RunBudgetExceeded(*spent) if spent is not None else None
 
     async def _check_budget(self) -> None:
         """Stop the run once its steps' usage is over the workflow's ``budget:``."""

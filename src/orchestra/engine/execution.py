@@ -31,6 +31,7 @@ from orchestra.engine.protocols import (
 )
 from orchestra.engine.states import StepStatus
 from orchestra.engine.variables import substitute
+from orchestra.usage import UsageTotals
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,8 @@ def _step_variables(
     return variables
 
 
-ReadyAfter = Callable[[RunId, StepId], Sequence[ClaimRequest]]
+ReadyAfter = Callable[[RunId, StepId, UsageTotals], Sequence[ClaimRequest]]
+"""Which steps to claim with a step's success, given what that step spent."""
 """The steps the scheduler will start at once if the given step succeeds now."""
 
 
@@ -238,7 +240,7 @@ class StepExecution:
                 )
                 return await self._fail(claim, emitter, incomplete)
             outputs_only = {name: result.outputs[name] for name in step.output_vars}
-            following = self.ready_after(run_id, step_id) if self.ready_after else ()
+            following = self.ready_after(run_id, step_id, result.usage) if self.ready_after else ()
             try:
                 made = await self.store.finish_step(
                     claim,
