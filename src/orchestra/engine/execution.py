@@ -54,11 +54,20 @@ class StepEmitter:
         self._step_id = step_id
         self._tokens: list[str] = []
         self._token_chars = 0
+        self._restart: Any = None
+        """The ``restart`` marker of the buffered tokens (None: the first stream)."""
         self._count = 0
 
     async def emit(self, type: EventType, content: dict[str, Any]) -> None:
         if type is EventType.TOKEN:
             text = str(content.get("text", ""))
+            restart = content.get("restart")
+            if restart != self._restart:
+                # Tokens of another stream (after a restart) never share an event with
+                # the void ones: a live view drops text by this marker (docs/models.md).
+                if self._tokens:
+                    await self._write([self._token_draft()])
+                self._restart = restart
             self._tokens.append(text)
             self._token_chars += len(text)
             if self._token_chars >= TOKEN_FLUSH_CHARS:
@@ -72,6 +81,8 @@ class StepEmitter:
         text = "".join(self._tokens)
         self._tokens.clear()
         self._token_chars = 0
+        if self._restart:
+            return (EventType.TOKEN, self._step_id, {"text": text, "restart": self._restart})
         return (EventType.TOKEN, self._step_id, {"text": text})
 
     async def _write(self, drafts: list[EventDraft]) -> None:
