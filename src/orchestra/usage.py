@@ -11,21 +11,21 @@ so they are one type. Budgets themselves are part of a definition:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict
 
 _STEP_FIELDS = ("prompt_tokens", "completion_tokens", "cost_usd", "calls")
 
 
-class UsageTotals(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageTotals:
     """Sums over a set of model calls (a step's, a run's, or a roll-up's).
 
     Immutable so a run's running total can be shared without copies; ``+`` adds.
     The engine fills tokens, cost and calls; roll-ups of stored calls fill the rest.
+    A plain dataclass, not a pydantic model: a run adds one per step, on the hot path
+    (pydantic models embed it as a field all the same).
     """
-
-    model_config = ConfigDict(frozen=True)
 
     calls: int = 0
     prompt_tokens: int = 0
@@ -42,8 +42,7 @@ class UsageTotals(BaseModel):
         return self.prompt_tokens + self.completion_tokens
 
     def __add__(self, other: UsageTotals) -> UsageTotals:
-        # model_construct: the sum of two valid totals is valid; a run adds one per step.
-        return UsageTotals.model_construct(
+        return UsageTotals(
             calls=self.calls + other.calls,
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
@@ -55,6 +54,10 @@ class UsageTotals(BaseModel):
             failed_calls=self.failed_calls + other.failed_calls,
         )
 
+    def model_dump(self) -> dict[str, Any]:
+        """Every field, by the name pydantic models use, so a roll-up renders like one."""
+        return asdict(self)
+
     def to_json(self) -> dict[str, Any]:
         """The stored shape of a step's usage (steps table, ``run_finished`` event)."""
         return {name: getattr(self, name) for name in _STEP_FIELDS}
@@ -63,7 +66,7 @@ class UsageTotals(BaseModel):
     def from_json(cls, data: Mapping[str, Any] | None) -> UsageTotals:
         if not data:
             return cls()
-        return cls.model_construct(
+        return cls(
             prompt_tokens=int(data.get("prompt_tokens", 0)),
             completion_tokens=int(data.get("completion_tokens", 0)),
             cost_usd=float(data.get("cost_usd", 0.0)),
