@@ -26,20 +26,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RunStoreUnderTest]:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
+    """None for the in-memory store. A sync fixture: ``postgres_url`` runs its own loop."""
+    if request.param == "memory":
+        return None
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/orchestra.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def store(store_url: str | None) -> AsyncIterator[RunStoreUnderTest]:
     """The engine's tests hold on every store: in memory (``engine/testing.py``), SQLite
     and PostgreSQL. Tests that need a database URL (other processes) ask ``database_url``."""
-    if request.param == "memory":
+    if store_url is None:
         memory = MemoryRunStore()
         memory.add_sink(EventBus(memory.read_events))
         async with memory:
             yield memory
         return
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/orchestra.db"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    database = await connect(url)
+    database = await connect(store_url)
     run_store = SqlRunStore(database)
     run_store.add_sink(EventBus(run_store.read_events))
     async with run_store:
