@@ -20,14 +20,24 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
 from orchestra.definitions.specs import WorkflowSpec
-from orchestra.engine.errors import ApprovalError, IllegalTransition, LeaseLost, RunNotFound
+from orchestra.engine.errors import ApprovalError, LeaseLost, RunNotFound
 from orchestra.engine.events import EventType, ExecutionEvent
 from orchestra.engine.ids import RunId, StepId, new_run_id
+from orchestra.engine.memory_state import (
+    AttemptRow,
+    MemoryRun,
+    append,
+    claim_in,
+    copy_json,
+    move_run,
+    snapshot,
+    take_run,
+)
 from orchestra.engine.protocols import (
     ApprovalRecord,
     Claim,
@@ -43,46 +53,8 @@ from orchestra.engine.protocols import (
     RunSignals,
     StepRecord,
 )
-from orchestra.engine.states import RunStatus, StepStatus, run_sources, step_sources
+from orchestra.engine.states import RunStatus, StepStatus, step_sources
 from orchestra.usage import UsageTotals
-
-
-def _copy(value: Any) -> Any:
-    """What a database would give back: JSON in, JSON out."""
-    return None if value is None else json.loads(json.dumps(value))
-
-
-@dataclass(slots=True)
-class AttemptRow:
-    """One attempt of a step, as ``list_attempts`` returns them (the SQL store's columns)."""
-
-    run_id: RunId
-    step_id: StepId
-    attempt: int
-    fence: int
-    owner: str
-    status: str
-    started_at: float
-    finished_at: float | None = None
-    usage_json: str | None = None
-    error_json: str | None = None
-
-
-@dataclass(slots=True)
-class _Run:
-    definition: RunDefinition
-    status: RunStatus
-    steps: dict[StepId, StepRecord]
-    created_at: float
-    updated_at: float
-    finished_at: float | None = None
-    owner: str | None = None
-    lease_expires_at: float | None = None
-    cancel_requested: bool = False
-    error: Mapping[str, Any] | None = None
-    approvals: dict[StepId, ApprovalRecord] = field(default_factory=dict)
-    events: list[ExecutionEvent] = field(default_factory=list)
-    attempts: list[AttemptRow] = field(default_factory=list)
 
 
 class MemoryRunStore:
@@ -91,7 +63,7 @@ class MemoryRunStore:
 
     def __init__(self, sink: EventSink | None = None) -> None:
         self._sinks: list[EventSink] = [sink] if sink is not None else []
-        self._runs: dict[RunId, _Run] = {}
+        self._runs: dict[RunId, MemoryRun] = {}
 
     def add_sink(self, sink: EventSink) -> None:
         self._sinks.append(sink)
@@ -109,22 +81,11 @@ class MemoryRunStore:
 
     # ------------------------------------------------------------ plumbing
 
-    def _run(self, run_id: RunId) -> _Run:
+    def _run(self, run_id: RunId) -> MemoryRun:
         run = self._runs.get(run_id)
         if run is None:
             raise RunNotFound(run_id)
         return run
-
-    def _append(self, run: _Run, drafts: Iterable[EventDraft], now: float) -> list[ExecutionEvent]:
-        made: list[ExecutionEvent] = []
-        for type, step_id, content in drafts:
-            seq = len(run.events) + 1
-            event = ExecutionEvent(
-                EventType(type), now, run.definition.run_id, step_id, seq, _copy(content)
-            )
-            run.events.append(event)
-            made.append(event)
-        return made
 
     def _publish(self, events: list[ExecutionEvent]) -> None:
         if events:
@@ -137,23 +98,6 @@ class MemoryRunStore:
         await asyncio.sleep(0)
         return time.time()
 
-    @staticmethod
-    def _record(run: _Run) -> RunRecord:
-        return RunRecord(
-            definition=run.definition,
-            status=run.status,
-            steps=dict(run.steps),
-            approvals=dict(run.approvals),
-            created_at=run.created_at,
-            updated_at=run.updated_at,
-            finished_at=run.finished_at,
-            owner=run.owner,
-            lease_expires_at=run.lease_expires_at,
-            cancel_requested=run.cancel_requested,
-            last_seq=len(run.events),
-            error=_copy(run.error),
-        )
-
     # ---------------------------------------------------------------- runs
 
     async def create_run(
@@ -161,14 +105,14 @@ class MemoryRunStore:
     ) -> RunId:
         now = await self._turn()
         new_id = run_id or new_run_id()
-        definition = RunDefinition(new_id, spec, spec.source_hash, _copy(dict(inputs)))
+        definition = RunDefinition(new_id, spec, spec.source_hash, copy_json(dict(inputs)))
         steps = {StepId(s.id): StepRecord(StepId(s.id), StepStatus.PENDING) for s in spec.steps}
-        self._runs[new_id] = _Run(definition, RunStatus.QUEUED, steps, now, now)
+        self._runs[new_id] = MemoryRun(definition, RunStatus.QUEUED, steps, now, now)
         return new_id
 
     async def get_run(self, run_id: RunId) -> RunRecord:
         await self._turn()
-        return self._record(self._run(run_id))
+        return snapshot(self._run(run_id))
 
     async def get_definition(self, run_id: RunId) -> RunDefinition:
         await self._turn()
@@ -197,21 +141,12 @@ class MemoryRunStore:
         found = [e for e in run.events if e.seq > after_seq] if run is not None else []
         return found[:limit] if limit is not None else found
 
-    @staticmethod
-    def _take_run(run: _Run, owner: str, lease_s: float, reclaim: str, now: float) -> bool:
-        expired = run.lease_expires_at is not None and run.lease_expires_at < now
-        if run.owner is None or run.owner == owner or expired or run.owner == reclaim:
-            run.owner = owner
-            run.lease_expires_at = now + lease_s
-            return True
-        return False
-
     async def claim_run(
         self, run_id: RunId, owner: str, lease_s: float, reclaim_from: Collection[str] = ()
     ) -> bool:
         now = await self._turn()
         run = self._run(run_id)
-        return any(self._take_run(run, owner, lease_s, r, now) for r in list(reclaim_from) or [""])
+        return any(take_run(run, owner, lease_s, r, now) for r in list(reclaim_from) or [""])
 
     async def open_run(
         self,
@@ -224,25 +159,25 @@ class MemoryRunStore:
     ) -> OpenedRun:
         now = await self._turn()
         run = self._run(run_id)
-        record = self._record(run)
+        record = snapshot(run)
         if record.status.terminal:
             return OpenedRun(record, False)
         plan = opening(record) if opening is not None else None  # may raise: no writes yet
         current = run.owner
         reclaim = current if current and owner_is_dead(current) else ""
-        claimed = self._take_run(run, owner, lease_s, reclaim, now)
+        claimed = take_run(run, owner, lease_s, reclaim, now)
         if not claimed or plan is None:
             return OpenedRun(record, claimed)
         published: list[ExecutionEvent] = []
         if plan.status is not None:
-            self._move_run(run, plan.status, None, now)
-        published += self._append(run, plan.events, now)
+            move_run(run, plan.status, None, now)
+        published += append(run, plan.events, now)
         made: list[Claim] = []
         for request in plan.claims:
-            claim = self._claim_in(run, request.step_id, owner, request.lease_s, ("",), now)
+            claim = claim_in(run, request.step_id, owner, request.lease_s, ("",), now)
             if claim is not None:
                 made.append(claim[0])
-                published += self._append(run, [claim[1](request.content)], now)
+                published += append(run, [claim[1](request.content)], now)
         self._publish(published)
         return OpenedRun(record, True, made)
 
@@ -268,19 +203,6 @@ class MemoryRunStore:
             run.owner = None
             run.lease_expires_at = None
 
-    @staticmethod
-    def _move_run(
-        run: _Run, target: RunStatus, error: Mapping[str, Any] | None, now: float
-    ) -> None:
-        if run.status not in run_sources(target):
-            raise IllegalTransition("run", run.definition.run_id, run.status.value, target.value)
-        run.status = target
-        run.updated_at = now
-        if target.terminal:
-            run.finished_at = now
-        if error is not None:
-            run.error = _copy(dict(error))
-
     async def set_run_status(
         self,
         run_id: RunId,
@@ -291,71 +213,14 @@ class MemoryRunStore:
     ) -> None:
         now = await self._turn()
         run = self._run(run_id)
-        self._move_run(run, target, error, now)
-        self._publish(self._append(run, events, now))
+        move_run(run, target, error, now)
+        self._publish(append(run, events, now))
 
     async def request_cancel(self, run_id: RunId) -> None:
         await self._turn()
         self._run(run_id).cancel_requested = True
 
     # --------------------------------------------------------------- steps
-
-    def _claim_in(
-        self,
-        run: _Run,
-        step_id: StepId,
-        owner: str,
-        lease_s: float,
-        owners: Collection[str],
-        now: float,
-    ) -> tuple[Claim, Callable[[Mapping[str, Any] | None], EventDraft]] | None:
-        """Claim ``step_id`` (pending, or running under an expired lease or one of
-        ``owners``); the claim and a maker of its ``step_started`` event."""
-        step = run.steps.get(step_id)
-        if step is None:
-            return None
-        free = step.status is StepStatus.PENDING or (
-            step.status is StepStatus.RUNNING
-            and (
-                (step.lease_expires_at is not None and step.lease_expires_at < now)
-                or any(step.lease_owner == o for o in owners)
-            )
-        )
-        if not free:
-            return None
-        attempt, fence = step.attempt + 1, step.fence + 1
-        run.steps[step_id] = replace(
-            step,
-            status=StepStatus.RUNNING,
-            attempt=attempt,
-            fence=fence,
-            lease_owner=owner,
-            lease_expires_at=now + lease_s,
-            started_at=now,
-            finished_at=None,
-        )
-        interrupted = False
-        if attempt > 1:
-            for row in run.attempts:
-                if row.step_id == step_id and (
-                    row.status == "running"
-                    or (row.status == "interrupted" and row.attempt == attempt - 1)
-                ):
-                    row.status = "interrupted"
-                    row.finished_at = row.finished_at if row.finished_at is not None else now
-                    interrupted = True
-        run.attempts.append(
-            AttemptRow(run.definition.run_id, step_id, attempt, fence, owner, "running", now)
-        )
-        claim = Claim(run.definition.run_id, step_id, attempt, fence, owner, now + lease_s)
-
-        def started(extra: Mapping[str, Any] | None) -> EventDraft:
-            content: dict[str, Any] = {"attempt": attempt, **(extra or {})}
-            if interrupted:
-                content["interrupted_attempt"] = attempt - 1
-            return (EventType.STEP_STARTED, step_id, content)
-
-        return claim, started
 
     async def claim_step(
         self,
@@ -368,13 +233,13 @@ class MemoryRunStore:
     ) -> Claim | None:
         now = await self._turn()
         run = self._run(run_id)
-        made = self._claim_in(run, step_id, owner, lease_s, list(reclaim_from) or [""], now)
+        made = claim_in(run, step_id, owner, lease_s, list(reclaim_from) or [""], now)
         if made is None:
             return None
-        self._publish(self._append(run, [made[1](content)], now))
+        self._publish(append(run, [made[1](content)], now))
         return made[0]
 
-    def _held(self, claim: Claim) -> tuple[_Run, StepRecord] | None:
+    def _held(self, claim: Claim) -> tuple[MemoryRun, StepRecord] | None:
         run = self._runs.get(claim.run_id)
         step = run.steps.get(claim.step_id) if run is not None else None
         if run is None or step is None:
@@ -420,8 +285,8 @@ class MemoryRunStore:
             lease_owner=None,
             lease_expires_at=None,
             usage=total,
-            error=_copy(dict(error)) if error is not None else None,
-            outputs=_copy(dict(outputs)) if outputs is not None else step.outputs,
+            error=copy_json(dict(error)) if error is not None else None,
+            outputs=copy_json(dict(outputs)) if outputs is not None else step.outputs,
             finished_at=now if target.terminal else None,
         )
         for row in run.attempts:
@@ -430,7 +295,7 @@ class MemoryRunStore:
                 row.finished_at = now
                 row.usage_json = json.dumps(spent.to_json())
                 row.error_json = json.dumps(dict(error)) if error is not None else None
-        published = self._append(run, events, now)
+        published = append(run, events, now)
         made: list[Claim] = []
         if target is StepStatus.SUCCEEDED:
             for request in claim_next:
@@ -439,12 +304,12 @@ class MemoryRunStore:
                     for other in request.requires
                 ):
                     continue  # a sibling did not succeed: the driver schedules it later
-                next_claim = self._claim_in(
+                next_claim = claim_in(
                     run, request.step_id, claim.owner, request.lease_s, ("",), now
                 )
                 if next_claim is not None:
                     made.append(next_claim[0])
-                    published += self._append(run, [next_claim[1](request.content)], now)
+                    published += append(run, [next_claim[1](request.content)], now)
         self._publish(published)
         return made
 
@@ -471,7 +336,7 @@ class MemoryRunStore:
                 finished_at=now,
                 lease_owner=None,
                 lease_expires_at=None,
-                error=_copy(dict(error)) if error is not None else step.error,
+                error=copy_json(dict(error)) if error is not None else step.error,
             )
             moved.add(sid)
             for row in run.attempts:
@@ -480,7 +345,7 @@ class MemoryRunStore:
                     row.finished_at = now
         # events only for steps this call really moved (others were already settled)
         drafts = [d for d in events if d[1] is None or d[1] in moved]
-        self._publish(self._append(run, drafts, now))
+        self._publish(append(run, drafts, now))
 
     async def detach_steps(
         self, run_id: RunId, owner: str, events: Iterable[EventDraft] = ()
@@ -498,7 +363,7 @@ class MemoryRunStore:
                 if row.step_id == sid and row.status == "running":
                     row.status = "interrupted"
                     row.finished_at = now
-        self._publish(self._append(run, events, now))
+        self._publish(append(run, events, now))
         return [StepId(sid) for sid in held]
 
     # ----------------------------------------------------------- approvals
@@ -511,9 +376,7 @@ class MemoryRunStore:
             return known
         record = run.approvals[step_id] = ApprovalRecord(step_id, now)
         hint = f"orchestra runs approve {run_id} {step_id} --by NAME --reason TEXT"
-        self._publish(
-            self._append(run, [(EventType.APPROVAL_REQUESTED, step_id, {"hint": hint})], now)
-        )
+        self._publish(append(run, [(EventType.APPROVAL_REQUESTED, step_id, {"hint": hint})], now))
         return record
 
     async def decide_approval(
@@ -532,7 +395,7 @@ class MemoryRunStore:
         )
         message = f"{decision} by {by}" + (f": {reason}" if reason else "")
         content = {"message": message, "approval": decision, "by": by, "reason": reason}
-        self._publish(self._append(run, [(EventType.LOG, step_id, content)], now))
+        self._publish(append(run, [(EventType.LOG, step_id, content)], now))
         return record
 
     # -------------------------------------------------------------- events
@@ -541,7 +404,7 @@ class MemoryRunStore:
         self, run_id: RunId, events: Iterable[EventDraft], *, wait: bool = True
     ) -> None:
         now = await self._turn()
-        self._publish(self._append(self._run(run_id), events, now))
+        self._publish(append(self._run(run_id), events, now))
 
     async def wait_idle(self) -> None:
         """Every write is done when it returns; kept for the SQL store's callers."""
