@@ -54,7 +54,10 @@ SETTINGS = EngineSettings(max_concurrency=None)
 class Instant:
     async def run_step(self, ctx: StepContext) -> StepResult:
         await ctx.events.emit(EventType.AGENT_THOUGHT, {"text": "ok"})
-        return StepResult({name: "ok" for name in ctx.output_vars}, UsageTotals(1, 1, 0.0, 1))
+        return StepResult(
+            {name: "ok" for name in ctx.output_vars},
+            UsageTotals(prompt_tokens=1, completion_tokens=1, calls=1),
+        )
 
 
 class Sleepy:
@@ -64,7 +67,10 @@ class Sleepy:
     async def run_step(self, ctx: StepContext) -> StepResult:
         await asyncio.sleep(self.seconds)
         await ctx.events.emit(EventType.AGENT_THOUGHT, {"text": "ok"})
-        return StepResult({name: "ok" for name in ctx.output_vars}, UsageTotals(1, 1, 0.0, 1))
+        return StepResult(
+            {name: "ok" for name in ctx.output_vars},
+            UsageTotals(prompt_tokens=1, completion_tokens=1, calls=1),
+        )
 
 
 def step(sid: str, deps: tuple[str, ...] = ()) -> StepSpec:

@@ -40,21 +40,25 @@ class Server:
         )
         self.base = f"http://127.0.0.1:{port}"
 
-    def wait_ready(self, timeout_s: float = 600) -> None:
-        """Wait for the server's own readiness signal (``/readyz`` answers 200) or its
-        exit; ``timeout_s`` only bounds a server that hangs, so it is generous: a loaded
-        machine takes a minute to start one."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+    def wait_ready(self) -> None:
+        """Wait for the server's own readiness signal (``/readyz`` answering 200), however
+        long a loaded machine takes to get there; fail as soon as the process exits.
+
+        No deadline of its own: a server that hangs starting is caught by the test's
+        timeout (pytest-timeout), not by a guess of how slow the machine may be.
+        """
+        while True:
             if self.process.poll() is not None:
-                raise AssertionError(f"server exited early:\n{self.output()}")
+                raise AssertionError(
+                    f"server exited ({self.process.returncode}) before it was ready:\n"
+                    f"{self.output()}"
+                )
             try:
-                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base}/readyz", timeout=30).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        raise AssertionError(f"server not ready:\n{self.output()}")
 
     def output(self) -> str:
         return self.log.read_text()

@@ -60,23 +60,19 @@ def start_busy_run_mid_step(server: Server, key: str) -> str:
     )
     assert started.status_code == 201
     run_id: str = started.json()["id"]
-    deadline = time.monotonic() + 60
-    while True:
+    while True:  # bounded by the test's timeout, not by a guess of the machine's speed
         run = api_get(server, f"/api/v1/runs/{run_id}", key)
         states = {s["id"]: s["status"] for s in run["steps"]}
         if states["s1"] == "succeeded" and states["s2"] == "running":
             return run_id
         assert run["status"] in ("queued", "running"), (run.get("error"), run["steps"])
-        assert time.monotonic() < deadline, run
         time.sleep(0.15)  # stay under the server's default 600/minute rate limit
 
 
 def wait_until_succeeded(server: Server, run_id: str, key: str) -> tuple[Any, list[Any]]:
     """Poll until the run succeeds; return it and its stored events."""
-    deadline = time.monotonic() + 60
     while (run := api_get(server, f"/api/v1/runs/{run_id}", key))["status"] != "succeeded":
         assert run["status"] in ("running", "queued"), run
-        assert time.monotonic() < deadline, run
         time.sleep(0.15)
     return run, api_get(server, f"/api/v1/runs/{run_id}/events", key)["items"]
 

@@ -81,3 +81,25 @@ async def test_tokens_are_coalesced(store: SqlRunStore) -> None:
     tokens = [e for e in await store.read_events(run_id) if e.type is EventType.TOKEN]
     assert "".join(e.content["text"] for e in tokens) == "abcdefghij" * 100
     assert len(tokens) == 4  # 1000 chars in 260-char events, remainder with the completion
+
+
+async def test_tokens_after_a_stream_restart_keep_their_restart_marker(store: SqlRunStore) -> None:
+    async def stream(ctx: StepContext) -> None:
+        await ctx.events.emit(EventType.TOKEN, {"text": "void "})
+        await ctx.events.emit(EventType.TOKEN, {"text": "text"})
+        # The step runner logs the restart, then streams the new answer marked restart: n.
+        await ctx.events.emit(EventType.LOG, {"level": "warning", "stream_restart": 1})
+        await ctx.events.emit(EventType.TOKEN, {"text": "second ", "restart": 1})
+        await ctx.events.emit(EventType.TOKEN, {"text": "answer", "restart": 1})
+        # A second restart straight after tokens, with no event between: never coalesced.
+        await ctx.events.emit(EventType.TOKEN, {"text": "third", "restart": 2})
+
+    runner = RecordingRunner({"a": stream})
+    run_id = await store.create_run(workflow(step("a")), {})
+    await StepExecution(store, runner, "me").execute(run_id, "a")  # type: ignore[arg-type]
+    tokens = [e.content for e in await store.read_events(run_id) if e.type is EventType.TOKEN]
+    assert tokens == [
+        {"text": "void text"},
+        {"text": "second answer", "restart": 1},
+        {"text": "third", "restart": 2},
+    ]

@@ -110,11 +110,16 @@ def test_auto_and_none_are_not_forced_and_none_hides_the_tools() -> None:
 
 @pytest.fixture
 async def gateway() -> AsyncIterator[Gateway]:
-    built = build_gateway(GatewayConfig(cache="off", local=LocalModelConfig(n_ctx=4096)))
+    # No wall clock on the model's calls (timeout_s=None): on a loaded machine any guess is
+    # wrong; what bounds the work is the tokens each call may generate (max_tokens below).
+    built = build_gateway(
+        GatewayConfig(cache="off", timeout_s=None, local=LocalModelConfig(n_ctx=4096))
+    )
     yield built
     await built.close()
 
 
+@pytest.mark.timeout(0)  # bounded by tokens: 3 calls of <= 200 and one of <= 32, not by time
 async def test_the_local_model_makes_the_forced_call(gateway: Gateway) -> None:
     tools = builtin_tools("files.*", "shell")
     messages = [
@@ -123,7 +128,7 @@ async def test_the_local_model_makes_the_forced_call(gateway: Gateway) -> None:
     ]
     by_name = {t.name: t for t in tools}
 
-    async def ask(choice: str) -> Any:
+    async def ask(choice: str, max_tokens: int = 200) -> Any:
         return await gateway.chat(
             ChatRequest(
                 model="local",
@@ -131,7 +136,7 @@ async def test_the_local_model_makes_the_forced_call(gateway: Gateway) -> None:
                 tools=tools,
                 tool_choice=choice,
                 temperature=0.2,
-                max_tokens=200,
+                max_tokens=max_tokens,
             )
         )
 
@@ -141,5 +146,5 @@ async def test_the_local_model_makes_the_forced_call(gateway: Gateway) -> None:
         assert choice == "required" or call.name == choice
         arguments = json.loads(call.arguments)
         jsonschema.validate(arguments, by_name[call.name].parameters)
-    answered = await ask("none")
+    answered = await ask("none", max_tokens=32)
     assert answered.tool_calls == [] and answered.content

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestra.agents.toolbox import RunMcpSessions, StepToolbox, open_toolbox
-from orchestra.engine.errors import StepFailed
+from orchestra.engine.errors import StepBudgetExceeded, StepFailed, over_budget
 from orchestra.engine.events import EventType
 from orchestra.engine.ids import RunId
 from orchestra.engine.protocols import StepContext, StepResult, UsageTotals
@@ -102,7 +102,12 @@ class _InvalidAnswer(Exception):
 
 def _usage(response: ChatResponse) -> UsageTotals:
     usage = response.usage
-    return UsageTotals(usage.prompt_tokens, usage.completion_tokens, usage.cost_usd, 1)
+    return UsageTotals(
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost_usd=usage.cost_usd,
+        calls=1,
+    )
 
 
 class GatewayStepRunner:
@@ -339,18 +344,8 @@ class GatewayStepRunner:
 
     @staticmethod
     def _check_budget(ctx: StepContext, usage: UsageTotals) -> None:
-        budget = ctx.budget
-        if budget is None:
-            return
-        if budget.max_tokens is not None and usage.total_tokens > budget.max_tokens:
-            raise StepFailed(
-                f"step {ctx.step_id!r} used {usage.total_tokens} tokens, over its budget of "
-                f"{budget.max_tokens}; raise the budget or shorten the prompt",
-                retryable=False,
-            )
-        if budget.max_cost_usd is not None and usage.cost_usd > budget.max_cost_usd:
-            raise StepFailed(
-                f"step {ctx.step_id!r} cost ${usage.cost_usd:.4f}, over its budget of "
-                f"${budget.max_cost_usd:.4f}; raise the budget",
-                retryable=False,
-            )
+        """Fail the step once its calls so far are over its budget (or its agent's)."""
+        spent = over_budget(ctx.budget, usage)
+        if spent is not None:
+            scope = "step" if ctx.step.budget is not None else "agent"
+            raise StepBudgetExceeded(ctx.step_id, scope, *spent)

@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from orchestra.definitions.specs import StepSpec
+from orchestra.engine.errors import over_budget
 from orchestra.engine.ids import StepId
-from orchestra.engine.protocols import ClaimRequest
+from orchestra.engine.protocols import ClaimRequest, UsageTotals
 
 if TYPE_CHECKING:
     from orchestra.engine.driver import RunDriver
@@ -38,6 +39,8 @@ class ClaimAhead:
         """Steps claimed ahead whose concurrency slot is reserved until they start."""
         self.finishing: set[StepId] = set()
         """Steps whose success is being committed (asked ``ready_after``, no outcome yet)."""
+        self.finishing_usage: dict[StepId, UsageTotals] = {}
+        """What the finishing steps spent, not yet in the driver's total."""
 
     def request(self, sid: StepId, requires: tuple[StepId, ...] = ()) -> ClaimRequest:
         return ClaimRequest(
@@ -68,17 +71,37 @@ class ClaimAhead:
             self.limits.unreserve(*self.driver.slot_of(sid))
         self.reserved.clear()
 
-    def ready_after(self, sid: StepId) -> list[ClaimRequest]:
+    def finished(self, sid: StepId) -> None:
+        """``sid``'s outcome reached the driver (its usage is in the run's total now)."""
+        self.finishing.discard(sid)
+        self.finishing_usage.pop(sid, None)
+
+    def _spends_budget(self) -> bool:
+        """Whether the run's budget is spent once the finishing steps' usage is counted:
+        then their successes must not claim anything (the driver stops the run)."""
+        budget = self.driver.spec.budget
+        if budget is None:
+            return False
+        total = self.driver.usage
+        for spent in self.finishing_usage.values():
+            total = total + spent
+        return over_budget(budget, total) is not None
+
+    def ready_after(self, sid: StepId, usage: UsageTotals) -> list[ClaimRequest]:
         """The dependents of ``sid`` that start at once if it succeeds now, so the store
         can claim them in the same transaction: every other unfinished dependency is
         finishing too (its success is queued ahead of this one: siblings ending
         together, as a layer of parallel steps does), no condition or approval to
-        evaluate first, and a concurrency slot is free. The store checks in the
+        evaluate first, a concurrency slot is free, and the run's budget is not spent by
+        what the finishing steps report (``usage`` is ``sid``'s). The store checks in the
         transaction that those siblings did succeed before it claims."""
         driver = self.driver
         if not driver.accepting_claims:
             return []
         self.finishing.add(sid)
+        self.finishing_usage[sid] = usage
+        if self._spends_budget():
+            return []
         ready: list[StepId] = []
         requires: dict[StepId, tuple[StepId, ...]] = {}
         finishing = len(self.finishing)

@@ -30,6 +30,7 @@ from orchestra.engine.errors import (
     RunBudgetExceeded,
     StepRejected,
     error_data,
+    over_budget,
 )
 from orchestra.engine.events import EventType
 from orchestra.engine.expressions import parse_condition
@@ -42,7 +43,9 @@ from orchestra.engine.protocols import (
     RunRecord,
     StepOutcome,
 )
+from orchestra.engine.run_end import finish
 from orchestra.engine.states import RunStatus, StepStatus
+from orchestra.usage import UsageTotals
 
 if TYPE_CHECKING:
     from orchestra.engine.scheduler import Engine
@@ -141,8 +144,8 @@ class RunDriver:
     def unreserve_all(self) -> None:
         self.ahead.unreserve_all()
 
-    def ready_after(self, sid: StepId) -> list[ClaimRequest]:
-        return self.ahead.ready_after(sid)
+    def ready_after(self, sid: StepId, usage: UsageTotals) -> list[ClaimRequest]:
+        return self.ahead.ready_after(sid, usage)
 
     @property
     def accepting_claims(self) -> bool:
@@ -189,7 +192,7 @@ class RunDriver:
                 await self._loop(group)
             finally:
                 heartbeat.cancel()
-        return await self._finish()
+        return await finish(self)
 
     async def _loop(self, group: asyncio.TaskGroup) -> None:
         await self._check_budget()
@@ -199,7 +202,7 @@ class RunDriver:
             if not self.tasks and (not awaiting or self.stopping):
                 return
             if not self.tasks and awaiting and self.run_status is RunStatus.RUNNING:
-                await self._set_run(RunStatus.WAITING)
+                await self.set_run(RunStatus.WAITING)
             item = await self.inbox.get()
             if isinstance(item, _Signal):
                 await self._on_signal(item)
@@ -245,7 +248,7 @@ class RunDriver:
             if step.approval and not await self._approved(sid):
                 continue
             if self.run_status is RunStatus.WAITING:
-                await self._set_run(RunStatus.RUNNING)
+                await self.set_run(RunStatus.RUNNING)
             self.started.add(sid)
             task = group.create_task(self._execute(sid), name=f"step {sid}")
             task.add_done_callback(partial(self._deliver, sid))
@@ -253,7 +256,7 @@ class RunDriver:
 
     def _deliver(self, sid: StepId, task: asyncio.Task[StepOutcome]) -> None:
         """Hand the task's outcome to the driver; a task cancelled before (or while) it
-        ran has none: it is reported cancelled, for :meth:`_finish` to settle."""
+        ran has none: it is reported cancelled, for :func:`~orchestra.engine.run_end.finish` to settle."""
         if task.cancelled() or task.exception() is not None:
             self.inbox.put_nowait(StepOutcome(sid, StepStatus.CANCELLED, settled=False))
         else:
@@ -322,14 +325,14 @@ class RunDriver:
                     ],
                     error=failure,
                 )
-            except Exception:  # the store is down: _finish settles it (or a resume does)
+            except Exception:  # the store is down: the end settles it (or a resume does)
                 log.exception("settling failed step %r of run %s failed", sid, self.run_id)
                 return StepOutcome(sid, StepStatus.FAILED, error=failure["message"], settled=False)
             return StepOutcome(sid, StepStatus.FAILED, error=failure["message"])
 
     async def _on_outcome(self, outcome: StepOutcome) -> None:
         sid = outcome.step_id
-        self.ahead.finishing.discard(sid)
+        self.ahead.finished(sid)
         task = self.tasks.pop(sid, None)
         if task is None:
             return
@@ -344,12 +347,12 @@ class RunDriver:
         if outcome.status is StepStatus.SUCCEEDED:
             self.variables.update(outcome.outputs)
             self._release_dependents(sid)
-            await self._check_budget()
         elif outcome.status is StepStatus.FAILED:
             self.failed = True
             await self._after_failure(sid)
         else:
             self._release_dependents(sid)
+        await self._check_budget()
 
     async def _after_failure(self, sid: StepId) -> None:
         if self.spec.on_failure == "fail_fast":
@@ -372,15 +375,8 @@ class RunDriver:
             )
 
     def _budget_spent(self) -> RunBudgetExceeded | None:
-        budget = self.spec.budget
-        if budget is None:
-            return None
-        usage = self.usage
-        if budget.max_tokens is not None and usage.total_tokens > budget.max_tokens:
-            return RunBudgetExceeded("tokens", budget.max_tokens, usage.total_tokens)
-        if budget.max_cost_usd is not None and usage.cost_usd > budget.max_cost_usd:
-            return RunBudgetExceeded("cost", budget.max_cost_usd, usage.cost_usd)
-        return None
+        spent = over_budget(self.spec.budget, self.usage)
+        return RunBudgetExceeded(*spent) if spent is not None else None
 
     async def _check_budget(self) -> None:
         """Stop the run once its steps' usage is over the workflow's ``budget:``."""
@@ -476,7 +472,7 @@ class RunDriver:
             ):
                 self.inbox.put_nowait(_Signal("decision"))
 
-    async def _set_run(
+    async def set_run(
         self,
         target: RunStatus,
         events: list[EventDraft] | None = None,
@@ -484,101 +480,6 @@ class RunDriver:
     ) -> None:
         await self.store.set_run_status(self.run_id, target, events or [], error=error)
         self.run_status = target
-
-    # ------------------------------------------------------------- the end
-
-    def _final_status(self) -> RunStatus:
-        if self.cancelling:
-            return RunStatus.CANCELLED
-        if (
-            self.failed
-            or self.over_budget is not None
-            or any(s is StepStatus.FAILED for s in self.status.values())
-        ):
-            return RunStatus.FAILED
-        if any(s is StepStatus.CANCELLED for s in self.status.values()):
-            return RunStatus.CANCELLED  # a cancel that a detach or crash interrupted
-        if all(s.terminal for s in self.status.values()):
-            return RunStatus.SUCCEEDED
-        return RunStatus.FAILED
-
-    async def _finish(self) -> RunStatus:
-        if self.lost_ownership:
-            return self.run_status
-        if self.detach_reason is not None and not all(s.terminal for s in self.status.values()):
-            return await self._detached(self.detach_reason)
-        final = self._final_status()
-        await self._settle_leftovers()
-        if self.unsettled and final is RunStatus.SUCCEEDED:
-            final = RunStatus.FAILED
-        if self.run_status is RunStatus.WAITING and final is RunStatus.SUCCEEDED:
-            await self._set_run(RunStatus.RUNNING)
-        failed_steps = [sid for sid, s in self.status.items() if s is StepStatus.FAILED]
-        content: dict[str, Any] = {"status": final.value, "usage": self.usage.to_json()}
-        error: dict[str, Any] | None = None
-        if failed_steps:
-            content["failed_steps"] = failed_steps
-            error = {"failed_steps": failed_steps}
-        if self.over_budget is not None and not self.cancelling:
-            error = {**error_data(self.over_budget), **(error or {})}
-            content["error"] = error_data(self.over_budget)
-        await self._set_run(final, [(EventType.RUN_FINISHED, None, content)], error=error)
-        return final
-
-    async def _settle_leftovers(self) -> None:
-        """Settle the steps no task settled: cancelled before they were claimed (or while
-        claimed ahead), or failed while the store was down."""
-        failed = [sid for sid in self.unsettled if self.status[sid] is StepStatus.FAILED]
-        if failed:
-            failure = error_data(ExecutorFailed(failed[0], RuntimeError("store unavailable")))
-            await self.store.settle_steps(
-                self.run_id,
-                failed,
-                StepStatus.FAILED,
-                [
-                    (EventType.STEP_FAILED, sid, {"status": "failed", "error": failure})
-                    for sid in failed
-                ],
-                error=failure,
-            )
-        leftover = [sid for sid in self.unsettled if sid not in failed] + [
-            sid for sid, s in self.status.items() if not s.terminal and sid not in self.unsettled
-        ]
-        if leftover:
-            await self.store.settle_steps(
-                self.run_id,
-                leftover,
-                StepStatus.CANCELLED,
-                [(EventType.STEP_FAILED, sid, {"status": "cancelled"}) for sid in leftover],
-            )
-            for sid in leftover:
-                if not self.status[sid].terminal:
-                    self.status[sid] = StepStatus.CANCELLED
-
-    async def _detached(self, reason: str) -> RunStatus:
-        """Release what this driver holds and say so; the run stays as it is."""
-        owner = self.engine.owner
-        released = await self.store.detach_steps(self.run_id, owner)
-        steps = f"; interrupted steps: {', '.join(released)}" if released else ""
-        await self.store.append_events(
-            self.run_id,
-            [
-                (
-                    EventType.LOG,
-                    None,
-                    {
-                        "level": "info",
-                        "message": f"run detached by {owner} ({reason}){steps}; "
-                        f"`orchestra runs resume {self.run_id}` (or the next server "
-                        "start) continues it",
-                        "detached": True,
-                        "reason": reason,
-                        "interrupted_steps": released,
-                    },
-                )
-            ],
-        )
-        return self.run_status
 
 
 __all__ = ["RunDriver"]

@@ -11,7 +11,8 @@ Tree (each class also derives from the family in ``orchestra.errors`` named firs
     ├── StepFailed              RuntimeFailure of one step (``retryable`` says whether to retry)
     │   ├── StepTimeout         the step ran longer than its ``Timeout:``
     │   ├── StepRejected        a reviewer rejected the step's approval
-    │   └── ExecutorFailed      the executor or the store failed around the step
+    │   ├── ExecutorFailed      the executor or the store failed around the step
+    │   └── StepBudgetExceeded  the step spent its (or its agent's) ``budget:``
     ├── RunBudgetExceeded       RuntimeFailure: the run spent its workflow ``budget:``
     ├── LeaseLost               ControlSignal: another owner holds (or took over) the lease
     └── RunBusy                 ControlSignal: a live process is already driving the run
@@ -22,7 +23,7 @@ errors and in event contents: ``{"type", "code", "message", "retryable", ...}``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from orchestra.errors import (
     ConflictMistake,
@@ -32,6 +33,10 @@ from orchestra.errors import (
     RuntimeFailure,
     UserMistake,
 )
+
+if TYPE_CHECKING:
+    from orchestra.definitions.specs import Budget
+    from orchestra.usage import UsageTotals
 
 
 class EngineError(OrchestraError):
@@ -139,24 +144,60 @@ class ExecutorFailed(StepFailed):
         )
 
 
+def _amount(what: str, limit: float, spent: float) -> str:
+    if what == "cost":
+        return f"${spent:.4f} (limit ${limit:.4f})"
+    return f"{spent:g} tokens (limit {limit:g})"
+
+
+class StepBudgetExceeded(StepFailed):
+    """One step's model calls spent more than its ``budget:`` (or its agent's) allows.
+
+    Not retryable: another attempt would spend the same again.
+    """
+
+    code: ClassVar[str] = "budget_exceeded"
+
+    def __init__(self, step_id: str, scope: str, what: str, limit: float, spent: float):
+        where = (
+            "the step's `* **Budget:**`"
+            if scope == "step"
+            else "`budget:` in its agent's front matter"
+        )
+        super().__init__(
+            f"step {step_id!r} spent {_amount(what, limit, spent)}, over its {scope}'s "
+            f"budget; raise {where} or make the step smaller",
+            retryable=False,
+            data={"scope": scope, "what": what, "limit": limit, "spent": spent},
+        )
+
+
 class RunBudgetExceeded(EngineError, RuntimeFailure):
     """The run's steps together spent more than the workflow's ``budget:`` allows."""
 
     code: ClassVar[str] = "budget_exceeded"
 
     def __init__(self, what: str, limit: float, spent: float):
-        amount = (
-            f"${spent:.4f} (limit ${limit:.4f})"
-            if what == "cost"
-            else (f"{spent:g} tokens (limit {limit:g})")
-        )
         super().__init__(
-            f"the run spent {amount}, over the workflow's budget; the open steps were "
-            "cancelled; raise `budget:` in the workflow's front matter or make the steps smaller"
+            f"the run spent {_amount(what, limit, spent)}, over the workflow's budget; the "
+            "open steps were cancelled; raise `budget:` in the workflow's front matter or "
+            "make the steps smaller"
         )
         self.what = what
         self.limit = limit
         self.spent = spent
+
+
+def over_budget(budget: Budget | None, usage: UsageTotals) -> tuple[str, float, float] | None:
+    """``(what, limit, spent)`` of the first limit of ``budget`` that ``usage`` is over
+    (tokens before cost), or None. The one rule for step, agent and run budgets."""
+    if budget is None:
+        return None
+    if budget.max_tokens is not None and usage.total_tokens > budget.max_tokens:
+        return "tokens", budget.max_tokens, usage.total_tokens
+    if budget.max_cost_usd is not None and usage.cost_usd > budget.max_cost_usd:
+        return "cost", budget.max_cost_usd, usage.cost_usd
+    return None
 
 
 class LeaseLost(EngineError, ControlSignal):

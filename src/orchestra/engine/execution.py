@@ -31,6 +31,7 @@ from orchestra.engine.protocols import (
 )
 from orchestra.engine.states import StepStatus
 from orchestra.engine.variables import substitute
+from orchestra.usage import UsageTotals
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +54,20 @@ class StepEmitter:
         self._step_id = step_id
         self._tokens: list[str] = []
         self._token_chars = 0
+        self._restart: Any = None
+        """The ``restart`` marker of the buffered tokens (None: the first stream)."""
         self._count = 0
 
     async def emit(self, type: EventType, content: dict[str, Any]) -> None:
         if type is EventType.TOKEN:
             text = str(content.get("text", ""))
+            restart = content.get("restart")
+            if restart != self._restart:
+                # Tokens of another stream (after a restart) never share an event with
+                # the void ones: a live view drops text by this marker (docs/models.md).
+                if self._tokens:
+                    await self._write([self._token_draft()])
+                self._restart = restart
             self._tokens.append(text)
             self._token_chars += len(text)
             if self._token_chars >= TOKEN_FLUSH_CHARS:
@@ -71,6 +81,8 @@ class StepEmitter:
         text = "".join(self._tokens)
         self._tokens.clear()
         self._token_chars = 0
+        if self._restart:
+            return (EventType.TOKEN, self._step_id, {"text": text, "restart": self._restart})
         return (EventType.TOKEN, self._step_id, {"text": text})
 
     async def _write(self, drafts: list[EventDraft]) -> None:
@@ -100,7 +112,8 @@ def _step_variables(
     return variables
 
 
-ReadyAfter = Callable[[RunId, StepId], Sequence[ClaimRequest]]
+ReadyAfter = Callable[[RunId, StepId, UsageTotals], Sequence[ClaimRequest]]
+"""Which steps to claim with a step's success, given what that step spent."""
 """The steps the scheduler will start at once if the given step succeeds now."""
 
 
@@ -238,7 +251,7 @@ class StepExecution:
                 )
                 return await self._fail(claim, emitter, incomplete)
             outputs_only = {name: result.outputs[name] for name in step.output_vars}
-            following = self.ready_after(run_id, step_id) if self.ready_after else ()
+            following = self.ready_after(run_id, step_id, result.usage) if self.ready_after else ()
             try:
                 made = await self.store.finish_step(
                     claim,

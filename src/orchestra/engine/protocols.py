@@ -14,47 +14,10 @@ from orchestra.definitions.specs import AgentSpec, Budget, StepSpec, WorkflowSpe
 from orchestra.engine.events import EventType, ExecutionEvent
 from orchestra.engine.ids import RunId, StepId
 from orchestra.engine.states import RunStatus, StepStatus
+from orchestra.usage import UsageTotals as UsageTotals  # re-exported: part of the contract
 
-
-@dataclass(frozen=True, slots=True)
-class UsageTotals:
-    """Tokens and cost spent by a step (or, summed, a run). ``calls`` counts model calls."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    calls: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    def __add__(self, other: UsageTotals) -> UsageTotals:
-        return UsageTotals(
-            self.prompt_tokens + other.prompt_tokens,
-            self.completion_tokens + other.completion_tokens,
-            self.cost_usd + other.cost_usd,
-            self.calls + other.calls,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "cost_usd": self.cost_usd,
-            "calls": self.calls,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any] | None) -> UsageTotals:
-        if not data:
-            return cls()
-        return cls(
-            int(data.get("prompt_tokens", 0)),
-            int(data.get("completion_tokens", 0)),
-            float(data.get("cost_usd", 0.0)),
-            int(data.get("calls", 0)),
-        )
+NO_USAGE = UsageTotals()
+"""Nothing spent (immutable, so one instance serves every default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +31,7 @@ class StepRecord:
     lease_owner: str | None = None
     lease_expires_at: float | None = None
     outputs: Mapping[str, str] = field(default_factory=dict)
-    usage: UsageTotals = UsageTotals()
+    usage: UsageTotals = NO_USAGE
     error: Mapping[str, Any] | None = None
     started_at: float | None = None
     finished_at: float | None = None
@@ -352,7 +315,7 @@ class StepContext:
 @dataclass(frozen=True, slots=True)
 class StepResult:
     outputs: dict[str, str]
-    usage: UsageTotals = UsageTotals()
+    usage: UsageTotals = NO_USAGE
 
 
 class StepRunner(Protocol):
@@ -383,7 +346,7 @@ class StepOutcome:
     status: StepStatus
     outputs: Mapping[str, str] = field(default_factory=dict)
     error: str | None = None
-    usage: UsageTotals = UsageTotals()
+    usage: UsageTotals = NO_USAGE
     settled: bool = True
     """False when the step never reached the store (cancelled before it was claimed)."""
 

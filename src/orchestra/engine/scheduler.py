@@ -36,6 +36,7 @@ from orchestra.engine.protocols import (
 )
 from orchestra.engine.states import RunStatus, StepStatus
 from orchestra.engine.variables import resolve_inputs
+from orchestra.usage import UsageTotals
 
 log = logging.getLogger(__name__)
 
@@ -198,9 +199,11 @@ class Engine:
         self._detach_reason = reason
         return [run_id for run_id, driver in self._drivers.items() if driver.detach(reason)]
 
-    def _ready_after(self, run_id: RunId, step_id: StepId) -> list[ClaimRequest]:
+    def _ready_after(
+        self, run_id: RunId, step_id: StepId, usage: UsageTotals
+    ) -> list[ClaimRequest]:
         driver = self._drivers.get(run_id)
-        return driver.ready_after(step_id) if driver is not None else []
+        return driver.ready_after(step_id, usage) if driver is not None else []
 
     async def _end_drive(self, run_id: RunId) -> None:
         """Release the runner's per-run resources, then the run lease (so a resume that

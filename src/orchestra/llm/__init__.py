@@ -5,7 +5,6 @@ Importing this package does not import LiteLLM (that happens when a gateway is b
 
 from orchestra.llm.config import GatewayConfig, LocalModelConfig
 from orchestra.llm.errors import (
-    BudgetExceeded,
     ContextWindowExceeded,
     LLMError,
     MalformedOutput,
@@ -31,10 +30,7 @@ from orchestra.llm.types import (
     Usage,
 )
 from orchestra.llm.usage import (
-    Budget,
-    BudgetedGateway,
     RecordingGateway,
-    UsageLedger,
     UsageRecord,
     UsageReport,
     UsageSink,
@@ -42,9 +38,6 @@ from orchestra.llm.usage import (
 )
 
 __all__ = [
-    "Budget",
-    "BudgetExceeded",
-    "BudgetedGateway",
     "ChatMessage",
     "ChatRequest",
     "ChatResponse",
@@ -71,7 +64,6 @@ __all__ = [
     "ToolSchema",
     "UnknownModel",
     "Usage",
-    "UsageLedger",
     "UsageRecord",
     "UsageReport",
     "UsageSink",

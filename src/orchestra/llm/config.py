@@ -19,6 +19,7 @@ section of ``orchestra.toml`` to it.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +33,20 @@ LOCAL_MODEL = "orchestra-local/gemma-3-270m"
 """The LiteLLM model string of the embedded model (served by ``orchestra.llm.local``)."""
 
 CacheMode = Literal["off", "memory", "disk", "redis"]
+
+INLINE_ROUTER_SETTINGS = "[models].router_settings in orchestra.toml"
+
+_PROXY_ONLY: dict[str, str] = {
+    "litellm_settings": "set retries and timeouts with [models].num_retries and "
+    "[models].timeout_s, the cache with [models].cache",
+    "general_settings": "the LiteLLM proxy server's own settings (master key, database, "
+    "alerting); Orchestra's server has its own ([server] in orchestra.toml)",
+    "environment_variables": "set them in the environment (or .env) of the Orchestra process",
+}
+"""Sections of a LiteLLM *proxy* config that a models file may carry but Orchestra ignores,
+with what to do instead."""
+
+log = logging.getLogger(__name__)
 
 
 def user_cache_dir() -> Path:
@@ -106,10 +121,13 @@ class GatewayConfig(BaseModel):
         """Merge ``models_file`` into the inline lists and add the built-in ``local`` alias."""
         model_list = [dict(d) for d in self.model_list]
         router_settings = dict(self.router_settings)
+        origins = dict.fromkeys(router_settings, INLINE_ROUTER_SETTINGS)
         if self.models_file is not None:
             file_list, file_settings = _read_models_file(self.models_file)
             model_list = file_list + model_list
             router_settings = {**file_settings, **router_settings}
+            file_origin = f"{self.models_file}: router_settings"
+            origins = {**dict.fromkeys(file_settings, file_origin), **origins}
         for index, deployment in enumerate(model_list):
             _check_deployment(deployment, index)
         aliases = {d["model_name"] for d in model_list}
@@ -122,7 +140,10 @@ class GatewayConfig(BaseModel):
                 f"({', '.join(sorted(aliases | {LOCAL_ALIAS}))}). Set it to one of those."
             )
         return ResolvedModels(
-            model_list=model_list, router_settings=router_settings, default=default
+            model_list=model_list,
+            router_settings=router_settings,
+            default=default,
+            origins=origins,
         )
 
 
@@ -132,6 +153,8 @@ class ResolvedModels(BaseModel):
     model_list: list[dict[str, Any]]
     router_settings: dict[str, Any]
     default: str
+    origins: dict[str, str] = Field(default_factory=dict)
+    """Where each router setting was written (a file, or orchestra.toml), for errors."""
 
     @property
     def aliases(self) -> list[str]:
@@ -154,6 +177,7 @@ def _read_models_file(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]
         raise ModelConfigError(
             f"{path}: expected a mapping with 'model_list' and 'router_settings' keys."
         )
+    _warn_ignored_sections(path, data)
     model_list = data.get("model_list") or []
     router_settings = data.get("router_settings") or {}
     if not isinstance(model_list, list) or not isinstance(router_settings, dict):
@@ -162,6 +186,25 @@ def _read_models_file(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]
             "(LiteLLM's proxy config format)."
         )
     return model_list, router_settings
+
+
+def _warn_ignored_sections(path: Path, data: dict[Any, Any]) -> None:
+    """Say which parts of a pasted LiteLLM proxy config Orchestra does not apply: silently
+    dropping ``litellm_settings`` would leave a user believing their retries or cache hold."""
+    for key in data:
+        if key in ("model_list", "router_settings"):
+            continue
+        section = data[key]
+        names = f" ({', '.join(map(str, section))})" if isinstance(section, dict) else ""
+        hint = _PROXY_ONLY.get(str(key), "only model_list and router_settings are read")
+        log.warning(
+            "%s: %r%s is ignored: Orchestra reads only model_list and router_settings of a "
+            "LiteLLM config; %s",
+            path,
+            key,
+            names,
+            hint,
+        )
 
 
 def _check_deployment(deployment: object, index: int) -> None:

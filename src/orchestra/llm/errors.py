@@ -24,8 +24,7 @@ Tree::
     │       │                       is not JSON / not the schema
     │       ├── MalformedToolCall   a tool call's arguments that are not a JSON object
     │       └── EmptyAnswer         neither text nor a tool call
-    ├── ScriptError                 a scripted model's script ran out or is invalid (tests)
-    └── BudgetExceeded              control signal: a run/step token or cost budget is spent
+    └── ScriptError                 a scripted model's script ran out or is invalid (tests)
 """
 
 from __future__ import annotations
@@ -173,18 +172,3 @@ class EmptyAnswer(MalformedOutput):
 
 class ScriptError(LLMError):
     """A scripted model was misused: unknown script name, script exhausted, bad step."""
-
-
-class BudgetExceeded(LLMError):
-    """A token or cost budget was spent. Not retryable: raise the budget or shorten the work."""
-
-    def __init__(self, scope: str, kind: str, limit: float, spent: float) -> None:
-        self.scope = scope
-        self.kind = kind
-        self.limit = limit
-        self.spent = spent
-        unit = "USD" if kind == "cost" else "tokens"
-        super().__init__(
-            f"{scope} budget exceeded: spent {spent:g} {unit} of a {limit:g} {unit} limit. "
-            f"Raise the {kind} budget of the {scope} or make the prompts shorter."
-        )

@@ -25,7 +25,7 @@ from orchestra.llm import providers
 from orchestra.llm.answers import consume_stream, parse_response
 from orchestra.llm.attempts import CallAttempts
 from orchestra.llm.cache import ResponseCache, build_cache, cache_key
-from orchestra.llm.config import GatewayConfig, ResolvedModels
+from orchestra.llm.config import INLINE_ROUTER_SETTINGS, GatewayConfig, ResolvedModels
 from orchestra.llm.errors import (
     LLMError,
     MalformedOutput,
@@ -315,15 +315,14 @@ def _build_router(models: ResolvedModels, config: GatewayConfig) -> Any:
     accepted = set(inspect.signature(Router.__init__).parameters) - {"self", "model_list"}
     unknown = sorted(set(settings) - accepted)
     if unknown:
-        import difflib
-
-        hints = [
-            f"{name} (did you mean {', '.join(difflib.get_close_matches(name, accepted, 2))}?)"
+        problems = [
+            f"{models.origins.get(name, INLINE_ROUTER_SETTINGS)}: unknown setting {name!r}"
+            f"{_suggestion(name, accepted)}"
             for name in unknown
         ]
         raise ModelConfigError(
-            f"unknown router_settings: {'; '.join(hints)}. See LiteLLM's Router documentation "
-            "for the accepted keys."
+            f"{'; '.join(problems)}. It is not a LiteLLM Router setting; see LiteLLM's "
+            "Router documentation for the accepted keys."
         )
     try:
         return Router(model_list=models.model_list, **settings)
@@ -332,6 +331,22 @@ def _build_router(models: ResolvedModels, config: GatewayConfig) -> Any:
             f"LiteLLM rejected the model configuration: {exc}. Check [models].model_list "
             "and router_settings (LiteLLM's proxy config format)."
         ) from exc
+
+
+def _suggestion(name: str, accepted: set[str]) -> str:
+    """``; did you mean 'x'?`` for the closest accepted keys, else ``""`` (never an empty
+    "did you mean"). Case and separators are ignored: ``Routing-Strategy`` finds it too."""
+    import difflib
+
+    folded = {key.lower().replace("-", "_"): key for key in accepted}
+    wanted = name.lower().replace("-", "_")
+    close = difflib.get_close_matches(wanted, list(folded), n=2, cutoff=0.6)
+    if not close:
+        words = set(wanted.split("_")) - {""}
+        close = sorted(key for key in folded if words and words <= set(key.split("_")))[:2]
+    if not close:
+        return ""
+    return "; did you mean " + " or ".join(repr(folded[key]) for key in close) + "?"
 
 
 def _picked(metadata: dict[str, Any]) -> str | None:
