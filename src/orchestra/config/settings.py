@@ -278,6 +278,8 @@ class Settings(BaseSettings):
     tools: ToolsSettings = Field(default_factory=ToolsSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     workspaces: WorkspacesSettings = Field(default_factory=WorkspacesSettings)
+    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Plugin name → its ``[plugins.<name>]`` table, which the plugin validates itself."""
 
     @classmethod
     def settings_customise_sources(
