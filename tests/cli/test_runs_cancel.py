@@ -11,8 +11,6 @@ succeeded once the model answered, and the run would not be cancelled.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +21,9 @@ import pytest
 
 from tests.api.process import Server, free_port
 from tests.api.served import admin_key, api_get
-from tests.cli.conftest import ORCHESTRA, RunCli
-from tests.cli.project import make_project
+from tests.cli.conftest import RunCli
+from tests.cli.project import make_slow_project
+from tests.cli.test_run_interrupt import start_mid_step
 from tests.llm.fake_openai import FakeOpenAI
 
 pytestmark = pytest.mark.slow
@@ -42,14 +41,7 @@ def slow_model() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def project(tmp_path: Path, slow_model: FakeOpenAI) -> Path:
-    root = make_project(tmp_path / "p", model="slowpoke")
-    params = slow_model.deployment("slowpoke")["litellm_params"]
-    (root / "orchestra.toml").write_text(
-        '[models]\ndefault = "scripted/echo"\n\n[[models.model_list]]\nmodel_name = "slowpoke"\n'
-        f'litellm_params = {{ model = "{params["model"]}", api_base = "{params["api_base"]}", '
-        'api_key = "sk-test" }\n'
-    )
-    return root
+    return make_slow_project(tmp_path / "p", slow_model.deployment("slowpoke")["litellm_params"])
 
 
 def shown(orchestra: RunCli, project: Path, run_id: str) -> Any:
@@ -73,26 +65,8 @@ def assert_cancelled(orchestra: RunCli, project: Path, run_id: str) -> None:
 
 
 def test_cancel_reaches_a_run_driven_by_orchestra_run(orchestra: RunCli, project: Path) -> None:
-    runner = subprocess.Popen(
-        [str(ORCHESTRA), "run", "note", "-i", "Topic=owls", "--json"],
-        cwd=project,
-        env={**os.environ, "NO_COLOR": "1"},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    runner, run_id = start_mid_step(project)
     try:
-        assert runner.stdout is not None
-        seen = []
-        for line in runner.stdout:
-            seen.append(json.loads(line))
-            if seen[-1]["type"] == "step_started":
-                break
-        else:
-            raise AssertionError(f"no step started: {runner.communicate()}")
-        run_id = str(seen[-1]["run_id"])
-
         cancelled = orchestra("runs", "cancel", run_id, cwd=project)
         assert cancelled.returncode == 0, cancelled.stderr
         assert f"asked the process driving run {run_id}" in cancelled.stdout
@@ -103,7 +77,7 @@ def test_cancel_reaches_a_run_driven_by_orchestra_run(orchestra: RunCli, project
             runner.kill()
             runner.communicate()
     assert runner.returncode == 130, err
-    events = seen + [json.loads(line) for line in rest.splitlines()]
+    events = [json.loads(line) for line in rest.splitlines()]
     assert events[-1]["type"] == "run_finished"
     assert events[-1]["content"]["status"] == "cancelled"
     assert_cancelled(orchestra, project, run_id)
@@ -115,7 +89,7 @@ def test_cancel_reaches_a_run_driven_by_orchestra_run(orchestra: RunCli, project
 def test_cancel_reaches_a_run_driven_by_orchestra_serve(orchestra: RunCli, project: Path) -> None:
     server = Server(project, free_port())
     try:
-        server.wait_ready()
+        server.wait_ready(timeout_s=600)  # a hang guard: a loaded machine starts slowly
         key = admin_key(server.output())
         started = httpx.post(
             f"{server.base}/api/v1/runs",
