@@ -40,3 +40,15 @@ def make_project(root: Path, *, model: str = "scripted/echo", approval: bool = F
     extra = "* **Approval:** required\n" if approval else ""
     (root / "workflows" / "note.workflow.md").write_text(WORKFLOW.format(name="note", extra=extra))
     return root
+
+
+def make_slow_project(root: Path, litellm_params: dict[str, str]) -> Path:
+    """The project with its writer on model alias ``slowpoke``, served at ``litellm_params``
+    (a ``FakeOpenAI(...).deployment("slowpoke")["litellm_params"]``)."""
+    make_project(root, model="slowpoke")
+    (root / "orchestra.toml").write_text(
+        '[models]\ndefault = "scripted/echo"\n\n[[models.model_list]]\nmodel_name = "slowpoke"\n'
+        f'litellm_params = {{ model = "{litellm_params["model"]}", '
+        f'api_base = "{litellm_params["api_base"]}", api_key = "sk-test" }}\n'
+    )
+    return root

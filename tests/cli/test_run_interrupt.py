@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import ORCHESTRA, RunCli
-from tests.cli.project import make_project
+from tests.cli.project import make_slow_project
 from tests.llm.fake_openai import FakeOpenAI
 
 pytestmark = pytest.mark.slow
@@ -34,14 +34,7 @@ def slow_model() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def project(tmp_path: Path, slow_model: FakeOpenAI) -> Path:
-    root = make_project(tmp_path / "p", model="slowpoke")
-    params = slow_model.deployment("slowpoke")["litellm_params"]
-    (root / "orchestra.toml").write_text(
-        '[models]\ndefault = "scripted/echo"\n\n[[models.model_list]]\nmodel_name = "slowpoke"\n'
-        f'litellm_params = {{ model = "{params["model"]}", api_base = "{params["api_base"]}", '
-        'api_key = "sk-test" }\n'
-    )
-    return root
+    return make_slow_project(tmp_path / "p", slow_model.deployment("slowpoke")["litellm_params"])
 
 
 def start_mid_step(project: Path) -> tuple[subprocess.Popen[str], str]:

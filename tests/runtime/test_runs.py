@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestra.engine.control import CancelOutcome, RunControl
 from orchestra.engine.events import EventType
 from orchestra.engine.ids import RunId, StepId
 from orchestra.engine.states import RunStatus, StepStatus
@@ -16,6 +17,7 @@ from orchestra.runtime.errors import Conflict, ShuttingDown
 from orchestra.store.database import connect
 from orchestra.store.run_store import SqlRunStore
 from tests.api.project import scripts, settings_for, wait_for, write_project
+from tests.engine.helpers import step, workflow
 
 
 @pytest.fixture
@@ -107,5 +109,56 @@ async def test_runs_stream_tokens_unless_settings_say_not(project: Path, stream:
             assert streamed.strip() == draft.strip()
         else:
             assert streamed == ""
+    finally:
+        await container.close()
+
+
+async def test_a_spec_with_no_file_runs_and_wait_returns_once_it_finished(project: Path) -> None:
+    """What the planner, A2A and MCP servers do: start a spec built in memory, then wait."""
+    spec = workflow(step("plan"), step("act", deps=("plan",), reads=("plan_out",)))
+    assert not (project / spec.path).exists()
+    container = await Container.open(settings_for(project), ContainerOptions(scripts=scripts()))
+    try:
+        run_id = await container.runs.start_run(spec, {})
+        record = await container.runs.wait(run_id)
+        assert record.status is RunStatus.SUCCEEDED
+        assert "plan" in record.steps[StepId("act")].outputs["act_out"]
+        assert (await container.runs.wait(run_id)).status is RunStatus.SUCCEEDED  # again: at once
+    finally:
+        await container.close()
+
+
+async def test_wait_follows_a_run_another_process_settles(project: Path) -> None:
+    """A run this process does not drive: wait reads the store until it has finished."""
+    container = await Container.open(settings_for(project), ContainerOptions(scripts=scripts()))
+    try:
+        run_id = await container.engine.create_run(workflow(step("a")), {})  # nobody drives it
+        waiter = asyncio.create_task(container.runs.wait(run_id))
+        await asyncio.sleep(0)
+        assert not waiter.done()
+        other = await connect(settings_for(project).database.url)
+        try:
+            async with SqlRunStore(other) as store:
+                assert await RunControl(store).cancel(run_id) is CancelOutcome.CANCELLED
+        finally:
+            await other.aclose()
+        async with asyncio.timeout(60):  # only a hang guard
+            assert (await waiter).status is RunStatus.CANCELLED
+    finally:
+        await container.close()
+
+
+async def test_wait_returns_a_run_its_drive_detached(project: Path) -> None:
+    container = await Container.open(
+        settings_for(project), ContainerOptions(scripts=scripts(delay_s=30))
+    )
+    try:
+        run_id = await container.runs.start_run("busy", {})
+        await wait_for(container.store, run_id, RunStatus.RUNNING)
+        waiter = asyncio.create_task(container.runs.wait(run_id))
+        container.engine.detach_all("a test detaches it")
+        async with asyncio.timeout(60):  # only a hang guard
+            record = await waiter
+        assert record.status is RunStatus.RUNNING  # unfinished, resumable
     finally:
         await container.close()

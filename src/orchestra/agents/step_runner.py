@@ -1,7 +1,8 @@
 """The engine's step runner: one agent answers one step through the model gateway.
 
-Prompt = the agent's system prompt plus its skills' bodies, then the step's
-instruction (``${Var}`` already resolved) as the user message. One output
+The opening messages come from a :class:`~orchestra.agents.prompt.PromptBuilder`
+(by default the agent's system prompt plus its skills' bodies, then the step's
+instruction, ``${Var}`` already resolved, as the user message). One output
 variable receives the answer text. Several output variables ask the model for
 a JSON object with exactly those keys (``ChatRequest.response_schema``); the
 answer is validated and, if it does not fit, the model is asked once more with
@@ -19,9 +20,9 @@ model call of the step's first conversation, whether the model may
 (``auto``), must (``required``, or a tool name) or must not (``none``) call a
 tool; later calls, and the one asking again for a malformed structured answer,
 are ``auto``. The workspace and MCP sessions come from
-:mod:`orchestra.agents.toolbox`; the runner keeps each run's MCP sessions
-(:class:`~orchestra.agents.toolbox.RunMcpSessions`) until the engine calls
-:meth:`GatewayStepRunner.close_run` (it is a ``RunScopedRunner``).
+:mod:`orchestra.agents.toolbox`; the runner keeps what each run opens (its MCP
+sessions, :class:`~orchestra.agents.resources.RunResources`) until the engine
+calls :meth:`GatewayStepRunner.close_run` (it is a ``RunScopedRunner``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from orchestra.agents.prompt import AgentPromptBuilder, PromptBuilder
+from orchestra.agents.resources import RunResources
 from orchestra.agents.toolbox import RunMcpSessions, StepToolbox, open_toolbox
 from orchestra.engine.errors import StepBudgetExceeded, StepFailed, over_budget
 from orchestra.engine.events import EventType
@@ -46,16 +49,8 @@ from orchestra.llm.types import (
     ModelGateway,
     StreamRestart,
 )
-from orchestra.tools.protocol import ToolSettings
+from orchestra.tools.protocol import ToolServices, ToolSettings
 from orchestra.tools.registry import ToolRegistry
-
-
-def system_prompt(ctx: StepContext) -> str:
-    """The agent's system prompt followed by each skill's body under its name."""
-    parts = [ctx.agent.system_prompt.strip()]
-    for skill in ctx.agent.skills:
-        parts.append(f"## Skill: {skill.name}\n\n{skill.body.strip()}")
-    return "\n\n".join(part for part in parts if part)
 
 
 def output_schema(names: tuple[str, ...]) -> dict[str, Any]:
@@ -121,29 +116,35 @@ class GatewayStepRunner:
         tools: ToolRegistry | None = None,
         tool_settings: ToolSettings | None = None,
         project_dir: Path | None = None,
+        prompts: PromptBuilder | None = None,
+        services: ToolServices | None = None,
     ) -> None:
         """``tools`` is the registry agents' ``tools:`` patterns select from; without it
-        agents answer without tools."""
+        agents answer without tools. ``prompts`` builds each step's opening messages
+        (:class:`~orchestra.agents.prompt.AgentPromptBuilder` by default); ``services``
+        gives tools their ``[plugins.*]`` tables, secrets and HTTP transport."""
         self.gateway = gateway
         self.stream = stream
         self.tools = tools
         self.tool_settings = tool_settings or ToolSettings()
         self.project_dir = project_dir
-        self.mcp = RunMcpSessions(self.tool_settings)
+        self.prompts: PromptBuilder = prompts or AgentPromptBuilder()
+        self.services = services or ToolServices()
+        self.resources = RunResources()
+        """What each run keeps open until it ends (MCP sessions, browsers)."""
+        self.mcp = RunMcpSessions(self.tool_settings, self.resources)
 
     async def close_run(self, run_id: RunId) -> None:
-        """Close the run's MCP sessions; the engine calls this when it stops driving the run."""
-        await self.mcp.close_run(str(run_id))
+        """Close the run's resources (MCP sessions...); the engine calls this when it stops
+        driving the run."""
+        await self.resources.close_run(str(run_id))
 
     async def aclose(self) -> None:
-        """Close the MCP sessions of every run (for owners that stop without run ends)."""
-        await self.mcp.aclose()
+        """Close the resources of every run (for owners that stop without run ends)."""
+        await self.resources.aclose()
 
     async def run_step(self, ctx: StepContext) -> StepResult:
-        messages = [
-            ChatMessage(role="system", content=system_prompt(ctx)),
-            ChatMessage(role="user", content=self._user_message(ctx)),
-        ]
+        messages = await self.prompts.build(ctx)
         schema = output_schema(ctx.output_vars) if len(ctx.output_vars) > 1 else None
         choice = ctx.agent.tool_choice
         if schema is None:
@@ -187,21 +188,13 @@ class GatewayStepRunner:
                 retryable=True,
             ) from second
 
-    def _user_message(self, ctx: StepContext) -> str:
-        if len(ctx.output_vars) <= 1:
-            return ctx.instruction
-        return (
-            f"{ctx.instruction}\n\nAnswer with a JSON object whose keys are exactly: "
-            f"{', '.join(ctx.output_vars)} (each value a string)."
-        )
-
     @contextlib.asynccontextmanager
     async def _toolbox(self, ctx: StepContext) -> AsyncIterator[StepToolbox | None]:
         if self.tools is None or not ctx.agent.tools:
             yield None
             return
         async with open_toolbox(
-            ctx, self.tools, self.tool_settings, self.project_dir, self.mcp
+            ctx, self.tools, self.tool_settings, self.project_dir, self.mcp, self.services
         ) as box:
             yield box
 

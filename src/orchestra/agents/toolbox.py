@@ -11,9 +11,9 @@ The step runner opens a :class:`StepToolbox` for every step whose agent lists
   that never use MCP never pay for it. Sessions belong to the **run**
   (:class:`RunMcpSessions`): the first step that needs a server starts it, every
   later or concurrent step of the same run whose agent names the same server
-  (same name, command/url and env) reuses that session, and
-  :meth:`RunMcpSessions.close_run` closes them when the engine stops driving
-  the run. A server that dies is restarted once per run (:class:`McpPool`).
+  (same name, command/url and env) reuses that session. Each session is
+  entered into the run's :class:`~orchestra.agents.resources.RunResources`
+  (one exit stack per run), closed when the engine stops driving the run. A server that dies is restarted once per run (:class:`McpPool`).
   Without a :class:`RunMcpSessions` (``sessions=None``) the sessions live for
   the one toolbox;
 * in an agent file's ``mcp:`` command, ``python`` means the interpreter running
@@ -26,14 +26,15 @@ The step runner opens a :class:`StepToolbox` for every step whose agent lists
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import fnmatch
+import functools
 import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestra.agents.resources import RunResources
 from orchestra.definitions.specs import McpServerSpec
 from orchestra.engine.errors import StepFailed
 from orchestra.engine.events import EventType
@@ -41,7 +42,7 @@ from orchestra.engine.protocols import StepContext
 from orchestra.llm.types import ChatMessage, ToolCall, ToolSchema
 from orchestra.tools.errors import ToolError
 from orchestra.tools.mcp_client import McpPool
-from orchestra.tools.protocol import Tool, ToolContext, ToolSettings
+from orchestra.tools.protocol import Tool, ToolContext, ToolServices, ToolSettings
 from orchestra.tools.registry import AgentTools, ToolRegistry
 from orchestra.tools.workspace import Workspace
 
@@ -74,17 +75,20 @@ def resolve_agent_server(spec: McpServerSpec, base_dir: Path) -> McpServerSpec:
 
 
 class RunMcpSessions:
-    """The MCP sessions of the runs in flight, keyed by run id; see the module docstring.
+    """The MCP sessions of the runs in flight; see the module docstring.
 
-    Each server of a run gets its own :class:`McpPool`, so a server's restart
-    budget (once per run) and lifetime are its own. Starting servers is
-    serialised per run, so concurrent steps never start the same server twice.
+    Each server of a run gets its own :class:`McpPool`, entered into the run's
+    :class:`~orchestra.agents.resources.RunResources` (so it is closed with the run,
+    with everything else the run opened), and its restart budget (once per run) and
+    lifetime are its own. Opening is serialised per run, so concurrent steps never
+    start the same server twice.
     """
 
-    def __init__(self, settings: ToolSettings | None = None) -> None:
+    def __init__(
+        self, settings: ToolSettings | None = None, resources: RunResources | None = None
+    ) -> None:
         self.settings = settings or ToolSettings()
-        self._pools: dict[str, dict[str, McpPool]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.resources = resources or RunResources()
 
     async def tools_for(self, run_id: str, servers: list[McpServerSpec]) -> list[Tool]:
         """The tools of ``servers`` for this run, starting the ones not running yet.
@@ -92,40 +96,31 @@ class RunMcpSessions:
         Raises :class:`~orchestra.tools.errors.McpServerError` when a server cannot start;
         the next step that needs it tries again.
         """
-        lock = self._locks.setdefault(run_id, asyncio.Lock())
-        async with lock:
-            pools = self._pools.setdefault(run_id, {})
-            tools: list[Tool] = []
-            for spec in servers:
-                key = spec.model_dump_json()
-                pool = pools.get(key)
-                if pool is None:
-                    pool = await McpPool([spec], settings=self.settings).__aenter__()
-                    pools[key] = pool
-                tools += pool.tools()
-            return tools
+        tools: list[Tool] = []
+        for spec in servers:
+            pool = await self.resources.enter(
+                run_id,
+                f"mcp:{spec.model_dump_json()}",
+                functools.partial(McpPool, [spec], settings=self.settings),
+            )
+            tools += pool.tools()
+        return tools
 
     def servers(self, run_id: str) -> list[str]:
         """Names of the servers this run has sessions with (for diagnostics and tests)."""
         return sorted(
-            pool_name for pool in self._pools.get(run_id, {}).values() for pool_name in pool.specs
+            McpServerSpec.model_validate_json(key.removeprefix("mcp:")).name
+            for key in self.resources.keys(run_id)
+            if key.startswith("mcp:")
         )
 
     async def close_run(self, run_id: str) -> None:
-        """Close every session of ``run_id`` (stdio servers exit); a no-op for unknown runs."""
-        lock = self._locks.get(run_id)
-        if lock is None:
-            return
-        async with lock:
-            pools = self._pools.pop(run_id, {})
-            self._locks.pop(run_id, None)
-            for pool in pools.values():
-                await pool.aclose()
+        """Close every resource of ``run_id``, its sessions among them (stdio servers exit)."""
+        await self.resources.close_run(run_id)
 
     async def aclose(self) -> None:
-        """Close the sessions of every run (shutdown without per-run ends)."""
-        for run_id in list(self._locks):
-            await self.close_run(run_id)
+        """Close the resources of every run (shutdown without per-run ends)."""
+        await self.resources.aclose()
 
 
 @dataclass
@@ -166,12 +161,15 @@ async def open_toolbox(
     settings: ToolSettings,
     project_dir: Path | None = None,
     sessions: RunMcpSessions | None = None,
+    services: ToolServices | None = None,
 ) -> AsyncIterator[StepToolbox]:
     """Workspace, MCP sessions and the agent's tool view for one step.
 
-    MCP sessions come from ``sessions`` (kept for the run); without it they are
-    opened here and closed on exit.
+    MCP sessions come from ``sessions`` (kept for the run, whose resources the tools
+    get as ``ToolContext.resources``); without it they are opened here and closed on
+    exit. ``services`` gives the tools their plugin tables, secrets and HTTP transport.
     """
+    services = services or ToolServices()
     try:
         workspace = Workspace.create(
             settings.workspace_root, str(ctx.run_id), title=f"Run {ctx.run_id}"
@@ -202,6 +200,10 @@ async def open_toolbox(
         agent=ctx.agent.name,
         idempotency_key=ctx.idempotency_key,
         emit=emit,
+        plugins=services.plugins,
+        secrets=services.secrets,
+        transport=services.transport,
+        resources=sessions.resources.scope(str(ctx.run_id)) if sessions is not None else None,
     )
     project_servers = [
         resolve_agent_server(spec, project_dir) if project_dir else spec

@@ -279,15 +279,17 @@ def run(
         container = await open_container(settings)
         try:
             try:
-                run_id = await container.engine.create_run(spec, values)
+                run_id = await container.runs.start_run(spec, values)
             except WorkflowInputError as error:
                 typer.echo(f"error: {error}", err=True)
                 return 2
             if not as_json:
                 typer.echo(f"run {run_id} · workflow {spec.name}")
-            return await follow(
-                container, run_id, as_json=as_json, drive=lambda: container.engine.drive(run_id)
-            )
+
+            async def finished() -> RunStatus:
+                return (await container.runs.wait(run_id)).status
+
+            return await follow(container, run_id, as_json=as_json, drive=finished)
         finally:
             await container.close()
 

@@ -1,7 +1,9 @@
 """``orchestra runs list|show|events|resume|cancel|approve|reject``.
 
-Read-only commands open only the database; commands that may execute steps
-(resume, approve, reject) build the whole runtime, as ``orchestra run`` does.
+Read-only commands, cancel and the decision itself open only the database
+(:class:`~orchestra.engine.control.RunControl`); commands that may then execute
+steps (resume, approve, reject of a run nobody drives) build the whole runtime,
+as ``orchestra run`` does.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from orchestra.cli.run_cmd import follow, load_settings_or_exit, open_container
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from orchestra.engine.protocols import RunRecord, StepContext, StepResult
+    from orchestra.engine.protocols import Decision, RunRecord
     from orchestra.llm.usage import UsageReport, UsageTotals
     from orchestra.store.run_store import SqlRunStore
 
@@ -266,36 +268,36 @@ def events(
 @app.command("cancel")
 def cancel(run_id: RunArg, project: ProjectOption = None) -> None:
     """Cancel a run: at once if no live process drives it, else ask that process to stop."""
+    from orchestra.engine.control import CancelOutcome, RunControl
     from orchestra.engine.ids import RunId
-    from orchestra.engine.scheduler import Engine
 
-    async def work(store: SqlRunStore) -> bool:
-        return await Engine(store, _NoSteps()).cancel(RunId(run_id))
+    async def work(store: SqlRunStore) -> CancelOutcome:
+        return await RunControl(store).cancel(RunId(run_id))
 
-    if _with_store(project, work):
+    outcome = _with_store(project, work)
+    if outcome is CancelOutcome.CANCELLED:
         typer.echo(f"run {run_id} cancelled")
+    elif outcome is CancelOutcome.FINISHED:
+        typer.echo(f"run {run_id} had already finished; nothing to cancel")
     else:
         typer.echo(f"asked the process driving run {run_id} to cancel it")
 
 
-class _NoSteps:
-    """The step runner of commands that never execute steps (cancel)."""
+def _driven_elsewhere(record: RunRecord) -> bool:
+    """Whether a live process holds the run's lease (then it acts on what is stored)."""
+    from orchestra.engine.ids import owner_is_dead
 
-    async def run_step(self, ctx: StepContext) -> StepResult:
-        from orchestra.engine.errors import StepFailed
+    return bool(
+        record.owner
+        and not owner_is_dead(record.owner)
+        and (record.lease_expires_at or 0) > time.time()
+    )
 
-        raise StepFailed("this command does not execute steps", retryable=False)
 
-
-def _drive(
-    run_id: str,
-    project: Path | None,
-    as_json: bool,
-    before: Callable[[object], Awaitable[bool]] | None = None,
-) -> None:
-    """Optionally act first (e.g. record a decision), then drive the run live if nobody does."""
+def _drive(run_id: str, project: Path | None, as_json: bool) -> None:
+    """Drive the run live here if nobody does."""
     from orchestra.engine.errors import EngineError
-    from orchestra.engine.ids import RunId, owner_is_dead
+    from orchestra.engine.ids import RunId
 
     settings = load_settings_or_exit(project)
     rid = RunId(run_id)
@@ -303,17 +305,11 @@ def _drive(
     async def main() -> int:
         container = await open_container(settings)
         try:
-            if before is not None and not await before(container):
-                return 0
             record = await container.store.get_run(rid)
             if record.status.terminal:
                 typer.echo(f"run {rid} already {record.status.value}")
                 return {"succeeded": 0, "failed": 1, "cancelled": 130}[record.status.value]
-            if (
-                record.owner
-                and not owner_is_dead(record.owner)
-                and (record.lease_expires_at or 0) > time.time()
-            ):
+            if _driven_elsewhere(record):
                 typer.echo(f"run {rid} is driven by {record.owner}; it continues there")
                 return 0
             return await follow(
@@ -335,17 +331,30 @@ def resume(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = 
 
 
 def _decide(
-    decision: str, run_id: str, step: str, by: str, reason: str, project: Path | None, as_json: bool
+    decision: Decision,
+    run_id: str,
+    step: str,
+    by: str,
+    reason: str,
+    project: Path | None,
+    as_json: bool,
 ) -> None:
+    """Record the decision through the store alone, then drive the run here if nobody
+    does (a live driver elsewhere reads the decision on its next heartbeat)."""
+    from orchestra.engine.control import RunControl
     from orchestra.engine.ids import RunId, StepId
 
-    async def record(container: object) -> bool:
-        engine = container.engine  # type: ignore[attr-defined]
-        await engine.decide(RunId(run_id), StepId(step), decision, by, reason)
-        typer.echo(f"{decision} step {step} of run {run_id} (by {by})")
-        return True
+    async def record(store: SqlRunStore) -> RunRecord:
+        rid = RunId(run_id)
+        await RunControl(store).decide(rid, StepId(step), decision, by, reason)
+        return await store.get_run(rid)
 
-    _drive(run_id, project, as_json, record)
+    after = _with_store(project, record)
+    typer.echo(f"{decision} step {step} of run {run_id} (by {by})")
+    if _driven_elsewhere(after):  # read in the same session: the driver may finish soon
+        typer.echo(f"run {run_id} is driven by {after.owner}; it continues there")
+        return
+    _drive(run_id, project, as_json)
 
 
 ByOption = Annotated[str, typer.Option("--by", help="Who decides (recorded).")]

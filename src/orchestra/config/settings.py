@@ -292,6 +292,8 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     workspaces: WorkspacesSettings = Field(default_factory=WorkspacesSettings)
     definitions: DefinitionsSettings = Field(default_factory=DefinitionsSettings)
+    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Plugin name → its ``[plugins.<name>]`` table, which the plugin validates itself."""
 
     @classmethod
     def settings_customise_sources(

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from orchestra.definitions.specs import WorkflowSpec
+from orchestra.engine.control import CancelOutcome, RunControl
 from orchestra.engine.driver import RunDriver
-from orchestra.engine.errors import ApprovalError, RunBusy
-from orchestra.engine.events import EventType
+from orchestra.engine.errors import RunBusy
 from orchestra.engine.execution import StepExecution
 from orchestra.engine.executor import LocalExecutor
 from orchestra.engine.expressions import parse_condition
@@ -34,7 +34,7 @@ from orchestra.engine.protocols import (
     RunStore,
     StepRunner,
 )
-from orchestra.engine.states import RunStatus, StepStatus
+from orchestra.engine.states import RunStatus
 from orchestra.engine.variables import resolve_inputs
 from orchestra.usage import UsageTotals
 
@@ -73,6 +73,8 @@ class Engine:
         self.runner = runner
         self.settings = settings or EngineSettings()
         self.owner = owner or new_owner()
+        self.control = RunControl(store, owner=self.owner, lease_s=self.settings.lease_s)
+        """Cancels and decisions through the store (for runs this engine does not drive)."""
         self.execution: StepExecution | None = None
         """The in-process step execution (None with a caller's executor)."""
         if executor is None:
@@ -238,49 +240,14 @@ class Engine:
             done.set()
 
     async def _cancel_in_store(self, run_id: RunId) -> bool:
-        """Cancel a run no driver of this process has: claim it and settle it here, or
-        leave a cancel request for the live process that drives it."""
-        record = await self.store.get_run(run_id)
-        if record.status.terminal:
-            return True
-        reclaim = [record.owner] if record.owner and owner_is_dead(record.owner) else []
-        if not await self.store.claim_run(run_id, self.owner, self.settings.lease_s, reclaim):
-            await self.store.request_cancel(run_id)
-            return False
-        try:
-            open_steps = [sid for sid, s in record.steps.items() if not s.status.terminal]
-            await self.store.settle_steps(
-                run_id,
-                open_steps,
-                StepStatus.CANCELLED,
-                [
-                    (EventType.STEP_FAILED, sid, {"status": "cancelled", "reason": "run cancelled"})
-                    for sid in open_steps
-                ],
-            )
-            await self.store.set_run_status(
-                run_id,
-                RunStatus.CANCELLED,
-                [
-                    (
-                        EventType.RUN_FINISHED,
-                        None,
-                        {"status": RunStatus.CANCELLED.value, "usage": record.usage.to_json()},
-                    )
-                ],
-            )
-        finally:
-            await self.store.release_run(run_id, self.owner)
-        return True
+        """Cancel a run no driver of this process has, through :class:`RunControl`."""
+        return await self.control.cancel(run_id) is not CancelOutcome.REQUESTED
 
     async def decide(
         self, run_id: RunId, step_id: StepId, decision: Decision, by: str, reason: str = ""
     ) -> None:
         """Record an approval decision; a driver in this process acts on it at once."""
-        record = await self.store.get_run(run_id)
-        if step_id not in record.steps:
-            raise ApprovalError(f"run {run_id} has no step {step_id!r}; see `orchestra runs show`")
-        await self.store.decide_approval(run_id, step_id, decision, by, reason)
+        await self.control.decide(run_id, step_id, decision, by, reason)
         driver = self._drivers.get(run_id)
         if driver is not None:
             driver.wake()

@@ -37,7 +37,8 @@ from orchestra.store.run_queries import RunQueries
 from orchestra.store.run_store import SqlRunStore
 from orchestra.store.usage_store import SqlUsageStore
 from orchestra.tools.builtin import register_builtins
-from orchestra.tools.protocol import ToolSettings
+from orchestra.tools.plugin_settings import PluginSettings
+from orchestra.tools.protocol import ToolServices, ToolSettings
 from orchestra.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ class Container:
             tool_settings=ToolSettings.from_sections(self.settings.tools, self.settings.workspaces),
             project_dir=self.settings.project_dir,
             stream=self.settings.models.stream,
+            services=ToolServices(plugins=PluginSettings(self.settings.plugins)),
         )
         self.engine = Engine(self.store, runner, engine_settings(self.settings))
         self.runs = RunService(

@@ -29,14 +29,19 @@ import logging
 from collections.abc import Callable, Mapping
 
 from orchestra.definitions import Project
+from orchestra.definitions.specs import WorkflowSpec
 from orchestra.engine.errors import RunBusy
 from orchestra.engine.ids import RunId, StepId, owner_is_dead
 from orchestra.engine.protocols import Decision, RunRecord
 from orchestra.engine.scheduler import Engine
+from orchestra.engine.states import RunStatus
 from orchestra.runtime.errors import Conflict, NotFound, ShuttingDown
 from orchestra.store.run_queries import RunQueries
 
 log = logging.getLogger(__name__)
+
+_KEPT_ENDINGS = 100
+"""How many unfinished drive endings (detached, crashed) are kept for :meth:`RunService.wait`."""
 
 
 class RunService:
@@ -49,18 +54,22 @@ class RunService:
         project: Callable[[], Project],
         *,
         grace_s: float = 10.0,
+        poll_s: float = 0.5,
     ) -> None:
         self.engine = engine
         self.store = engine.store
         self.queries = queries
         self._project = project
         self.grace_s = grace_s
+        self.poll_s = poll_s
+        """How often :meth:`wait` reads a run that another process drives."""
         self._tasks: dict[RunId, asyncio.Task[None]] = {}
         self._group: asyncio.TaskGroup | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._release = asyncio.Event()
         self._accepting = False
         self._errors: list[BaseException] = []
+        self._endings: dict[RunId, RunStatus | Exception] = {}
 
     # ------------------------------------------------------------- lifecycle
 
@@ -148,6 +157,7 @@ class RunService:
                 log.info("run %s finished: %s", run_id, status.value)
             else:
                 log.info("run %s detached while %s; a restart resumes it", run_id, status.value)
+                self._keep_ending(run_id, status)
         except RunBusy as busy:
             log.info("not driving run %s: %s", run_id, busy)
         except asyncio.CancelledError:
@@ -156,20 +166,51 @@ class RunService:
             log.exception("driving run %s failed", run_id)
             if not self._accepting:
                 self._errors.append(error)
+            else:
+                self._keep_ending(run_id, error)
         finally:
             self._tasks.pop(run_id, None)
 
-    async def start_run(self, workflow: str, inputs: Mapping[str, str]) -> RunId:
-        """Store a queued run of the named workflow and start driving it.
+    def _keep_ending(self, run_id: RunId, ending: RunStatus | Exception) -> None:
+        """Remember how a drive ended without finishing its run, for :meth:`wait`."""
+        self._endings[run_id] = ending
+        if len(self._endings) > _KEPT_ENDINGS:  # nobody waited for the oldest
+            del self._endings[next(iter(self._endings))]
+
+    async def start_run(self, workflow: str | WorkflowSpec, inputs: Mapping[str, str]) -> RunId:
+        """Store a queued run and start driving it. ``workflow`` is the name of one of
+        the project's workflows, or a spec built elsewhere (a file given by path, the
+        planner's plan, a task), which needs no file in the project.
 
         Raises ``DefinitionError`` (unknown or invalid workflow),
         ``WorkflowInputError`` (inputs) or :class:`ShuttingDown`.
         """
         self._check_accepting()
-        spec = self._project().workflow(workflow)
+        spec = self._project().workflow(workflow) if isinstance(workflow, str) else workflow
         run_id = await self.engine.create_run(spec, inputs)
         self._spawn(run_id)
         return run_id
+
+    async def wait(self, run_id: RunId) -> RunRecord:
+        """The run once it has finished (succeeded, failed or cancelled).
+
+        A run this process drives is awaited directly; if its drive ends without
+        finishing it (detached at shutdown or from the terminal) the unfinished record
+        is returned, so check ``record.status.terminal``; if the drive crashed, its
+        error is raised. A run driven elsewhere is polled every ``poll_s``. Cancelling
+        the waiter never cancels the run. ``RunNotFound`` when there is no such run.
+        """
+        while True:
+            task = self._tasks.get(run_id)
+            if task is not None:
+                await asyncio.wait([task])
+            ending = self._endings.pop(run_id, None)
+            if isinstance(ending, Exception):
+                raise ending
+            record = await self.store.get_run(run_id)
+            if record.status.terminal or ending is not None:
+                return record
+            await asyncio.sleep(self.poll_s)
 
     async def resume_interrupted(self) -> list[RunId]:
         """Drive every unfinished run that no live process owns; return their ids."""

@@ -10,7 +10,9 @@ Tree::
     │   ├── WorkspacePathError      a path leaves the workspace (``..``, absolute, symlink out)
     │   ├── CommandNotAllowedError  a shell program or argument the allowlist refuses
     │   ├── BlockedAddressError     an http.fetch target resolves to a forbidden address
-    │   └── PackageNotAllowedError  a package outside ``python_packages_allowlist``
+    │   ├── PackageNotAllowedError  a package outside ``python_packages_allowlist``
+    │   ├── MissingSecretError      a secret a tool needs is not set (names the variable to set)
+    │   └── PluginSettingsError     a ``[plugins.<name>]`` table does not fit the plugin's model
     ├── ToolRuntimeError            the tool ran and failed; ``retryable`` says whether to try again
     │   ├── ToolTimeoutError        a wall-clock limit was reached (retryable)
     │   ├── FetchError              the HTTP request failed or the response was too large
@@ -69,6 +71,14 @@ class BlockedAddressError(ToolUserError):
 
 class PackageNotAllowedError(ToolUserError):
     """A package to install is not in ``python_packages_allowlist``."""
+
+
+class MissingSecretError(ToolUserError):
+    """A secret a tool needs is not set; the message names the variable to set."""
+
+
+class PluginSettingsError(ToolUserError):
+    """A plugin's ``[plugins.<name>]`` table in orchestra.toml does not fit its settings model."""
 
 
 class ToolRuntimeError(ToolError):

@@ -26,24 +26,40 @@ tools call``) once per step and handed to every call in it:
 * ``settings`` — :class:`ToolSettings`, the limits every built-in obeys;
 * ``emit`` — optional async callback for progress events (``kind``, payload).
   The agent loop itself emits ``tool_call`` / ``tool_result``; tools only emit
-  ``log``-style progress through it.
+  ``log``-style progress through it;
+* ``plugins`` / :meth:`ToolContext.plugin_settings` — the plugin's own typed
+  ``[plugins.<name>]`` table (:mod:`orchestra.tools.plugin_settings`);
+* ``secrets`` / :meth:`ToolContext.secret` — secrets through a
+  :class:`~orchestra.tools.secrets.SecretProvider`, never ``os.environ`` directly;
+* ``transport`` / :meth:`ToolContext.http_client` — every HTTP call of a tool goes
+  through one transport, the network guard by default (:mod:`orchestra.tools.http`);
+* ``resources`` — the run's resources, for what should outlive one call (a browser).
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_type_hints
+from typing import Any, Literal, Protocol, TypeVar, get_type_hints
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orchestra.definitions.specs import McpServerSpec
 from orchestra.llm.types import ChatMessage, ToolSchema
 from orchestra.tools.errors import ToolArgumentsError, ToolDefinitionError
+from orchestra.tools.http import GuardedTransport
+from orchestra.tools.netguard import policy_from
+from orchestra.tools.plugin_settings import PluginSettings
+from orchestra.tools.secrets import EnvSecrets, SecretProvider, require_secret
 from orchestra.tools.workspace import Workspace
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 ToolSource = str
 """``builtin``, ``plugin:<distribution>`` or ``mcp:<server>``."""
@@ -135,6 +151,16 @@ def _as_mapping(section: object) -> dict[str, object]:
 
 
 @dataclass(frozen=True)
+class ToolServices:
+    """What a process hands every tool call besides the step's ids: the plugins' tables,
+    the secret provider and the HTTP transport (see :class:`ToolContext`)."""
+
+    plugins: PluginSettings = field(default_factory=PluginSettings)
+    secrets: SecretProvider = field(default_factory=EnvSecrets)
+    transport: httpx.AsyncBaseTransport | None = None
+
+
+@dataclass(frozen=True)
 class ToolContext:
     """Everything a tool call may use besides its arguments; see the module docstring."""
 
@@ -145,11 +171,47 @@ class ToolContext:
     agent: str = "cli"
     idempotency_key: str = ""
     emit: EventCallback | None = None
+    plugins: PluginSettings = field(default_factory=PluginSettings)
+    """The project's ``[plugins.<name>]`` tables; read one with :meth:`plugin_settings`."""
+    secrets: SecretProvider = field(default_factory=EnvSecrets)
+    """Where :meth:`secret` looks secrets up (environment variables by default)."""
+    transport: httpx.AsyncBaseTransport | None = None
+    """What :meth:`http_client` sends through; None: a :class:`GuardedTransport` for the
+    ``[tools]`` network policy. Tests pass ``httpx.MockTransport`` or a respx router."""
+    resources: ResourceScope | None = None
+    """The run's resources (kept open until the run ends); None outside a run."""
 
     async def event(self, kind: str, payload: Mapping[str, object]) -> None:
         """Send a progress event if the caller asked for them."""
         if self.emit is not None:
             await self.emit(kind, payload)
+
+    def plugin_settings(self, name: str, model: type[M]) -> M:
+        """``[plugins.<name>]`` validated against ``model`` (``PluginSettingsError`` if not)."""
+        return self.plugins.section(name, model, self.secrets)
+
+    def secret(self, name: str) -> str:
+        """The secret ``name`` from :attr:`secrets` (``MissingSecretError`` says how to set it)."""
+        return require_secret(self.secrets, name, needed_by=f"a tool of agent {self.agent!r}")
+
+    def http_client(self, **options: Any) -> httpx.AsyncClient:
+        """An httpx client for one tool call, through :attr:`transport` (see
+        :mod:`orchestra.tools.http`); ``options`` go to ``httpx.AsyncClient``. Timeout and
+        redirect limit default to ``tools.http_timeout_s`` and ``tools.http_max_redirects``."""
+        transport = self.transport or GuardedTransport(
+            policy_from(self.settings.allow_private_network, self.settings.http_allowed_networks)
+        )
+        options.setdefault("timeout", self.settings.http_timeout_s)
+        options.setdefault("max_redirects", self.settings.http_max_redirects)
+        return httpx.AsyncClient(transport=transport, **options)
+
+
+class ResourceScope(Protocol):
+    """One run's resources (``orchestra.agents.resources.RunScope``): a tool opens what
+    should live as long as the run (a browser) under a key, and gets the same object on
+    every later call of the run; it is closed when the run ends."""
+
+    async def enter(self, key: str, opener: Callable[[], AbstractAsyncContextManager[T]]) -> T: ...
 
 
 class ToolOutput(BaseModel):

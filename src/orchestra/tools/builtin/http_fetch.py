@@ -1,8 +1,9 @@
 """``http.fetch``: GET or POST a URL with size and time limits; HTML comes back as readable text.
 
-Every hop (the first request and each redirect, followed here by hand) is
-resolved and checked by :mod:`orchestra.tools.netguard` and connected to the
-checked address only. The body is read in chunks and the fetch fails once it
+Every hop (the first request and each redirect, followed here by hand) goes
+through the context's HTTP client (``ToolContext.http_client``), whose default
+transport resolves and checks it (:mod:`orchestra.tools.http`) and connects
+to the checked address only. The body is read in chunks and the fetch fails once it
 passes ``tools.http_max_bytes``; the whole fetch is bounded by
 ``tools.http_timeout_s``. POSTs carry the step's idempotency key.
 """
@@ -10,16 +11,17 @@ passes ``tools.http_max_bytes``; the whole fetch is bounded by
 from __future__ import annotations
 
 import asyncio
-import ssl
+from dataclasses import replace
 from html.parser import HTMLParser
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
-import httpcore
+import httpx
 from pydantic import BaseModel, Field
 
 from orchestra.tools.errors import FetchError, ToolArgumentsError, ToolError, ToolTimeoutError
-from orchestra.tools.netguard import PinnedBackend, Resolver, policy_from, resolve_checked
+from orchestra.tools.http import GuardedTransport
+from orchestra.tools.netguard import Resolver, policy_from
 from orchestra.tools.protocol import Permission, Tool, ToolContext, ToolOutput, tool
 
 USER_AGENT = "Orchestra-http.fetch/0.1 (+https://github.com/orchestra)"
@@ -91,100 +93,77 @@ def html_to_text(html: str) -> tuple[str, str]:
     return parser.title.strip(), parser.text()
 
 
-async def fetch(
-    args: FetchArgs, ctx: ToolContext, *, resolver: Resolver | None = None
-) -> tuple[int, str, str, bytes]:
-    """Follow redirects by hand, checking every hop. Returns (status, final URL, content type, body)."""
+async def fetch(args: FetchArgs, ctx: ToolContext) -> tuple[int, str, str, bytes]:
+    """Follow redirects by hand through the context's HTTP client (whose transport checks
+    every hop). Returns (status, final URL, content type, body)."""
     s = ctx.settings
-    policy = policy_from(s.allow_private_network, s.http_allowed_networks)
     url, method, body = args.url, args.method, args.body
-    ssl_context = ssl.create_default_context()
-    for _hop in range(s.http_max_redirects + 1):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ToolArgumentsError(
-                f"URL {url!r} must start with http:// or https:// and name a host"
-            )
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = await resolve_checked(parts.hostname, port, policy, resolver)
-        headers = [
-            (b"User-Agent", USER_AGENT.encode()),
-            (b"Accept", b"text/html,application/json,text/*;q=0.9,*/*;q=0.5"),
-        ]
-        content = body.encode() if body is not None and method == "POST" else None
-        if content is not None:
-            headers.append((b"Content-Type", args.content_type.encode()))
-            if ctx.idempotency_key:
-                headers.append((b"Idempotency-Key", ctx.idempotency_key.encode()))
-        clean = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-        timeout = {
-            "connect": s.http_timeout_s,
-            "read": s.http_timeout_s,
-            "write": s.http_timeout_s,
-            "pool": s.http_timeout_s,
-        }
-        async with (
-            httpcore.AsyncConnectionPool(
-                ssl_context=ssl_context,
-                network_backend=PinnedBackend(parts.hostname, address),
-                retries=0,
-            ) as pool,
-            pool.stream(
-                method, clean, headers=headers, content=content, extensions={"timeout": timeout}
-            ) as resp,
-        ):
-            location = _header(resp.headers, b"location")
-            if resp.status in _REDIRECTS and location:
-                url = urljoin(clean, location)
-                if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
-                    method, body = "GET", None
-                continue
-            declared = _header(resp.headers, b"content-length")
-            if declared and declared.isdigit() and int(declared) > s.http_max_bytes:
-                raise FetchError(
-                    f"response is {declared} bytes, over the {s.http_max_bytes}-byte limit "
-                    "(tools.http_max_bytes); fetch a smaller resource"
+    async with ctx.http_client(follow_redirects=False) as client:
+        for _hop in range(s.http_max_redirects + 1):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ToolArgumentsError(
+                    f"URL {url!r} must start with http:// or https:// and name a host"
                 )
-            data = bytearray()
-            async for chunk in resp.aiter_stream():
-                data += chunk
-                if len(data) > s.http_max_bytes:
+            headers = {
+                "User-Agent": USER_AGENT,
+                "Accept": "text/html,application/json,text/*;q=0.9,*/*;q=0.5",
+            }
+            content = body.encode() if body is not None and method == "POST" else None
+            if content is not None:
+                headers["Content-Type"] = args.content_type
+                if ctx.idempotency_key:
+                    headers["Idempotency-Key"] = ctx.idempotency_key
+            clean = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+            async with client.stream(method, clean, headers=headers, content=content) as resp:
+                location = resp.headers.get("location")
+                if resp.status_code in _REDIRECTS and location:
+                    url = urljoin(clean, location)
+                    if resp.status_code == 303 or (
+                        resp.status_code in (301, 302) and method == "POST"
+                    ):
+                        method, body = "GET", None
+                    continue
+                declared = resp.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > s.http_max_bytes:
                     raise FetchError(
-                        f"response passed the {s.http_max_bytes}-byte limit (tools.http_max_bytes); "
-                        "stopped reading. Fetch a smaller resource"
+                        f"response is {declared} bytes, over the {s.http_max_bytes}-byte limit "
+                        "(tools.http_max_bytes); fetch a smaller resource"
                     )
-            return resp.status, clean, _header(resp.headers, b"content-type") or "", bytes(data)
+                data = bytearray()
+                async for chunk in resp.aiter_bytes():
+                    data += chunk
+                    if len(data) > s.http_max_bytes:
+                        raise FetchError(
+                            f"response passed the {s.http_max_bytes}-byte limit "
+                            "(tools.http_max_bytes); stopped reading. Fetch a smaller resource"
+                        )
+                ctype = resp.headers.get("content-type", "")
+                return resp.status_code, clean, ctype, bytes(data)
     raise FetchError(f"more than {s.http_max_redirects} redirects starting at {args.url}")
-
-
-def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value.decode("latin-1").strip()
-    return None
 
 
 async def fetch_checked(
     args: FetchArgs, ctx: ToolContext, *, resolver: Resolver | None = None
 ) -> ToolOutput:
-    """The tool body, with timeouts and transport errors translated; ``resolver`` is for tests."""
+    """The tool body, with timeouts and transport errors translated; ``resolver`` replaces
+    DNS for the guarded transport (tests)."""
+    if resolver is not None:
+        s = ctx.settings
+        policy = policy_from(s.allow_private_network, s.http_allowed_networks)
+        ctx = replace(ctx, transport=GuardedTransport(policy, resolver=resolver))
     try:
         async with asyncio.timeout(ctx.settings.http_timeout_s):
-            status, final_url, ctype, data = await fetch(args, ctx, resolver=resolver)
+            status, final_url, ctype, data = await fetch(args, ctx)
     except TimeoutError as exc:
         raise ToolTimeoutError(
             f"fetching {args.url} took longer than {ctx.settings.http_timeout_s:g} s"
         ) from exc
     except ToolError:
         raise
-    except httpcore.TimeoutException as exc:
+    except httpx.TimeoutException as exc:
         raise ToolTimeoutError(f"fetching {args.url} timed out: {exc}") from exc
-    except (
-        httpcore.NetworkError,
-        httpcore.ProtocolError,
-        httpcore.UnsupportedProtocol,
-        OSError,
-    ) as exc:
+    except (httpx.TransportError, httpx.InvalidURL, OSError) as exc:
         raise FetchError(
             f"fetching {args.url} failed: {type(exc).__name__}: {exc}", retryable=True
         ) from exc
