@@ -78,7 +78,7 @@ def diagnostic(item: Diagnostic, root: Path) -> dict[str, Any]:
 
 def workflow(spec: WorkflowSpec, root: Path) -> schemas.Workflow:
     return schemas.Workflow.model_validate(
-        {**workflow_view(spec), "path": shown_path(spec.path, root)}
+        {**workflow_view(spec), "path": shown_path(spec.path, root) if spec.path else ""}
     )
 
 

@@ -242,9 +242,8 @@ def _status(value: str) -> TaskStatus:
 
 
 async def _cancel_run(database: Database, run_id: RunId) -> None:
-    from orchestra.cli.runs_cmd import _NoSteps
-    from orchestra.engine.scheduler import Engine
+    from orchestra.engine.control import RunControl
     from orchestra.store.run_store import SqlRunStore
 
     async with SqlRunStore(database) as store:
-        await Engine(store, _NoSteps()).cancel(run_id)
+        await RunControl(store).cancel(run_id)
