@@ -20,16 +20,19 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
-from sqlalchemy import Connection, and_, select, text, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, update
 
 from orchestra.agents.assignment import Need, Strategy, why_waiting
 from orchestra.agents.lifecycle import AgentState
+from orchestra.errors import RuntimeFailure
 from orchestra.store.database import Database
-from orchestra.store.team.agents import AgentRow, agent_row, open_session, record_transition
-from orchestra.store.team.tables import agents, tasks
-from orchestra.store.team.tasks import record_update
+from orchestra.store.prepared import Prepared
+from orchestra.store.team.agents import AgentRow, agent_row, record_transition
+from orchestra.store.team.tables import agent_sessions, agents, task_updates, tasks
 from orchestra.tasks.states import TaskStatus
 
 _t = tasks.c
@@ -55,25 +58,39 @@ class AssignmentBatch:
     """Tasks left queued in this batch, with the reason."""
 
 
+class QueueChanged(RuntimeFailure):
+    """A task of the batch was cancelled while it was being assigned: the batch rolls
+    back whole and the next round assigns again."""
+
+    code: ClassVar[str] = "queue_changed"
+    retryable = True
+
+
+_TAKE_SLOT = Prepared(
+    update(agents)
+    .where(
+        and_(
+            _a.name == bindparam("taker"),
+            _a.active_tasks < _a.max_tasks,
+            (_a.state == AgentState.IDLE) | (_a.state == AgentState.BUSY),
+        )
+    )
+    .values(
+        active_tasks=_a.active_tasks + 1,
+        state=AgentState.BUSY,
+        last_active_at=bindparam("now"),
+        updated_at=bindparam("now"),
+    )
+    .returning(_a.active_tasks)
+)
+"""Compiled once, run on the DBAPI cursor: SQLAlchemy's per-execution work cost
+several times what the database needs for it (benchmarks/tasks.py)."""
+
+
 def _take_slot(conn: Connection, agent: str, now: float) -> int | None:
     """Take one of ``agent``'s slots if it still has room; its new load, else None."""
-    return conn.execute(
-        update(agents)
-        .where(
-            and_(
-                _a.name == agent,
-                _a.active_tasks < _a.max_tasks,
-                _a.state.in_((AgentState.IDLE, AgentState.BUSY)),
-            )
-        )
-        .values(
-            active_tasks=_a.active_tasks + 1,
-            state=AgentState.BUSY,
-            last_active_at=now,
-            updated_at=now,
-        )
-        .returning(_a.active_tasks)
-    ).scalar()
+    rows = _TAKE_SLOT.rows(conn, {"taker": agent, "now": now})
+    return int(rows[0][0]) if rows else None
 
 
 def _assign(
@@ -82,7 +99,9 @@ def _assign(
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ASSIGNMENT_LOCK})
     query = (
-        select(_t.id, _t.complexity, _t.capabilities_json, _t.wait_reason, _t.created_at)
+        select(
+            _t.id, _t.complexity, _t.capabilities_json, _t.wait_reason, _t.created_at, _t.attempts
+        )
         .where(_t.status == TaskStatus.QUEUED)
         .order_by(_t.priority.desc(), _t.created_at, _t.id)
         .limit(limit)
@@ -94,6 +113,9 @@ def _assign(
         row.name: agent_row(row) for row in conn.execute(select(agents).order_by(_a.name))
     }
     batch = AssignmentBatch()
+    moves: list[dict[str, object]] = []
+    history: list[dict[str, object]] = []
+    sessions: list[dict[str, object]] = []
     for task in queued:
         need = Need(task.complexity, tuple(json.loads(task.capabilities_json)))
         taker: AgentRow | None = None
@@ -119,33 +141,60 @@ def _assign(
             if reason != task.wait_reason:
                 conn.execute(update(tasks).where(_t.id == task.id).values(wait_reason=reason))
             continue
-        moved = conn.execute(
+        session = uuid.uuid4().hex
+        moves.append({"tid": task.id, "agent": taker.name, "attempts": task.attempts + 1})
+        history.append(
+            {
+                "task_id": task.id,
+                "at": now,
+                "kind": "status",
+                "source": TaskStatus.QUEUED,
+                "target": TaskStatus.ASSIGNED,
+                "note": f"assigned to {taker.name} ({strategy.name})",
+                "by": by,
+            }
+        )
+        sessions.append(
+            {
+                "id": session,
+                "agent": taker.name,
+                "task_id": task.id,
+                "started_at": now,
+                "prompt_tokens": 0,
+                "completion_tokens": 0,
+                "cost_usd": 0.0,
+            }
+        )
+        strategy.chose(taker.name)
+        batch.assigned.append(
+            Assigned(task.id, taker.name, session, task.attempts + 1, task.created_at, now)
+        )
+    if moves:
+        # The rows of the batch in three statements, not three per task: a batch is one
+        # transaction under the writer's lock, so nothing else assigns in between.
+        conn.execute(
             update(tasks)
-            .where(and_(_t.id == task.id, _t.status == TaskStatus.QUEUED))
+            .where(and_(_t.id == bindparam("tid"), _t.status == TaskStatus.QUEUED))
             .values(
                 status=TaskStatus.ASSIGNED,
-                agent=taker.name,
-                attempts=_t.attempts + 1,
+                agent=bindparam("agent"),
+                attempts=bindparam("attempts"),
                 assigned_at=now,
                 updated_at=now,
                 wait_reason=None,
-            )
-            .returning(_t.attempts)
-        ).scalar()
-        assert moved is not None, "a queued task read under lock left the queue"
-        record_update(
-            conn,
-            task.id,
-            "status",
-            by=by,
-            now=now,
-            source=TaskStatus.QUEUED,
-            target=TaskStatus.ASSIGNED,
-            note=f"assigned to {taker.name} ({strategy.name})",
+            ),
+            moves,
         )
-        session = open_session(conn, taker.name, task.id, now)
-        strategy.chose(taker.name)
-        batch.assigned.append(Assigned(task.id, taker.name, session, moved, task.created_at, now))
+        # Drivers do not all count the rows of an executemany: count them.
+        moved = conn.execute(
+            select(func.count())
+            .select_from(tasks)
+            .where(and_(_t.id.in_([m["tid"] for m in moves]), _t.assigned_at == now))
+        ).scalar_one()
+        if moved != len(moves):  # a task left the queue (cancelled) meanwhile: roll back
+            raise QueueChanged(f"{len(moves) - moved} task(s) left the queue during assignment")
+        conn.execute(insert(task_updates), history)
+        conn.execute(insert(agent_sessions), sessions)
     return batch
 
 
