@@ -141,3 +141,21 @@ def test_store_errors_belong_to_the_families() -> None:
     assert issubclass(DatabaseUnavailable, RuntimeFailure) and DatabaseUnavailable.retryable
     for error in (StorageFull, DatabaseReadOnly):
         assert issubclass(error, DatabaseUnavailable) and error.retryable
+
+
+async def test_unawaited_writes_failing_alike_log_the_fault_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = await connect(f"sqlite:///{tmp_path}/o.db")
+    try:
+        async with SqlRunStore(database) as store:
+            run_id = await store.create_run(workflow(step("a")), {})
+            pages = await database.read(lambda c: c.exec_driver_sql("PRAGMA page_count").scalar())
+            await database.write(_pragma(f"PRAGMA max_page_count={pages}"))
+            for _ in range(20):  # like streamed tokens: nobody awaits them
+                await store.append_events(run_id, [(EventType.LOG, None, BIG)], wait=False)
+                await store.wait_idle()  # its batch failed and was retried alone
+    finally:
+        await database.aclose()
+    logged = [r for r in caplog.records if r.getMessage() == "background write failed"]
+    assert len(logged) == 1, logged
