@@ -21,13 +21,14 @@ import asyncio
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from orchestra.store import migrate
 from orchestra.store.errors import (
@@ -209,18 +210,15 @@ class PostgresDatabase(Database):
         self._where = make_url(url).render_as_string(hide_password=True)
 
     async def write(self, work: Work[T]) -> T:
-        try:
-            async with self._engine.begin() as connection:
-                return await connection.run_sync(work)
-        except (DBAPIError, OSError) as exc:
-            fault = _postgres_fault(exc, self._where)
-            if fault is None:
-                raise
-            raise fault from exc
+        return await self._run(self._engine.begin(), work)
 
     async def read(self, work: Work[T]) -> T:
+        return await self._run(self._engine.connect(), work)
+
+    async def _run(self, opening: AbstractAsyncContextManager[AsyncConnection], work: Work[T]) -> T:
+        """Run ``work`` on the connection ``opening`` gives; outages become store errors."""
         try:
-            async with self._engine.connect() as connection:
+            async with opening as connection:
                 return await connection.run_sync(work)
         except (DBAPIError, OSError) as exc:
             fault = _postgres_fault(exc, self._where)

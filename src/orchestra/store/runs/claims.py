@@ -220,6 +220,19 @@ def finish(
     return operation
 
 
+def _interrupt_attempts(tx: Tx, run_id: RunId, step_ids: Sequence[str]) -> None:
+    """The running attempts of ``step_ids`` end as ``interrupted`` (their worker let go)."""
+    tx.conn.execute(
+        update(step_attempts)
+        .where(
+            step_attempts.c.run_id == run_id,
+            step_attempts.c.step_id.in_(step_ids),
+            step_attempts.c.status == RUNNING,
+        )
+        .values(status="interrupted", finished_at=tx.now)
+    )
+
+
 def settle(
     run_id: RunId,
     step_ids: Collection[StepId],
@@ -254,15 +267,7 @@ def settle(
                     .returning(steps.c.step_id)
                 ).scalars()
             )
-            tx.conn.execute(
-                update(step_attempts)
-                .where(
-                    step_attempts.c.run_id == run_id,
-                    step_attempts.c.step_id.in_(ids),
-                    step_attempts.c.status == RUNNING,
-                )
-                .values(status="interrupted", finished_at=tx.now)
-            )
+            _interrupt_attempts(tx, run_id, ids)
         # events only for steps this call really moved (others were already settled)
         tx.drafts.extend(d for d in drafts if d[1] is None or d[1] in changed)
 
@@ -287,15 +292,7 @@ def detach(run_id: RunId, owner: str, events: Iterable[EventDraft]) -> Operation
             ).scalars()
         )
         if held:
-            tx.conn.execute(
-                update(step_attempts)
-                .where(
-                    step_attempts.c.run_id == run_id,
-                    step_attempts.c.step_id.in_(held),
-                    step_attempts.c.status == RUNNING,
-                )
-                .values(status="interrupted", finished_at=tx.now)
-            )
+            _interrupt_attempts(tx, run_id, held)
         tx.drafts.extend(drafts)
         return [StepId(sid) for sid in sorted(held)]
 
