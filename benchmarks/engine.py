@@ -34,7 +34,8 @@ from orchestra.engine.states import RunStatus
 from orchestra.store.database import connect
 from orchestra.store.group_commit import INSERT_EVENT, LAST_SEQ
 from orchestra.store.prepared import Prepared
-from orchestra.store.run_store import (
+from orchestra.store.run_store import SqlRunStore
+from orchestra.store.runs.statements import (
     CLAIM,
     CLAIM_RUN,
     FINISH,
@@ -43,8 +44,7 @@ from orchestra.store.run_store import (
     READ_APPROVALS,
     READ_RUN,
     READ_STEPS,
-    SqlRunStore,
-    _set_status,
+    set_status,
 )
 
 AGENT = AgentSpec(name="w", model="scripted/instant", system_prompt="x", path=Path("w.md"))
@@ -310,7 +310,7 @@ async def raw_sql_run_starts(count: int) -> float:
             connection.execute(f"PRAGMA {pragma}")
         cursor = connection.cursor()
         reads = [_Plain(READ_RUN), _Plain(READ_STEPS), _Plain(READ_APPROVALS)]
-        lease, running = _Plain(CLAIM_RUN), _Plain(_set_status(RunStatus.RUNNING, False))
+        lease, running = _Plain(CLAIM_RUN), _Plain(set_status(RunStatus.RUNNING, False))
         claim, insert_attempt = _Plain(CLAIM), _Plain(INSERT_ATTEMPT)
         last_seq, insert_event = _Plain(LAST_SEQ), _Plain(INSERT_EVENT)
         started = time.perf_counter()

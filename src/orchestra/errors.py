@@ -29,6 +29,7 @@ __all__ = [
     "OrchestraError",
     "RuntimeFailure",
     "UserMistake",
+    "root_cause",
 ]
 
 
@@ -74,3 +75,21 @@ class ControlSignal(OrchestraError):
     """Flow control between components, never shown to a user as a failure."""
 
     code: ClassVar[str] = "signal"
+
+
+def root_cause(error: BaseException) -> OrchestraError | None:
+    """The Orchestra error to report for ``error``: the innermost one along the
+    ``raise … from`` chain, looking inside exception groups (the engine's task groups
+    wrap what its steps raise), so a step failure caused by a full disk reports the
+    full disk. None when no Orchestra error is involved (a bug: keep its traceback)."""
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found = root_cause(inner)
+            if found is not None:
+                return found
+        return None
+    deeper = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    found = root_cause(deeper) if deeper is not None and deeper is not error else None
+    if found is not None:
+        return found
+    return error if isinstance(error, OrchestraError) else None

@@ -141,7 +141,18 @@ class JsonLinesFormatter(logging.Formatter):
 
 
 class ConsoleFormatter(logging.Formatter):
-    """The message, then the bound run fields in brackets, then any traceback."""
+    """The message, then the bound run fields in brackets, then any traceback.
+
+    An expected operational failure (a retryable ``RuntimeFailure``: the database full,
+    read-only or unreachable) shows its message instead of the traceback, which says
+    nothing more to an operator; the file transport keeps the traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        failure = _expected_failure(record)
+        if failure is None:
+            return super().format(record)
+        record.message = record.getMessage()
+        return f"{self.formatMessage(record)}: {redact_text(failure)}"
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         bound = [
@@ -150,6 +161,17 @@ class ConsoleFormatter(logging.Formatter):
             if (value := getattr(record, field, None)) is not None
         ]
         return f"{record.message} [{' '.join(bound)}]" if bound else record.message
+
+
+def _expected_failure(record: logging.LogRecord) -> str | None:
+    from orchestra.errors import RuntimeFailure, root_cause
+
+    if not record.exc_info or record.exc_info[1] is None:
+        return None
+    found = root_cause(record.exc_info[1])
+    if isinstance(found, RuntimeFailure) and found.retryable:
+        return str(found)
+    return None
 
 
 def setup_logging(
@@ -190,6 +212,24 @@ def setup_logging(
         rotation_bytes = max_bytes or (settings.log_file_max_bytes if settings else None)
         kept = backups if backups is not None else (settings.log_file_backups if settings else None)
         root.addHandler(_file_handler(Path(path), rotation_bytes, kept, filters))
+
+
+def setup_command_logging() -> None:
+    """Warnings and errors of a CLI command to stderr, through :class:`ConsoleFormatter`
+    (an expected failure as one line, not a traceback), until a command that wants the
+    full transports (``serve``) calls :func:`setup_logging`, which replaces this one."""
+    import sys
+
+    root = logging.getLogger()
+    if any(handler.get_name() == CONSOLE_HANDLER for handler in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(CONSOLE_HANDLER)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(ConsoleFormatter())
+    handler.addFilter(ContextFilter())
+    handler.addFilter(RedactionFilter())
+    root.addHandler(handler)
 
 
 def teardown_logging() -> None:

@@ -19,6 +19,7 @@ from orchestra.cli import (
     tasks_cmd,
     tools_cmd,
 )
+from orchestra.errors import root_cause
 
 app = typer.Typer(
     name="orchestra",
@@ -44,5 +45,22 @@ app.add_typer(agents_cmd.app, name="agents")
 
 
 def run() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    An Orchestra error that reaches here (the database full or read-only mid-run, a
+    server gone) is printed as its message, with exit code 1: the message says what
+    happened and what to do, a traceback would only bury it. The engine runs steps in
+    a task group, so the error may arrive inside an ``ExceptionGroup``; it is found
+    there. Anything else is a bug and keeps its traceback.
+    """
+    from orchestra.log import setup_command_logging
+
+    setup_command_logging()
+    try:
+        app()
+    except Exception as error:
+        found = root_cause(error)
+        if found is None:
+            raise
+        typer.echo(f"error: {found}", err=True)
+        raise SystemExit(1) from None

@@ -76,7 +76,7 @@ def list_runs(
                 [
                     {
                         "id": r.id,
-                        "workflow": r.workflow_name,
+                        "workflow": r.workflow,
                         "status": r.status,
                         "created_at": r.created_at,
                         "finished_at": r.finished_at,
@@ -89,7 +89,7 @@ def list_runs(
         return
     table = Table("run", "workflow", "status", "created", "finished")
     for r in rows:
-        table.add_row(r.id, r.workflow_name, r.status, _when(r.created_at), _when(r.finished_at))
+        table.add_row(r.id, r.workflow, r.status, _when(r.created_at), _when(r.finished_at))
     Console().print(table)
 
 

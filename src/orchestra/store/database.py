@@ -18,18 +18,25 @@ run inside one transaction, so the same repository code serves both backends:
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from orchestra.store import migrate
-from orchestra.store.errors import DatabaseUnavailable, DatabaseUrlError
+from orchestra.store.errors import (
+    DatabaseReadOnly,
+    DatabaseUnavailable,
+    DatabaseUrlError,
+    StorageFull,
+)
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
@@ -82,10 +89,13 @@ class _ThreadConnection:
         raw.execute("BEGIN IMMEDIATE")
         try:
             result = work(connection)
+            # A failed COMMIT (the disk filled up while writing the WAL) leaves the
+            # transaction open; roll it back too, or every later BEGIN would fail.
+            raw.commit()
         except BaseException:
-            raw.rollback()
+            if raw.in_transaction:
+                raw.rollback()
             raise
-        raw.commit()
         return result
 
     async def run(self, work: Work[T]) -> T:
@@ -127,10 +137,39 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
     return engine
 
 
+_SQLITE_FULL = 13
+_SQLITE_READONLY = 8
+_SQLITE_CANTOPEN = 14
+
+
+def _sqlite_fault(error: sqlite3.Error, where: str) -> DatabaseUnavailable:
+    """The store error for a SQLite failure, by its (primary) result code."""
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if code == _SQLITE_FULL:
+        return StorageFull(where, str(error))
+    if code == _SQLITE_READONLY:
+        return DatabaseReadOnly(where, str(error))
+    return DatabaseUnavailable(
+        f"SQLite database {where} failed: {error}; check the file's permissions, "
+        "the free disk space and that no other program holds it locked"
+    )
+
+
+def _sqlite_error(error: BaseException) -> sqlite3.Error | None:
+    """The SQLite error behind ``error``: SQLAlchemy wraps the statements' errors, the
+    writer's own ``BEGIN``/``COMMIT`` raise them bare."""
+    if isinstance(error, OperationalError) and isinstance(error.orig, sqlite3.Error):
+        return error.orig
+    if isinstance(error, sqlite3.OperationalError):
+        return error
+    return None
+
+
 class SqliteDatabase(Database):
     dialect = "sqlite"
 
     def __init__(self, url: str) -> None:
+        self.path = make_url(url).database or ":memory:"
         self._writer_engine = _sqlite_engine(url, "")  # the writer begins on its own
         self._reader_engine = _sqlite_engine(url, "BEGIN")
         self._writer = _ThreadConnection(
@@ -141,13 +180,20 @@ class SqliteDatabase(Database):
     async def write(self, work: Work[T]) -> T:
         try:
             return await self._writer.run(work)
-        except OperationalError as exc:
-            raise DatabaseUnavailable(
-                f"SQLite write failed: {exc.orig}; check the file's permissions and free space"
-            ) from exc
+        except (OperationalError, sqlite3.OperationalError) as exc:
+            raise self._fault(exc) from exc
 
     async def read(self, work: Work[T]) -> T:
-        return await self._reader.run(work)
+        try:
+            return await self._reader.run(work)
+        except (OperationalError, sqlite3.OperationalError) as exc:
+            raise self._fault(exc) from exc
+
+    def _fault(self, exc: BaseException) -> DatabaseUnavailable:
+        cause = _sqlite_error(exc)
+        if cause is None:
+            return DatabaseUnavailable(f"SQLite database {self.path} failed: {exc}")
+        return _sqlite_fault(cause, self.path)
 
     async def aclose(self) -> None:
         await self._writer.aclose()
@@ -161,17 +207,60 @@ class PostgresDatabase(Database):
 
     def __init__(self, url: str) -> None:
         self._engine: AsyncEngine = create_async_engine(url, pool_size=10, max_overflow=10)
+        self._where = make_url(url).render_as_string(hide_password=True)
 
     async def write(self, work: Work[T]) -> T:
-        async with self._engine.begin() as connection:
-            return await connection.run_sync(work)
+        return await self._run(self._engine.begin(), work)
 
     async def read(self, work: Work[T]) -> T:
-        async with self._engine.connect() as connection:
-            return await connection.run_sync(work)
+        return await self._run(self._engine.connect(), work)
+
+    async def _run(self, opening: AbstractAsyncContextManager[AsyncConnection], work: Work[T]) -> T:
+        """Run ``work`` on the connection ``opening`` gives; outages become store errors."""
+        try:
+            async with opening as connection:
+                return await connection.run_sync(work)
+        except (DBAPIError, OSError) as exc:
+            fault = _postgres_fault(exc, self._where)
+            if fault is None:
+                raise
+            raise fault from exc
 
     async def aclose(self) -> None:
         await self._engine.dispose()
+
+
+_PG_DISK_FULL = "53100"
+_PG_READ_ONLY = "25006"
+_PG_UNAVAILABLE = ("08", "53", "57P")  # connection, insufficient resources, operator action
+
+
+def _postgres_fault(error: BaseException, where: str) -> DatabaseUnavailable | None:
+    """The store error for a PostgreSQL failure, or None for errors of the work itself
+    (a constraint violation is the caller's to handle, not an outage)."""
+    if isinstance(error, OSError):  # refused, reset, unreachable: asyncpg raises them bare
+        return DatabaseUnavailable(
+            f"cannot reach PostgreSQL at {where}: {error}; check that the server runs and "
+            "ORCHESTRA_DATABASE_URL / [database] url"
+        )
+    assert isinstance(error, DBAPIError)
+    cause = error.orig
+    state = str(getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None) or "")
+    detail = str(cause).strip().splitlines()[-1] if str(cause).strip() else repr(cause)
+    if state == _PG_DISK_FULL:
+        return StorageFull(where, detail)
+    if state == _PG_READ_ONLY:
+        return DatabaseReadOnly(where, detail)
+    if (
+        isinstance(error, OperationalError)
+        or error.connection_invalidated
+        or state.startswith(_PG_UNAVAILABLE)
+    ):
+        return DatabaseUnavailable(
+            f"PostgreSQL at {where} failed: {detail}; check that the server runs and "
+            "accepts connections (ORCHESTRA_DATABASE_URL / [database] url)"
+        )
+    return None
 
 
 def normalise_url(url: str) -> str:
@@ -206,6 +295,9 @@ async def connect(url: str, *, run_migrations: bool = True) -> Database:
     if run_migrations:
         try:
             await database.migrate()
+        except DatabaseUnavailable:
+            await database.aclose()
+            raise  # already says what happened, where, and what to do
         except (OSError, OperationalError) as exc:
             await database.aclose()
             raise DatabaseUnavailable(

@@ -31,6 +31,7 @@ from orchestra.engine.errors import EngineError, RunNotFound
 from orchestra.engine.events import EventType, ExecutionEvent
 from orchestra.engine.ids import RunId, StepId
 from orchestra.store.database import Database
+from orchestra.store.errors import DatabaseUnavailable
 from orchestra.store.prepared import Prepared
 from orchestra.store.tables import events as events_table
 from orchestra.store.tables import runs
@@ -295,10 +296,26 @@ class GroupCommitter:
                 pending.future.set_result(outcome)
 
 
+REPEAT_QUIET_S = 30.0
+"""How long the same database fault of writes nobody awaits is logged only once."""
+_last_fault: list[tuple[str, float]] = [("", 0.0)]
+
+
 def log_failure(future: asyncio.Future[Any]) -> None:
-    """Done-callback for writes nobody awaits: failures are logged, never silently dropped."""
-    if not future.cancelled() and future.exception() is not None:
-        log.error("background write failed", exc_info=future.exception())
+    """Done-callback for writes nobody awaits: failures are logged, never silently dropped.
+
+    A database fault (disk full, read-only) fails every such write (each streamed token
+    is one) with the same message; it is logged once per :data:`REPEAT_QUIET_S`."""
+    if future.cancelled() or future.exception() is None:
+        return
+    error = future.exception()
+    if isinstance(error, DatabaseUnavailable):
+        text, now = str(error), time.monotonic()
+        last, when = _last_fault[0]
+        if text == last and now - when < REPEAT_QUIET_S:
+            return
+        _last_fault[0] = (text, now)
+    log.error("background write failed", exc_info=error)
 
 
 def drafts_of(

@@ -15,11 +15,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from orchestra.engine.ids import RunId
+from orchestra.engine.ids import RunId, StepId
 from orchestra.engine.protocols import UsageTotals
 from orchestra.engine.states import RunStatus
 from orchestra.store.database import Database
-from orchestra.store.tables import runs, steps
+from orchestra.store.runs.rows import loads
+from orchestra.store.tables import runs, step_attempts, steps
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,23 @@ class RunRow:
     updated_at: float
     finished_at: float | None
     usage: UsageTotals
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRow:
+    """One attempt of a step. ``status`` is a step status or ``interrupted`` (the worker
+    went away mid-attempt: killed, detached, or its lease taken over)."""
+
+    run_id: RunId
+    step_id: StepId
+    attempt: int
+    fence: int
+    owner: str
+    status: str
+    started_at: float
+    finished_at: float | None
+    usage: UsageTotals
+    error: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +139,35 @@ class RunQueries:
             )
 
         return [(RunId(row.id), row.owner) for row in await self.database.read(work)]
+
+    async def attempts(self, run_id: RunId) -> list[AttemptRow]:
+        """Every attempt of the run's steps, oldest first."""
+
+        def work(conn: Connection) -> list[AttemptRow]:
+            rows = conn.execute(
+                select(step_attempts)
+                .where(step_attempts.c.run_id == run_id)
+                .order_by(
+                    step_attempts.c.started_at, step_attempts.c.step_id, step_attempts.c.attempt
+                )
+            )
+            return [
+                AttemptRow(
+                    RunId(row.run_id),
+                    StepId(row.step_id),
+                    row.attempt,
+                    row.fence,
+                    row.owner,
+                    row.status,
+                    row.started_at,
+                    row.finished_at,
+                    UsageTotals.from_json(loads(row.usage_json)),
+                    loads(row.error_json),
+                )
+                for row in rows
+            ]
+
+        return await self.database.read(work)
 
 
 def _usage(conn: Connection, run_ids: Collection[str]) -> dict[str, UsageTotals]:
