@@ -232,6 +232,8 @@ class _Connection:
             self.push(_error("not_found", str(missing)))
             return
         self.push({"type": "subscribed", "run_id": run_id, "after": after})
+        # Events another process commits from here on reach this process by notification.
+        self.container.relay.track(RunId(run_id), record.last_seq)
         live_from = max(record.last_seq, self.container.feed.latest_seq(RunId(run_id)))
         self.subscriptions[run_id] = asyncio.create_task(
             self._follow(RunId(run_id), after, live_from), name=f"ws-follow {run_id}"
