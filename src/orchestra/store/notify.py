@@ -107,12 +107,14 @@ class PostgresNotifier:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        except Exception:  # shutting down: say why the connection had stopped, do not fail
+            log.exception("the notify connection had stopped with an error")
 
     async def _run(self) -> None:
         import asyncpg  # type: ignore[import-untyped]  # the `distributed` extra, PostgreSQL only
 
         first = True
-        while True:
+        while not (self._closing and not first):
             try:
                 connection = await asyncpg.connect(self._dsn)
             except (OSError, asyncpg.PostgresError) as error:
