@@ -42,6 +42,8 @@ def api_options(settings: Settings) -> ApiOptions:
         rate_limit=server.rate_limit,
         max_body_bytes=server.max_body_bytes,
         cors_origins=tuple(server.cors_origins),
+        ws_max_message_bytes=server.ws_max_message_bytes,
+        ws_origins=tuple(server.ws_origins),
     )
 
 

@@ -44,6 +44,10 @@ class ApiOptions:
     """Messages a WebSocket may fall behind before it is closed with 4408."""
     ws_ping_s: float = 15.0
     ws_auth_timeout_s: float = 10.0
+    ws_max_message_bytes: int = 65_536
+    """Largest incoming WebSocket message; bigger ones close the connection with 1009."""
+    ws_origins: tuple[str, ...] = ()
+    """Browser origins allowed to open a WebSocket besides this server's and localhost's."""
 
 
 @dataclass

@@ -16,6 +16,14 @@ slow client never slows the engine.
 Authentication: subprotocols ``orchestra.v1, bearer.<key>``, or
 ``orchestra.v1`` and a first message ``{"type": "auth", "key": …}`` within
 ``ws_auth_timeout_s``. Failures close with **4401**. Keys are never logged.
+
+Hostile input gets an answer at once, never a stalled connection: a binary
+frame, a message that is not a JSON object (or nests too deeply to parse) or
+a malformed field is answered with an ``error`` message (stable ``code``) and
+the connection stays usable; a message over ``ws_max_message_bytes`` closes
+with **1009**; a browser ``Origin`` outside the allowlist closes with
+**4403** before anything is read. A handler that fails unexpectedly closes
+with **1011** at once (and is logged), instead of leaving a dead reader.
 """
 
 from __future__ import annotations
@@ -24,12 +32,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from orchestra.api.deps import ApiState, authenticate
+from orchestra.api.deps import LOOPBACK_HOSTS, ApiState, authenticate
 from orchestra.api.errors import ApiError
 from orchestra.engine.errors import RunNotFound
 from orchestra.engine.events import ExecutionEvent
@@ -42,10 +52,14 @@ log = logging.getLogger(__name__)
 SUBPROTOCOL = "orchestra.v1"
 BEARER = "bearer."
 CLOSE_SHUTDOWN = 1001
+CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL = 1011
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_SLOW = 4408
 ALL_RUNS = "*"
+RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What a run id can look like; anything else is refused before it reaches the store."""
 
 router = APIRouter()
 
@@ -63,6 +77,12 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     offered: list[str] = list(websocket.scope.get("subprotocols") or [])
     key = next((p[len(BEARER) :] for p in offered if p.startswith(BEARER)), None)
     await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    origin = websocket.headers.get("origin")
+    if origin is not None and not origin_allowed(
+        origin, websocket.headers.get("host"), state.options.ws_origins
+    ):
+        await _close(websocket, CLOSE_FORBIDDEN, "origin_not_allowed: add it to server.ws_origins")
+        return
     container = state.container
     if container is None:
         await websocket.close(CLOSE_SHUTDOWN, "server is starting or stopping")
@@ -77,18 +97,54 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     await connection.serve()
 
 
+def origin_allowed(origin: str, host: str | None, allowed: tuple[str, ...]) -> bool:
+    """Browsers send ``Origin``; a page from another site must not ride on a user's key.
+
+    Allowed: an origin listed in ``allowed`` (``"*"`` allows any), the server's
+    own origin (same host and port as the ``Host`` header), and pages served
+    from this machine (``localhost``, ``127.0.0.1``, ``::1``: the web UI's dev server).
+    """
+    origin = origin.rstrip("/")
+    if "*" in allowed or origin in {a.rstrip("/") for a in allowed}:
+        return True
+    try:
+        parts = urlsplit(origin)
+        origin_host = parts.hostname
+        origin_netloc = parts.netloc
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not origin_host:
+        return False
+    return origin_host in LOOPBACK_HOSTS or (host is not None and origin_netloc == host)
+
+
+async def _receive_text(websocket: WebSocket, limit: int) -> str | None:
+    """The next text message; None for a binary frame. Raises on disconnect or oversize."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    text = message.get("text")
+    if text is None:
+        return None
+    if len(text) > limit or (
+        len(text) * 4 > limit and len(text.encode("utf-8", "replace")) > limit
+    ):
+        raise _Closing(CLOSE_TOO_BIG, f"message_too_big: messages are limited to {limit} bytes")
+    return str(text)
+
+
 async def _identify(
     websocket: WebSocket, state: ApiState, key: str | None, client: str | None
 ) -> Identity:
     if key is None and not state.options.insecure_local:
         try:
             async with asyncio.timeout(state.options.ws_auth_timeout_s):
-                first = await websocket.receive_text()
+                first = await _receive_text(websocket, state.options.ws_max_message_bytes)
         except TimeoutError:
             raise _Closing(CLOSE_UNAUTHORIZED, "no auth message within the time limit") from None
         except WebSocketDisconnect:
             raise _Closing(CLOSE_UNAUTHORIZED, "disconnected before auth") from None
-        message = _parse(first)
+        message = _parse(first) if first is not None else None
         if message is None or message.get("type") != "auth" or not message.get("key"):
             raise _Closing(CLOSE_UNAUTHORIZED, 'first message must be {"type": "auth", "key": …}')
         key = str(message["key"])
@@ -104,7 +160,7 @@ async def _identify(
 def _parse(text: str) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python recurses
         return None
     return value if isinstance(value, dict) else None
 
@@ -156,6 +212,8 @@ class _Connection:
             asyncio.create_task(self._ping_loop(), name="ws-ping"),
             asyncio.create_task(self._watch_shutdown(), name="ws-shutdown"),
         ]
+        for task in tasks:
+            task.add_done_callback(self._check)
         try:
             await self.done.wait()
         finally:
@@ -167,6 +225,12 @@ class _Connection:
             await asyncio.gather(*every, return_exceptions=True)
         if self.close_code is not None:
             await _close(self.websocket, self.close_code, self.close_reason)
+
+    def _check(self, task: asyncio.Task[None]) -> None:
+        """A loop that died of a bug closes the connection now, not at the next ping timeout."""
+        if not task.cancelled() and task.exception() is not None:
+            log.error("WebSocket task %s failed", task.get_name(), exc_info=task.exception())
+            self.finish(CLOSE_INTERNAL, "internal_error: the server failed; reconnect")
 
     async def _watch_shutdown(self) -> None:
         await self.state.stopping.wait()
@@ -185,13 +249,29 @@ class _Connection:
             self.push({"type": "ping", "t": time.time()})
 
     async def _read_loop(self) -> None:
+        limit = self.state.options.ws_max_message_bytes
         try:
             while True:
-                message = _parse(await self.websocket.receive_text())
+                text = await _receive_text(self.websocket, limit)
+                if text is None:
+                    self.push(
+                        _error(
+                            "unsupported_frame", "binary frames are not accepted; send JSON text"
+                        )
+                    )
+                    continue
+                message = _parse(text)
                 if message is None:
-                    self.push(_error("validation_error", "messages must be JSON objects"))
+                    self.push(
+                        _error(
+                            "validation_error",
+                            "messages must be JSON objects (nested at most a few hundred levels)",
+                        )
+                    )
                     continue
                 await self._handle(message)
+        except _Closing as closing:
+            self.finish(closing.code, closing.reason)
         except (WebSocketDisconnect, RuntimeError):
             self.finish(None)
 
@@ -200,25 +280,31 @@ class _Connection:
         if kind == "subscribe":
             await self._subscribe(message)
         elif kind == "unsubscribe":
-            run_id = str(message.get("run_id", ""))
-            self._unsubscribe(run_id)
+            run_id = message.get("run_id")
+            if isinstance(run_id, str):
+                self._unsubscribe(run_id)
         elif kind in ("pong", "auth"):
             return
         else:
             self.push(
                 _error(
                     "validation_error",
-                    f"unknown message type {kind!r}; use subscribe, unsubscribe or pong",
+                    f"unknown message type {_clip(kind)}; use subscribe, unsubscribe or pong",
                 )
             )
 
     async def _subscribe(self, message: dict[str, Any]) -> None:
         run_id = message.get("run_id")
         after = message.get("after", 0)
-        if not isinstance(run_id, str) or not run_id:
-            self.push(_error("validation_error", 'subscribe needs a run_id (or "*")'))
+        if not isinstance(run_id, str) or not (run_id == ALL_RUNS or RUN_ID.fullmatch(run_id)):
+            self.push(
+                _error(
+                    "validation_error",
+                    'subscribe needs a run_id (letters, digits, "-" or "_", at most 64) or "*"',
+                )
+            )
             return
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**62:
             self.push(_error("validation_error", "after must be an integer >= 0"))
             return
         self._unsubscribe(run_id)
@@ -232,6 +318,8 @@ class _Connection:
             self.push(_error("not_found", str(missing)))
             return
         self.push({"type": "subscribed", "run_id": run_id, "after": after})
+        # Events another process commits from here on reach this process by notification.
+        self.container.relay.track(RunId(run_id), record.last_seq)
         live_from = max(record.last_seq, self.container.feed.latest_seq(RunId(run_id)))
         self.subscriptions[run_id] = asyncio.create_task(
             self._follow(RunId(run_id), after, live_from), name=f"ws-follow {run_id}"
@@ -259,6 +347,12 @@ class _Connection:
                 self.push(message)
                 if self.done.is_set():
                     return
+
+
+def _clip(value: object) -> str:
+    """A client's value quoted in an error, short: never echo a huge message back."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

@@ -233,6 +233,11 @@ class ServerSettings(BaseModel):
     """Requests one API key may make, as ``N/second|minute|hour`` (moving window)."""
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     """Largest request body accepted; bigger ones get 413."""
+    ws_max_message_bytes: int = Field(default=65_536, ge=1024)
+    """Largest message a WebSocket client may send; bigger ones close it with 1009."""
+    ws_origins: list[str] = Field(default_factory=list)
+    """Browser origins (``https://ops.example.com``) allowed to open the WebSocket besides
+    the server's own and localhost's; ``"*"`` allows any. Others are closed with 4403."""
     shutdown_grace_s: float = Field(default=10, ge=0)
     """On shutdown, seconds to let runs in flight finish before they are detached (left
     resumable for the next start)."""

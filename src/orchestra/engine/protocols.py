@@ -289,6 +289,31 @@ class EventSink(Protocol):
     def publish(self, events: Iterable[ExecutionEvent]) -> None: ...
 
 
+CommitListener = Callable[[RunId, int, int], None]
+"""Told ``(run_id, first_seq, last_seq)`` when another process committed events of a run."""
+
+
+class CommitNotifier(Protocol):
+    """Tells the processes sharing a database that events were committed.
+
+    The store's local sinks see local commits at once; a notifier carries
+    "run R now has events up to seq S" to the *other* processes, whose
+    subscribers then read the events from the store by seq (no gap, no
+    duplicate). ``resync`` listeners run after a lost connection came back,
+    because notifications sent meanwhile are gone and must be caught up.
+    """
+
+    def publish(self, events: Sequence[ExecutionEvent]) -> None:
+        """Announce a local commit (called by the store's commit hook; must not block)."""
+        ...
+
+    def listen(self, on_commit: CommitListener, on_resync: Callable[[], None]) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
 class EventEmitter(Protocol):
     """How a running step reports progress; every call becomes a stored event."""
 

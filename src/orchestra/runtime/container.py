@@ -1,6 +1,7 @@
 """The composition root: builds every long-lived component of a process, in order.
 
-Settings → database (migrated) → run store → event bus + feed → model gateway
+Settings → database (migrated) → run store → commit notifier + relay → event bus +
+feed → model gateway
 (every call recorded in the usage store) → tool registry → step runner →
 engine → run and key services. :meth:`start`
 opens them and :meth:`close` closes them in reverse order, so tests, the
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from orchestra.agents.step_runner import GatewayStepRunner
 from orchestra.config.settings import Settings
 from orchestra.engine.events import EventBus
+from orchestra.engine.protocols import CommitNotifier
 from orchestra.engine.scheduler import Engine, EngineSettings
 from orchestra.llm.config import GatewayConfig
 from orchestra.llm.gateway import Gateway, build_gateway
@@ -29,10 +31,12 @@ from orchestra.llm.usage import RecordingGateway
 from orchestra.runtime.feed import ActiveSteps, EventFeed
 from orchestra.runtime.keys import KeyService
 from orchestra.runtime.project_checks import load_project
+from orchestra.runtime.relay import CommitRelay
 from orchestra.runtime.runs import RunService
 from orchestra.runtime.tasks import TaskService
 from orchestra.store.auth_repo import AuditRepository, KeyRepository
 from orchestra.store.database import Database, connect
+from orchestra.store.notify import InProcessNotifier, PostgresNotifier
 from orchestra.store.run_queries import RunQueries
 from orchestra.store.run_store import SqlRunStore
 from orchestra.store.usage_store import SqlUsageStore
@@ -71,6 +75,14 @@ def engine_settings(settings: Settings) -> EngineSettings:
     )
 
 
+def commit_notifier(database: Database, url: str) -> CommitNotifier:
+    """PostgreSQL: LISTEN/NOTIFY, so events committed by other processes reach this one live.
+    SQLite: in-process only (cross-process live events are not supported there)."""
+    if database.dialect == "postgresql":
+        return PostgresNotifier(url)
+    return InProcessNotifier()
+
+
 class Container:
     """Every component of one Orchestra process. Build with :meth:`open`; ``await close()``."""
 
@@ -87,6 +99,8 @@ class Container:
         self.database: Database
         self.store: SqlRunStore
         self.bus: EventBus
+        self.notifier: CommitNotifier
+        self.relay: CommitRelay
         self.gateway: Gateway
         self.tools: ToolRegistry
         self.engine: Engine
@@ -112,8 +126,12 @@ class Container:
         self._exits.push_async_callback(self.database.aclose)
         self.store = SqlRunStore(self.database)
         self.bus = EventBus(self.store.read_events)
-        self.store.add_sink(self.bus)
-        self.store.add_sink(self.feed)
+        self.notifier = commit_notifier(self.database, self.settings.database.url)
+        self.relay = CommitRelay(self.store.read_events, (self.bus, self.feed), self.notifier)
+        self.store.add_sink(self.relay)
+        await self.notifier.start()
+        self._exits.push_async_callback(self.notifier.aclose)
+        self._exits.push_async_callback(self.relay.aclose)
         await self._exits.enter_async_context(self.store)
         self.queries = RunQueries(self.database)
         self.usage = SqlUsageStore(self.database)
