@@ -72,7 +72,9 @@ async def open_worker_parts(
 class Worker:
     """The worker profile as one object. Build with :meth:`open`; ``await close()``."""
 
-    def __init__(self, settings: Settings, parts: WorkerParts, exits: contextlib.AsyncExitStack):
+    def __init__(
+        self, settings: Settings, parts: WorkerParts, exits: contextlib.AsyncExitStack
+    ) -> None:
         self.settings = settings
         self.parts = parts
         self.engine = parts.engine
