@@ -11,6 +11,9 @@ import pytest
 from orchestra.engine.executor import LocalExecutor, executor_registry
 from orchestra.errors import NotFoundMistake
 from orchestra.llm.builtin_providers import LOCAL, SCRIPTED
+from orchestra.llm.config import GatewayConfig
+from orchestra.llm.errors import ScriptError, UnknownModel
+from orchestra.llm.gateway import build_gateway
 from orchestra.llm.providers import model_provider_registry
 from orchestra.plugins import PluginFailed, Registry, UnknownPlugin
 from tests.plugin_dist import install_plugin
@@ -102,3 +105,16 @@ def test_registering_a_name_twice_needs_replace() -> None:
         registry.register("one", 2)
     registry.register("one", 2, replace=True)
     assert registry.get("one") == 2
+
+
+async def test_a_model_string_with_an_unknown_provider_names_the_registered_ones() -> None:
+    gateway = build_gateway(GatewayConfig(cache="off"))
+    try:
+        with pytest.raises(
+            UnknownModel, match=r"Orchestra's model providers: orchestra-local/…, scripted/…"
+        ):
+            gateway.resolve("nope/x")
+        with pytest.raises(ScriptError, match="no script named 'missing'"):
+            gateway.resolve("scripted/missing")  # the provider's own check, through the registry
+    finally:
+        await gateway.close()
