@@ -61,6 +61,9 @@ class EngineSettings(BaseModel):
     lease_seconds: float = Field(default=30, gt=0)
     """How long a worker's claim on a step lasts without a heartbeat before another
     worker may take the step over."""
+    executor: str = "local"
+    """Which executor runs ready steps, by its ``orchestra.executors`` entry-point name:
+    ``local`` runs them in this process; a plugin may add others."""
     default_on_failure: Literal["fail_fast", "continue"] = "fail_fast"
     """What a failed step does to its run when the workflow does not say:
     ``fail_fast`` cancels the rest, ``continue`` runs every step that does not depend

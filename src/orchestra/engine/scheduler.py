@@ -20,7 +20,7 @@ from orchestra.engine.control import CancelOutcome, RunControl
 from orchestra.engine.driver import RunDriver
 from orchestra.engine.errors import RunBusy
 from orchestra.engine.execution import StepExecution
-from orchestra.engine.executor import LocalExecutor
+from orchestra.engine.executor import ExecutorFactory, LocalExecutor
 from orchestra.engine.expressions import parse_condition
 from orchestra.engine.ids import RunId, StepId, new_owner, owner_is_dead
 from orchestra.engine.limits import Cap, Limits
@@ -67,6 +67,7 @@ class Engine:
         settings: EngineSettings | None = None,
         *,
         executor: Executor | None = None,
+        executor_factory: ExecutorFactory = LocalExecutor,
         owner: str | None = None,
     ) -> None:
         self.store = store
@@ -87,7 +88,7 @@ class Engine:
                 retry_max_s=self.settings.retry_max_s,
                 ready_after=self._ready_after,
             )
-            executor = LocalExecutor(self.execution)
+            executor = executor_factory(self.execution)
         self.executor: Executor = executor
         self.limits = Limits(
             self.settings.max_concurrency,

@@ -61,13 +61,19 @@ class ModelConfigError(LLMError, UserMistake):
 class UnknownModel(ModelConfigError):
     """A request named a model that is neither an alias nor ``provider/model``."""
 
-    def __init__(self, model: str, known: Iterable[str]) -> None:
+    def __init__(self, model: str, known: Iterable[str], providers: Iterable[str] = ()) -> None:
         self.model = model
         self.known = sorted(set(known))
+        self.providers = sorted(set(providers))
         close = difflib.get_close_matches(model, self.known, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
+        ours = (
+            f" Orchestra's model providers: {', '.join(f'{p}/…' for p in self.providers)}."
+            if self.providers
+            else ""
+        )
         super().__init__(
-            f"unknown model {model!r}.{hint} Configured aliases: {', '.join(self.known) or 'none'}. "
+            f"unknown model {model!r}.{hint} Configured aliases: {', '.join(self.known) or 'none'}.{ours} "
             "Add it to [models].model_list (or models.yaml), or name a LiteLLM model string "
             "such as 'openai/gpt-4o-mini' or 'ollama/llama3'; `orchestra models list` shows "
             "what is configured."

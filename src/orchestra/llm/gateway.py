@@ -30,9 +30,9 @@ from orchestra.llm.errors import (
     LLMError,
     MalformedOutput,
     ModelConfigError,
-    ScriptError,
     UnknownModel,
 )
+from orchestra.llm.providers import ModelProvider
 from orchestra.llm.scripted import ScriptRegistry
 from orchestra.llm.translate import translate_litellm_error
 from orchestra.llm.types import (
@@ -42,6 +42,7 @@ from orchestra.llm.types import (
     TokenCallback,
     Usage,
 )
+from orchestra.plugins import Registry
 
 DEFAULT_ALIAS = "default"
 
@@ -55,12 +56,15 @@ class Gateway:
         *,
         scripts: ScriptRegistry | None = None,
         cache: ResponseCache | None = None,
+        model_providers: Registry[ModelProvider] | None = None,
     ) -> None:
         self.config = config
         self.models: ResolvedModels = config.resolved()
         self.scripts = scripts or ScriptRegistry()
         self._context = providers.GatewayContext(scripts=self.scripts, local=config.local)
-        providers.install(self._context)
+        self._providers = providers.install(
+            self._context, model_providers or providers.model_provider_registry()
+        )
         self._cache = cache
         self._router = _build_router(self.models, config)
         self._labels: dict[str, str] = {}
@@ -85,26 +89,16 @@ class Gateway:
         providers.prepare_litellm()
         import litellm
 
-        if provider and (
-            provider in litellm.provider_list or provider in providers.custom_providers()
-        ):
-            if provider == "scripted":
-                self._check_script(model.split("/", 1)[1])
+        if provider and (provider in litellm.provider_list or provider in self._providers):
+            if provider in self._providers:
+                self._providers[provider].check_model(model.split("/", 1)[1], self._context)
             from litellm.types.router import Deployment, LiteLLM_Params
 
             self._router.add_deployment(
                 Deployment(model_name=model, litellm_params=LiteLLM_Params(model=model))
             )
             return model
-        raise UnknownModel(model, self.models.aliases)
-
-    def _check_script(self, name: str) -> None:
-        known = self.scripts.names()
-        if name not in known:
-            raise ScriptError(
-                f"no script named {name!r}; register it with gateway.scripts.register({name!r}, "
-                f"[...]) before calling scripted/{name}. Known: {', '.join(sorted(known))}"
-            )
+        raise UnknownModel(model, self.models.aliases, providers=self._providers)
 
     async def chat(
         self,
@@ -288,12 +282,18 @@ class Gateway:
 
 
 def build_gateway(
-    config: GatewayConfig | None = None, *, scripts: ScriptRegistry | None = None
+    config: GatewayConfig | None = None,
+    *,
+    scripts: ScriptRegistry | None = None,
+    model_providers: Registry[ModelProvider] | None = None,
 ) -> Gateway:
-    """A gateway for ``config`` (defaults: local model, disk cache, retry once)."""
+    """A gateway for ``config`` (defaults: local model, disk cache, retry once).
+
+    ``model_providers`` defaults to every installed ``orchestra.models`` entry point.
+    """
     config = config or GatewayConfig()
     cache = build_cache(config.cache, directory=config.cache_dir, redis_url=config.redis_url)
-    return Gateway(config, scripts=scripts, cache=cache)
+    return Gateway(config, scripts=scripts, cache=cache, model_providers=model_providers)
 
 
 def _build_router(models: ResolvedModels, config: GatewayConfig) -> Any:

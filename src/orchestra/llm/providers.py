@@ -1,11 +1,17 @@
-"""Orchestra's own LiteLLM providers: ``scripted/…`` and ``orchestra-local/…``.
+"""How Orchestra's model providers reach LiteLLM: the registry, the per-gateway context.
+
+A model provider answers model strings ``<name>/<model>`` as a LiteLLM custom
+provider. Providers are found through the ``orchestra.models`` entry points
+(:func:`model_provider_registry`); Orchestra's own ``scripted`` and
+``orchestra-local`` (:mod:`orchestra.llm.builtin_providers`) are declared in
+``pyproject.toml`` like a plugin's.
 
 LiteLLM keeps custom providers in a process-wide list
 (``litellm.custom_provider_map``), but each gateway has its own scripts and
-local-model settings. So the handlers are installed once per process, on the
-first gateway built, and every call names its gateway through request
-metadata (:data:`GATEWAY_KEY`); the handler looks that gateway's context up
-in a weak registry that forgets gateways once they are gone.
+local-model settings. So each provider's handler is installed once per process,
+by the first gateway whose registry has it, and every call names its gateway
+through request metadata (:data:`GATEWAY_KEY`); the handler looks that
+gateway's context up in a weak registry that forgets gateways once they are gone.
 
 This module also makes LiteLLM offline and quiet: it must be imported through
 :func:`prepare_litellm`, which sets ``LITELLM_LOCAL_MODEL_COST_MAP`` first so
@@ -20,14 +26,22 @@ import threading
 import uuid
 import warnings
 import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from importlib.metadata import EntryPoint
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
-from orchestra.llm import local, scripted
 from orchestra.llm.config import LocalModelConfig
 from orchestra.llm.errors import ScriptError
 from orchestra.llm.scripted import ScriptRegistry
+from orchestra.plugins import Registry
 
+if TYPE_CHECKING:
+    from litellm.llms.custom_llm import CustomLLM
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "orchestra.models"
 GATEWAY_KEY = "orchestra_gateway"
 
 
@@ -40,6 +54,38 @@ class GatewayContext:
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
+ContextLookup = Callable[[dict[str, Any] | None], GatewayContext]
+"""Finds the calling gateway's context from a call's ``litellm_params``."""
+
+
+class ModelProvider(Protocol):
+    """A LiteLLM custom provider Orchestra installs under its registered name."""
+
+    def handler(self, context_for: ContextLookup) -> CustomLLM:
+        """The LiteLLM handler, built once per process; ``context_for`` finds the caller's
+        gateway context on each call."""
+        ...
+
+    def check_model(self, model: str, context: GatewayContext) -> None:
+        """Raise a :class:`~orchestra.llm.errors.ModelConfigError` if ``<name>/<model>``
+        cannot be answered, before a route to it is added (``model`` is without the prefix)."""
+        ...
+
+
+def _is_provider(obj: object) -> TypeGuard[ModelProvider]:
+    return callable(getattr(obj, "handler", None)) and callable(getattr(obj, "check_model", None))
+
+
+def model_provider_registry(eps: Iterable[EntryPoint] | None = None) -> Registry[ModelProvider]:
+    """Every model provider installed (``eps`` defaults to the ``orchestra.models`` entry points)."""
+    return Registry(
+        "model provider",
+        ENTRY_POINT_GROUP,
+        _is_provider,
+        "an object with handler(context_for) and check_model(model, context)",
+    ).add_entry_points(eps)
+
+
 class _Installed:
     """The handlers and the weak gateway registry, created on first use."""
 
@@ -47,7 +93,7 @@ class _Installed:
         self.contexts: weakref.WeakValueDictionary[str, GatewayContext] = (
             weakref.WeakValueDictionary()
         )
-        self.local_runtime = local.LocalRuntime()
+        self.handlers: dict[str, CustomLLM] = {}
 
     def context_for(self, litellm_params: dict[str, Any] | None) -> GatewayContext:
         metadata = (litellm_params or {}).get("metadata") or {}
@@ -103,28 +149,32 @@ def prepare_litellm() -> None:
         _warmed.append(True)
 
 
-def install(context: GatewayContext) -> None:
-    """Register Orchestra's providers with LiteLLM (once) and this gateway's context."""
+def install(context: GatewayContext, registry: Registry[ModelProvider]) -> dict[str, ModelProvider]:
+    """Register this gateway's context, and with LiteLLM every provider in ``registry`` not
+    installed yet; return the providers this gateway can use, by name.
+
+    A provider that fails to load is logged and left out: one broken plugin must not
+    take every model down.
+    """
     prepare_litellm()
     import litellm
 
+    loaded, problems = registry.load_all()
+    for problem in problems:
+        log.warning("model provider not loaded: %s", problem)
     with _lock:
         if not _installed:
-            state = _Installed()
-            handlers = {
-                scripted.PROVIDER: scripted.make_scripted_handler(
-                    lambda params: state.context_for(params).scripts
-                ),
-                local.PROVIDER: local.make_local_handler(
-                    state.local_runtime, lambda params: state.context_for(params).local
-                ),
-            }
+            _installed.append(_Installed())
+        state = _installed[0]
+        new = {
+            name: provider.handler(state.context_for)
+            for name, provider in loaded.items()
+            if name not in state.handlers
+        }
+        if new:
+            state.handlers.update(new)
             litellm.custom_provider_map = [
-                item for item in litellm.custom_provider_map if item["provider"] not in handlers
-            ] + [{"provider": name, "custom_handler": h} for name, h in handlers.items()]
-            _installed.append(state)
-        _installed[0].contexts[context.token] = context
-
-
-def custom_providers() -> set[str]:
-    return {scripted.PROVIDER, local.PROVIDER}
+                item for item in litellm.custom_provider_map if item["provider"] not in new
+            ] + [{"provider": name, "custom_handler": h} for name, h in new.items()]
+        state.contexts[context.token] = context
+    return loaded

@@ -1,7 +1,12 @@
-"""The composition root: what ``orchestra serve`` (and later the CLI) run on.
+"""The composition root: small builders composed into process profiles.
 
-:class:`~orchestra.runtime.container.Container` builds settings → database and
-run store → event bus → model gateway → tool registry → step runner → engine,
-plus the services the adapters call (:class:`~orchestra.runtime.runs.RunService`,
-:class:`~orchestra.runtime.keys.KeyService`). Nothing here knows about HTTP.
+:mod:`orchestra.runtime.builders` builds one component each (database, run store
+and event bus, gateway, tools, step runner, engine with the executor named in
+``[engine] executor``). :mod:`orchestra.runtime.worker` composes the **worker**
+profile (store + engine + executor + gateway + tools, no HTTP);
+:class:`~orchestra.runtime.container.Container` is the **server** profile: the
+worker's parts plus the services the adapters call
+(:class:`~orchestra.runtime.runs.RunService`,
+:class:`~orchestra.runtime.keys.KeyService`). Nothing here knows about HTTP; only
+the adapters (``api``, ``cli``) import this package (an import-linter contract).
 """

@@ -1,11 +1,12 @@
-"""The composition root: builds every long-lived component of a process, in order.
+"""The server profile: the worker profile plus the services the adapters call.
 
-Settings → database (migrated) → run store → commit notifier + relay → event bus +
-feed → model gateway
-(every call recorded in the usage store) → tool registry → step runner →
-engine → run and key services. :meth:`start`
-opens them and :meth:`close` closes them in reverse order, so tests, the
-server and the CLI build the same object graph and nothing is a global.
+:func:`~orchestra.runtime.worker.open_worker_parts` opens database (migrated) →
+run store → event bus → model gateway (every call recorded in the usage store)
+→ tool registry → step runner → engine; this profile adds the event feed,
+run queries, run and key services and the audit log. :meth:`Container.start`
+opens them and :meth:`Container.close` closes them in reverse order, so tests,
+the server and the CLI build the same object graph and nothing is a global.
+Each part comes from a builder in :mod:`orchestra.runtime.builders`.
 
 The container also keeps the project's definitions fresh: every
 ``refresh_s`` seconds it calls :meth:`Project.refresh`, which re-reads only
@@ -19,31 +20,27 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from orchestra.agents.step_runner import GatewayStepRunner
 from orchestra.config.settings import Settings
 from orchestra.engine.events import EventBus
-from orchestra.engine.protocols import CommitNotifier
-from orchestra.engine.scheduler import Engine, EngineSettings
-from orchestra.llm.config import GatewayConfig
-from orchestra.llm.gateway import Gateway, build_gateway
+from orchestra.engine.scheduler import Engine
+from orchestra.llm.gateway import Gateway
 from orchestra.llm.scripted import ScriptRegistry
-from orchestra.llm.usage import RecordingGateway
+from orchestra.runtime.builders import Plugins, engine_settings
 from orchestra.runtime.feed import ActiveSteps, EventFeed
 from orchestra.runtime.keys import KeyService
 from orchestra.runtime.project_checks import load_project
 from orchestra.runtime.relay import CommitRelay
 from orchestra.runtime.runs import RunService
 from orchestra.runtime.tasks import TaskService
+from orchestra.runtime.worker import open_worker_parts
 from orchestra.store.auth_repo import AuditRepository, KeyRepository
-from orchestra.store.database import Database, connect
-from orchestra.store.notify import InProcessNotifier, PostgresNotifier
+from orchestra.store.database import Database
 from orchestra.store.run_queries import RunQueries
 from orchestra.store.run_store import SqlRunStore
 from orchestra.store.usage_store import SqlUsageStore
-from orchestra.tools.builtin import register_builtins
-from orchestra.tools.plugin_settings import PluginSettings
-from orchestra.tools.protocol import ToolServices, ToolSettings
 from orchestra.tools.registry import ToolRegistry
+
+__all__ = ["Container", "ContainerOptions", "engine_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -62,29 +59,12 @@ class ContainerOptions:
     """Run the task dispatcher in this process (``orchestra serve`` with ``[tasks] dispatch``)."""
     scripts: ScriptRegistry | None = field(default=None, compare=False)
     """Scripts for ``scripted/...`` models (tests and demos)."""
-
-
-def engine_settings(settings: Settings) -> EngineSettings:
-    """Adapt the ``[engine]`` section to the engine's plain settings."""
-    section = settings.engine
-    return EngineSettings(
-        max_concurrency=section.max_concurrency,
-        agent_concurrency=dict(section.agent_concurrency) or None,
-        model_concurrency=dict(section.model_concurrency) or None,
-        lease_s=section.lease_seconds,
-    )
-
-
-def commit_notifier(database: Database, url: str) -> CommitNotifier:
-    """PostgreSQL: LISTEN/NOTIFY, so events committed by other processes reach this one live.
-    SQLite: in-process only (cross-process live events are not supported there)."""
-    if database.dialect == "postgresql":
-        return PostgresNotifier(url)
-    return InProcessNotifier()
+    plugins: Plugins | None = field(default=None, compare=False)
+    """The registries of executors and model providers; None discovers the installed ones."""
 
 
 class Container:
-    """Every component of one Orchestra process. Build with :meth:`open`; ``await close()``."""
+    """Every component of a server (or CLI) process. Build with :meth:`open`; ``await close()``."""
 
     def __init__(self, settings: Settings, options: ContainerOptions | None = None) -> None:
         self.settings = settings
@@ -99,7 +79,6 @@ class Container:
         self.database: Database
         self.store: SqlRunStore
         self.bus: EventBus
-        self.notifier: CommitNotifier
         self.relay: CommitRelay
         self.gateway: Gateway
         self.tools: ToolRegistry
@@ -122,39 +101,20 @@ class Container:
         return container
 
     async def start(self) -> None:
-        self.database = await connect(self.settings.database.url)
-        self._exits.push_async_callback(self.database.aclose)
-        self.store = SqlRunStore(self.database)
-        self.bus = EventBus(self.store.read_events)
-        self.notifier = commit_notifier(self.database, self.settings.database.url)
-        self.relay = CommitRelay(self.store.read_events, (self.bus, self.feed), self.notifier)
-        self.store.add_sink(self.relay)
-        await self.notifier.start()
-        self._exits.push_async_callback(self.notifier.aclose)
-        self._exits.push_async_callback(self.relay.aclose)
-        await self._exits.enter_async_context(self.store)
+        worker = await open_worker_parts(
+            self.settings,
+            self._exits,
+            scripts=self.options.scripts,
+            sinks=[self.feed],
+            plugins=self.options.plugins,
+        )
+        self.database, self.store, self.bus = worker.database, worker.store, worker.bus
+        self.relay = worker.relay
+        self.usage, self.gateway, self.tools = worker.usage, worker.gateway, worker.tools
+        self.engine = worker.engine
         self.queries = RunQueries(self.database)
-        self.usage = SqlUsageStore(self.database)
         self.keys = KeyService(KeyRepository(self.database))
         self.audit = AuditRepository(self.database)
-        self.gateway = build_gateway(
-            GatewayConfig.from_settings(self.settings), scripts=self.options.scripts
-        )
-        self._exits.push_async_callback(self.gateway.close)
-        self.tools = ToolRegistry()
-        register_builtins(self.tools)
-        self.tools.load_plugins()
-        for problem in self.tools.plugin_errors:
-            log.warning("tool plugin not loaded: %s", problem)
-        runner = GatewayStepRunner(
-            RecordingGateway(self.gateway, self.usage),
-            tools=self.tools,
-            tool_settings=ToolSettings.from_sections(self.settings.tools, self.settings.workspaces),
-            project_dir=self.settings.project_dir,
-            stream=self.settings.models.stream,
-            services=ToolServices(plugins=PluginSettings(self.settings.plugins)),
-        )
-        self.engine = Engine(self.store, runner, engine_settings(self.settings))
         self.runs = RunService(
             self.engine, self.queries, lambda: self.project, grace_s=self.options.grace_s
         )
