@@ -33,6 +33,7 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestra.definitions.specs import McpServerSpec
 from orchestra.engine.errors import StepFailed
@@ -40,10 +41,12 @@ from orchestra.engine.events import EventType
 from orchestra.engine.protocols import StepContext
 from orchestra.llm.types import ChatMessage, ToolCall, ToolSchema
 from orchestra.tools.errors import ToolError
-from orchestra.tools.mcp_client import McpPool
 from orchestra.tools.protocol import Tool, ToolContext, ToolSettings
 from orchestra.tools.registry import AgentTools, ToolRegistry
 from orchestra.tools.workspace import Workspace
+
+if TYPE_CHECKING:
+    from orchestra.tools.mcp_client import McpPool  # imports the MCP SDK: ~1 s, on use only
 
 
 def servers_for(patterns: tuple[str, ...], servers: list[McpServerSpec]) -> list[McpServerSpec]:
@@ -100,6 +103,8 @@ class RunMcpSessions:
                 key = spec.model_dump_json()
                 pool = pools.get(key)
                 if pool is None:
+                    from orchestra.tools.mcp_client import McpPool
+
                     pool = await McpPool([spec], settings=self.settings).__aenter__()
                     pools[key] = pool
                 tools += pool.tools()

@@ -331,6 +331,9 @@ def _drive(
 @app.command("resume")
 def resume(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = False) -> None:
     """Continue an unfinished run (after a crash or Ctrl-C): finished steps are kept."""
+    from orchestra.cli.run_cmd import start_model_import
+
+    start_model_import()
     _drive(run_id, project, as_json)
 
 
