@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import time
@@ -82,6 +83,14 @@ def load_settings_or_exit(project: Path | None) -> Settings:
     except ConfigError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
+
+
+def log_to_file(settings: Settings) -> None:
+    """Write the log file the settings describe (``log_file``), as ``serve`` does. No
+    console transport: the terminal shows the live view (or JSON lines)."""
+    from orchestra.log import setup_logging
+
+    setup_logging(settings, console=False)
 
 
 def start_model_import() -> None:
@@ -292,6 +301,7 @@ def run(
     values = parse_inputs(inputs or [], input_file)
     given_files = run_files.read_files(files or [])
     settings = load_settings_or_exit(project)
+    log_to_file(settings)
     spec = _load_spec(workflow, settings.project_dir)
     declared = {item.name for item in spec.inputs}
     values = {**run_files.file_inputs(given_files, declared), **values}
@@ -313,6 +323,9 @@ def run(
                 typer.echo(f"error: {error}", err=True)
                 return 2
             run_files.copy_to_workspace(settings, str(run_id), given_files)
+            logging.getLogger(__name__).info(
+                "run %s of workflow %s started from the command line", run_id, spec.name
+            )
             if not as_json:
                 typer.echo(f"run {run_id} · workflow {spec.name}")
             return await follow(
