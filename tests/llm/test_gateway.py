@@ -248,9 +248,14 @@ async def test_redis_cache_is_shared_between_gateways(redis_url: str) -> None:
     assert response.usage.cached
 
 
-def test_unknown_router_setting_is_a_config_error() -> None:
+async def test_unknown_router_setting_is_a_config_error() -> None:
+    # Building a gateway does not import LiteLLM; the Router (and this check) come when
+    # the first call needs them (issue 14.1).
+    gateway = build_gateway(
+        GatewayConfig(cache="off", router_settings={"routing_stratgy": "least-busy"})
+    )
     with pytest.raises(ModelConfigError, match="routing_strategy"):
-        build_gateway(GatewayConfig(cache="off", router_settings={"routing_stratgy": "least-busy"}))
+        await gateway.ready()
 
 
 async def test_a_streamed_call_refused_before_any_token_keeps_its_own_error(

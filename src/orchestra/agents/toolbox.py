@@ -33,6 +33,7 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestra.agents.resources import RunResources
 from orchestra.definitions.specs import McpServerSpec
@@ -41,10 +42,12 @@ from orchestra.engine.events import EventType
 from orchestra.engine.protocols import StepContext
 from orchestra.llm.types import ChatMessage, ToolCall, ToolSchema
 from orchestra.tools.errors import ToolError
-from orchestra.tools.mcp_client import McpPool
 from orchestra.tools.protocol import Tool, ToolContext, ToolServices, ToolSettings
 from orchestra.tools.registry import AgentTools, ToolRegistry
 from orchestra.tools.workspace import Workspace
+
+if TYPE_CHECKING:
+    pass  # imports the MCP SDK: ~1 s, on use only
 
 
 def servers_for(patterns: tuple[str, ...], servers: list[McpServerSpec]) -> list[McpServerSpec]:
@@ -96,6 +99,8 @@ class RunMcpSessions:
         Raises :class:`~orchestra.tools.errors.McpServerError` when a server cannot start;
         the next step that needs it tries again.
         """
+        from orchestra.tools.mcp_client import McpPool  # the MCP SDK costs ~1 s to import
+
         tools: list[Tool] = []
         for spec in servers:
             pool = await self.resources.enter(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import time
@@ -82,6 +83,22 @@ def load_settings_or_exit(project: Path | None) -> Settings:
     except ConfigError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
+
+
+def log_to_file(settings: Settings) -> None:
+    """Write the log file the settings describe (``log_file``), as ``serve`` does. No
+    console transport: the terminal shows the live view (or JSON lines)."""
+    from orchestra.log import setup_logging
+
+    setup_logging(settings, console=False)
+
+
+def start_model_import() -> None:
+    """Commands that may call a model import LiteLLM (seconds) in the background while
+    they open the database and read the project; the first model call waits for it."""
+    from orchestra.llm.providers import start_import
+
+    start_import()
 
 
 async def open_container(settings: Settings) -> Container:
@@ -265,13 +282,35 @@ def run(
     input_file: Annotated[
         Path | None, typer.Option("--input-file", help="A JSON object of inputs.")
     ] = None,
+    files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="An input file, copied to the run's workspace as inputs/NAME and offered as "
+            "the Files and FileNames inputs; repeatable.",
+        ),
+    ] = None,
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run a workflow and show it live. Exit 0 succeeded, 1 failed, 130 cancelled."""
+    from orchestra.cli import run_files
+
+    start_model_import()
     values = parse_inputs(inputs or [], input_file)
+    given_files = run_files.read_files(files or [])
     settings = load_settings_or_exit(project)
+    log_to_file(settings)
     spec = _load_spec(workflow, settings)
+    declared = {item.name for item in spec.inputs}
+    values = {**run_files.file_inputs(given_files, declared), **values}
+    if given_files and not declared & set(run_files.FILE_INPUTS) and not as_json:
+        typer.echo(
+            f"note: workflow {spec.name} declares neither a Files nor a FileNames input; "
+            "its agents find the files in the run's workspace under inputs/",
+            err=True,
+        )
 
     async def main() -> int:
         from orchestra.engine.errors import WorkflowInputError
@@ -283,6 +322,10 @@ def run(
             except WorkflowInputError as error:
                 typer.echo(f"error: {error}", err=True)
                 return 2
+            run_files.copy_to_workspace(settings, str(run_id), given_files)
+            logging.getLogger(__name__).info(
+                "run %s of workflow %s started from the command line", run_id, spec.name
+            )
             if not as_json:
                 typer.echo(f"run {run_id} · workflow {spec.name}")
 

@@ -22,10 +22,8 @@ from orchestra.cli.project_opts import JsonOption, ProjectOption
 from orchestra.cli.run_cmd import follow, load_settings_or_exit, open_container
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from orchestra.engine.protocols import Decision, RunRecord
-    from orchestra.llm.usage import UsageReport, UsageTotals
+    from orchestra.llm.usage import UsageReport
     from orchestra.store.run_store import SqlRunStore
 
 app = typer.Typer(help="List, inspect, resume, cancel and approve runs.", no_args_is_help=True)
@@ -95,9 +93,9 @@ def list_runs(
 
 @app.command("show")
 def show(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = False) -> None:
-    """A run's steps, attempts, outputs, approvals and usage (per step, agent and model)."""
+    """A run's steps, attempts, outputs, approvals and usage (per step, agent, model and
+    deployment)."""
     from rich.console import Console
-    from rich.table import Table
 
     from orchestra.engine.ids import RunId
     from orchestra.store.usage_store import SqlUsageStore
@@ -150,105 +148,9 @@ def show(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = Fa
             )
         )
         return
-    console = Console()
-    console.print(
-        f"run [bold]{record.run_id}[/] · {record.definition.spec.name} · "
-        f"[bold]{record.status.value}[/] · started {_when(record.created_at)}"
-    )
-    table = Table("step", "status", "attempt", "tokens", "cost $", "calls", "outputs / error")
-    for sid, s in record.steps.items():
-        detail = (
-            (s.error or {}).get("message")
-            if s.error
-            else ", ".join(f"{k}={str(v)[:60]}" for k, v in s.outputs.items())
-        )
-        table.add_row(
-            sid,
-            s.status.value,
-            str(s.attempt),
-            str(s.usage.total_tokens),
-            f"{s.usage.cost_usd:.4f}",
-            str(s.usage.calls),
-            detail or "",
-        )
-    total = record.usage
-    table.add_row(
-        "[bold]total[/]",
-        "",
-        "",
-        str(total.total_tokens),
-        f"{total.cost_usd:.4f}",
-        str(total.calls),
-        "",
-    )
-    console.print(table)
-    if report.total.calls:
-        console.print(_usage_table("agent", report.by_agent))
-        console.print(_usage_table("model", report.by_model))
-        failed = _failed_attempts_table(report)
-        if failed.row_count:
-            console.print(failed)
-    for sid, approval in record.approvals.items():
-        state = approval.decision or "waiting"
-        who = f" by {approval.decided_by}" if approval.decided_by else ""
-        console.print(f"approval {sid}: {state}{who} {approval.reason or ''}")
+    from orchestra.cli.runs_view import print_run
 
-
-def _failed_attempts_table(report: UsageReport) -> Table:
-    """Every try of a model call that did not answer: where, why, how long."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table("step", "agent", title="failed model call tries", title_justify="left")
-    table.add_column("deployment", no_wrap=True)
-    table.add_column("error", no_wrap=True)
-    table.add_column("latency s")
-    table.add_column("message", max_width=60)
-    for call in report.calls:
-        for tried in call.usage.failed_attempts:
-            table.add_row(
-                call.step_id,
-                call.agent,
-                escape(tried.deployment),  # alias[model@api_base] is not Rich markup
-                tried.error,
-                f"{tried.latency_s:.3f}",
-                escape(tried.message[:120]),
-            )
-    return table
-
-
-def _usage_table(dimension: str, groups: dict[str, UsageTotals]) -> Table:
-    """Model calls summed per ``dimension``, from the stored per-call records."""
-    from rich.table import Table
-
-    table = Table(
-        dimension,
-        "calls",
-        "failed",
-        "prompt",
-        "completion",
-        "cost $",
-        "latency s",
-        "retries",
-        "fallbacks",
-        "cached",
-        title=f"model calls per {dimension}",
-        title_justify="left",
-    )
-    for key, t in groups.items():
-        table.add_row(
-            key or "-",
-            str(t.calls),
-            str(t.failed_calls),
-            str(t.prompt_tokens),
-            str(t.completion_tokens),
-            f"{t.cost_usd:.4f}",
-            f"{t.latency_s:.2f}",
-            str(t.retries),
-            str(t.fallbacks),
-            str(t.cached_calls),
-        )
-    return table
+    print_run(Console(), record, report)
 
 
 @app.command("events")
@@ -256,11 +158,18 @@ def events(
     run_id: RunArg,
     after: Annotated[int, typer.Option(help="Only events with a larger seq.")] = 0,
     project: ProjectOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON array instead of JSON lines.")
+    ] = False,
 ) -> None:
-    """A run's stored events as JSON lines, in sequence order."""
+    """A run's stored events in sequence order: JSON lines (one event a line, for
+    streaming tools), or with ``--json`` one JSON array like the other listings."""
     from orchestra.engine.ids import RunId
 
     stored = _with_store(project, lambda store: store.read_events(RunId(run_id), after))
+    if as_json:
+        typer.echo(json.dumps([event.to_json() for event in stored], indent=2))
+        return
     for event in stored:
         typer.echo(json.dumps(event.to_json()))
 
@@ -327,6 +236,10 @@ def _drive(run_id: str, project: Path | None, as_json: bool) -> None:
 @app.command("resume")
 def resume(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = False) -> None:
     """Continue an unfinished run (after a crash or Ctrl-C): finished steps are kept."""
+    from orchestra.cli.run_cmd import log_to_file, start_model_import
+
+    start_model_import()
+    log_to_file(load_settings_or_exit(project))
     _drive(run_id, project, as_json)
 
 

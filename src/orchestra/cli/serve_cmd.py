@@ -46,8 +46,10 @@ def serve(
     Runs interrupted by a crash are resumed at start. On the first start an
     admin API key is created and printed once.
     """
+    from orchestra.cli.run_cmd import start_model_import
     from orchestra.config import ConfigError, load_settings
 
+    start_model_import()  # /healthz answers meanwhile; the first run's model call waits
     root = project_root(project)
     try:
         settings = load_settings(

@@ -192,11 +192,11 @@ class ToolsSettings(BaseModel):
             "wc",
             "head",
             "tail",
-            "python3",
             "git",
         ]
     )
-    """Programs the shell tool may start."""
+    """Programs the shell tool may start. Interpreters and launchers (``python3``, ``sh``,
+    ``env``, ``curl``, …) are refused even if listed: code runs in the ``python`` tool."""
     shell_timeout_s: float = Field(default=30, gt=0)
     """Wall-clock seconds a shell or python tool call may take."""
     cpu_seconds: int = Field(default=30, ge=1)

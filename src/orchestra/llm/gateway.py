@@ -13,10 +13,13 @@ LiteLLM model string (``openai/gpt-4o-mini``): a provider string that is not an
 alias gets a direct route, added to the Router on first use.
 
 Build one with :func:`build_gateway`, pass it down, and ``await close()`` it.
+Building one does not import LiteLLM (seconds): the Router is built when the first
+call needs it, after :func:`~orchestra.llm.providers.start_import` finished.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 from typing import Any
@@ -62,11 +65,11 @@ class Gateway:
         self.models: ResolvedModels = config.resolved()
         self.scripts = scripts or ScriptRegistry()
         self._context = providers.GatewayContext(scripts=self.scripts, local=config.local)
-        self._providers = providers.install(
-            self._context, model_providers or providers.model_provider_registry()
-        )
+        self._provider_registry = model_providers or providers.model_provider_registry()
+        self._providers: dict[str, ModelProvider] = {}
+        """Installed with LiteLLM when the Router is first built (LiteLLM loads late)."""
         self._cache = cache
-        self._router = _build_router(self.models, config)
+        self._built_router: Any = None
         self._labels: dict[str, str] = {}
         self._fallbacks: dict[tuple[str, str], list[str]] = {}
 
@@ -74,6 +77,21 @@ class Gateway:
     def router(self) -> Any:
         """The underlying ``litellm.Router`` (for diagnostics; do not call it directly)."""
         return self._router
+
+    @property
+    def _router(self) -> Any:
+        """The Router, built on first use (imports LiteLLM if :meth:`ready` did not)."""
+        if self._built_router is None:
+            self._providers = providers.install(self._context, self._provider_registry)
+            self._built_router = _build_router(self.models, self.config)
+        return self._built_router
+
+    async def ready(self) -> None:
+        """Wait, off the event loop, for LiteLLM's import, then build the Router: the
+        loop keeps serving (e.g. ``/healthz``) while the first call waits."""
+        if self._built_router is None:
+            await asyncio.wrap_future(providers.start_import())
+            self._router  # noqa: B018 - builds it
 
     @property
     def aliases(self) -> list[str]:
@@ -136,6 +154,7 @@ class Gateway:
                         )
                     }
                 )
+        await self.ready()
         started = time.perf_counter()
         attempts = CallAttempts(self, request, on_token, on_restart)
         try:
@@ -278,7 +297,8 @@ class Gateway:
         """Release the cache and the Router's clients. The gateway is unusable afterwards."""
         if self._cache is not None:
             await self._cache.close()
-        self._router.discard()
+        if self._built_router is not None:
+            self._built_router.discard()
 
 
 def build_gateway(

@@ -16,6 +16,9 @@ gateway's context up in a weak registry that forgets gateways once they are gone
 This module also makes LiteLLM offline and quiet: it must be imported through
 :func:`prepare_litellm`, which sets ``LITELLM_LOCAL_MODEL_COST_MAP`` first so
 LiteLLM never fetches its cost map from the internet, and turns telemetry off.
+Importing LiteLLM takes seconds, so commands that may call a model start it early
+in a background thread with :func:`start_import` and go on with their start-up;
+the gateway waits for it only when its first call needs it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import uuid
 import warnings
 import weakref
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint
 from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
@@ -110,6 +114,29 @@ class _Installed:
 _lock = threading.Lock()
 _installed: list[_Installed] = []
 _warmed: list[bool] = []
+_importing: list[Future[None]] = []
+
+
+def start_import() -> Future[None]:
+    """Begin :func:`prepare_litellm` in a daemon thread (once per process); the future
+    is done when LiteLLM is ready. A daemon thread, so a command that ends early does
+    not wait for an import it no longer needs."""
+    with _lock:
+        if _importing:
+            return _importing[0]
+        future: Future[None] = Future()
+        _importing.append(future)
+
+    def work() -> None:
+        try:
+            prepare_litellm()
+        except BaseException as error:  # handed to whoever waits for the model
+            future.set_exception(error)
+        else:
+            future.set_result(None)
+
+    threading.Thread(target=work, name="orchestra-import-litellm", daemon=True).start()
+    return future
 
 
 def prepare_litellm() -> None:

@@ -23,12 +23,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from orchestra.store import migrate
 from orchestra.store.errors import (
@@ -37,6 +36,9 @@ from orchestra.store.errors import (
     DatabaseUrlError,
     StorageFull,
 )
+
+if TYPE_CHECKING:  # the asyncio extension (and the ORM it imports) only for PostgreSQL
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
@@ -206,6 +208,8 @@ class PostgresDatabase(Database):
     dialect = "postgresql"
 
     def __init__(self, url: str) -> None:
+        from sqlalchemy.ext.asyncio import create_async_engine
+
         self._engine: AsyncEngine = create_async_engine(url, pool_size=10, max_overflow=10)
         self._where = make_url(url).render_as_string(hide_password=True)
 

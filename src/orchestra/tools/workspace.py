@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import stat
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -246,11 +247,36 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def find_uv() -> str | None:
+    """The ``uv`` executable: on ``PATH``, else where the README's setup puts it when
+    ``PATH`` lacks it — ``pip install --user uv`` (``~/.local/bin``), next to this
+    interpreter (a virtual environment's ``bin``), or the ``uv`` package's own binary."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    import sysconfig
+
+    folders = [sysconfig.get_path("scripts", f"{os.name}_user"), str(Path(sys.executable).parent)]
+    for folder in folders:
+        found = shutil.which("uv", path=folder)
+        if found:
+            return found
+    try:
+        from uv import find_uv_bin  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        return str(find_uv_bin())
+    except FileNotFoundError:
+        return None
+
+
 async def _run_uv(args: list[str], cwd: Path) -> None:
-    uv = shutil.which("uv")
+    uv = find_uv()
     if uv is None:
         raise ToolRuntimeError(
-            "uv is not installed; install it (https://docs.astral.sh/uv/) or set workspaces.venv = false"
+            "uv is not installed (not on PATH, in ~/.local/bin or next to Python); install "
+            "it (https://docs.astral.sh/uv/) or set workspaces.venv = false"
         )
     proc = await asyncio.create_subprocess_exec(
         uv, *args, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
