@@ -103,7 +103,7 @@ describe("task board", () => {
     await user.type(within(form).getByLabelText(/Topic/), "bees");
     await user.click(within(form).getByRole("button", { name: "Create task" }));
 
-    expect(await screen.findByRole("status")).toHaveTextContent("Queued Brief on bees");
+    expect(await screen.findByRole("status")).toHaveTextContent("Created Brief on bees");
     expect(screen.queryByRole("form", { name: "New task" })).not.toBeInTheDocument();
     expect(calls.filter((c) => c.method === "POST").map((c) => c.body)).toEqual([
       { title: "", complexity: 11, priority: 5 },

@@ -99,7 +99,7 @@ export function Tasks({ pollMs }: { pollMs?: number } = {}) {
         )}
         {created && (
           <p role="status" className="text-sm text-green-300">
-            Queued{" "}
+            Created{" "}
             <Link to={`/tasks/${encodeURIComponent(created.id)}`} className={LINK}>
               {created.title}
             </Link>
