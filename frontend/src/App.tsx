@@ -4,10 +4,13 @@ import { HashRouter, Navigate, Route, Routes } from "react-router-dom";
 import { AuthProvider, useAuth } from "./api/auth";
 import { Layout } from "./components/Layout";
 import { Loading } from "./components/ui";
+import { AgentDetail } from "./pages/AgentDetail";
 import { Agents } from "./pages/Agents";
 import { RunPage } from "./pages/RunPage";
 import { Runs } from "./pages/Runs";
 import { SignIn } from "./pages/SignIn";
+import { TaskPage } from "./pages/TaskPage";
+import { Tasks } from "./pages/Tasks";
 import { WorkflowDetail } from "./pages/WorkflowDetail";
 import { Workflows } from "./pages/Workflows";
 
@@ -24,6 +27,9 @@ export function AppRoutes() {
         <Route path="/runs" element={<Runs />} />
         <Route path="/runs/:id" element={<RunPage />} />
         <Route path="/agents" element={<Agents />} />
+        <Route path="/agents/:name" element={<AgentDetail />} />
+        <Route path="/tasks" element={<Tasks />} />
+        <Route path="/tasks/:id" element={<TaskPage />} />
         <Route path="*" element={<Navigate to="/workflows" replace />} />
       </Route>
     </Routes>

@@ -6,6 +6,7 @@ import { Button } from "./ui";
 const LINKS = [
   { to: "/workflows", text: "Workflows" },
   { to: "/runs", text: "Runs" },
+  { to: "/tasks", text: "Tasks" },
   { to: "/agents", text: "Agents" },
 ];
 
