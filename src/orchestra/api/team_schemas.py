@@ -6,9 +6,9 @@ one JSON schema for CLI and API); responses mirror the stored rows.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 TaskStatusName = Literal[
     "queued", "assigned", "design", "build", "test", "review", "complete", "failed", "cancelled"
@@ -118,13 +118,26 @@ class RegisterAgent(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")
     instructions: str = Field(min_length=1, max_length=50_000, description="Its system prompt.")
-    model: str = Field(default="default", min_length=1, max_length=200)
+    model: str = Field(default="default", pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$")
     description: str = Field(default="", max_length=2000)
-    capabilities: list[str] = Field(default_factory=list, max_length=20)
-    complexity: tuple[int, int] = (1, 10)
+    capabilities: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]] = Field(
+        default_factory=list, max_length=20
+    )
+    complexity: tuple[Annotated[int, Field(ge=1, le=10)], Annotated[int, Field(ge=1, le=10)]] = (
+        1,
+        10,
+    )
     max_tasks: int = Field(default=1, ge=1, le=100)
-    weight: float = Field(default=1.0, gt=0, le=1000)
-    tools: list[str] = Field(default_factory=list, max_length=50)
+    weight: float = Field(default=1.0, ge=0.001, le=1000)
+    tools: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.*-]{1,64}$")]] = Field(
+        default_factory=list, max_length=50
+    )
+
+    @model_validator(mode="after")
+    def _range(self) -> Self:
+        if self.complexity[0] > self.complexity[1]:
+            raise ValueError("complexity: the minimum must not exceed the maximum")
+        return self
 
 
 class AgentMove(BaseModel):
