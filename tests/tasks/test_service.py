@@ -192,3 +192,12 @@ async def test_a_task_workspace_gets_its_own_virtual_environment(
     )
     python = await ensure_task_venv(workspace)
     assert python.is_file() and python.parent.parent == workspace.root / ".venv"
+
+
+def test_task_update_is_a_known_tool_to_validate(tmp_path: Path) -> None:
+    """An agent may list task.update before any task service runs (validate, run)."""
+    from orchestra.runtime.project_checks import load_project
+
+    project = load_project(load_settings(write_team(tmp_path / "team"), env={}))
+    assert project.agent_named("builder") is not None
+    assert not [d for d in project.diagnostics if "task.update" in d.message]

@@ -174,7 +174,7 @@ class TaskService:
             container.settings.tasks,
             workspaces=container.settings.workspaces.root,
         )
-        container.tools.register(service.update_tool())
+        container.tools.register(service.update_tool(), replace=True)
         return service
 
     @property

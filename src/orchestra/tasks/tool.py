@@ -25,6 +25,16 @@ class PhaseReporter(Protocol):
         ...
 
 
+class NoTasks:
+    """The reporter of a process that runs no task service (``orchestra run``): every
+    run there is a plain workflow run, so the tool says so."""
+
+    async def report_phase(
+        self, run_id: str, phase: TaskStatus, note: str, *, by: str
+    ) -> str | None:
+        return None
+
+
 class UpdateArgs(BaseModel):
     phase: Literal["design", "build", "test", "review"] = Field(
         description="The phase you are entering now. Phases only move forward."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orchestra.tasks.tool import NoTasks, make_task_update_tool
 from orchestra.tools.builtin import files, http_fetch, python_exec, shell
 from orchestra.tools.builtin.web_search import SearchTransport, WebSearch, make_web_search_tool
 from orchestra.tools.registry import ToolRegistry
@@ -10,13 +11,17 @@ from orchestra.tools.registry import ToolRegistry
 def register_builtins(
     registry: ToolRegistry, *, search_transport: SearchTransport | None = None
 ) -> None:
-    """Add ``files.*``, ``shell``, ``python``, ``python.install``, ``http.fetch`` and ``web.search``.
+    """Add ``files.*``, ``shell``, ``python``, ``python.install``, ``http.fetch``,
+    ``web.search`` and ``task.update``.
 
     ``search_transport`` replaces DuckDuckGo's HTTP exchange (tests, offline demos).
     """
     for t in (*files.TOOLS, *shell.TOOLS, *python_exec.TOOLS, *http_fetch.TOOLS):
         registry.register(t)
     registry.register(make_web_search_tool(WebSearch(search_transport)))
+    # Known everywhere (validate checks agents' tool names); a task service replaces it
+    # with one that stores the phase.
+    registry.register(make_task_update_tool(NoTasks()))
 
 
 __all__ = ["register_builtins"]
