@@ -147,3 +147,63 @@ async def test_agents_registered_paused_resumed_and_retired_through_the_api(
     workers = await client.get("/api/v1/workers", headers=auth(keys.viewer))
     names = [a["name"] for a in workers.json()["items"]]
     assert "sheeter" not in names and "coder" in names
+
+
+async def test_the_tasks_and_agents_channels_replay_then_follow(
+    container: Container, client: httpx.AsyncClient, keys: Keys
+) -> None:
+    import json
+
+    from websockets.asyncio.client import connect
+
+    from tests.api import live
+
+    async def post(title: str) -> str:
+        body = {"title": title, "capabilities": ["docs"]}
+        answer = await client.post("/api/v1/tasks", json=body, headers=auth(keys.operator))
+        return str(answer.json()["id"])
+
+    async def updates(ws: Any, count: int) -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = []
+        async with asyncio.timeout(60):
+            while len(got) < count:
+                message = json.loads(await ws.recv())
+                # Task moves (notes, such as the run linked, have no target).
+                if message["type"] == "agent_transition" or (
+                    message["type"] == "task_update" and message["target"]
+                ):
+                    got.append(message)
+        return got
+
+    first = await post("one")
+    await until(client, f"/api/v1/tasks/{first}", keys.viewer, "complete")
+    app = create_app(container.settings, container=container, options=ApiOptions())
+    async with live.serve(app) as address:
+        protocols = ["orchestra.v1", f"bearer.{keys.viewer}"]
+        async with connect(f"ws://{address}/api/v1/ws", subprotocols=protocols) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "subscribe", "channel": "tasks"}))
+            replayed = await updates(ws, 3)
+            assert [(u["task_id"], u["target"]) for u in replayed] == [
+                (first, "queued"),
+                (first, "assigned"),
+                (first, "complete"),
+            ]
+            second = await post("two")  # live from here
+            live_ones = await updates(ws, 3)
+            assert [(u["task_id"], u["target"]) for u in live_ones] == [
+                (second, "queued"),
+                (second, "assigned"),
+                (second, "complete"),
+            ]
+            seqs = [u["seq"] for u in replayed + live_ones]
+            assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+        async with connect(f"ws://{address}/api/v1/ws", subprotocols=protocols) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "subscribe", "channel": "agents", "after": 0}))
+            moves = await updates(ws, 1)
+            assert moves[0]["type"] == "agent_transition" and moves[0]["target"] == "idle"
+            await ws.send(json.dumps({"type": "subscribe", "channel": "tasks", "after": seqs[-1]}))
+            third = await post("three")
+            after_reconnect = await updates(ws, 1)
+            while after_reconnect[0]["type"] != "task_update":
+                after_reconnect = await updates(ws, 1)
+            assert after_reconnect[0]["task_id"] == third  # nothing before the cursor again

@@ -4,7 +4,9 @@ One connection holds any number of subscriptions. ``subscribe`` to a run
 replays its stored events after ``after`` and then follows live ones, per run
 in ``seq`` order with no gap and no duplicate (the engine's ``EventBus``
 registers before reading the store and drops what it already replayed).
-``run_id: "*"`` follows every run live.
+``run_id: "*"`` follows every run live. ``{"type": "subscribe", "channel": "tasks"}``
+(or ``"agents"``) replays every task update (agent state change) after ``after`` and
+follows new ones, ``task_update`` / ``agent_transition`` messages with their ``seq``.
 
 Outgoing messages go through one bounded queue per connection drained by a
 sender task. Replayed events wait for room (a big replay is not "slow"); a
@@ -60,6 +62,12 @@ CLOSE_SLOW = 4408
 ALL_RUNS = "*"
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """What a run id can look like; anything else is refused before it reaches the store."""
+
+CHANNELS = ("tasks", "agents")
+CHANNEL_POLL_S = 0.5
+"""How often a channel subscription looks for new rows (any process may write them)."""
+CHANNEL_WINDOW = 200
+"""Seqs below the highest sent that each poll reads again (late PostgreSQL commits)."""
 
 router = APIRouter()
 
@@ -281,8 +289,11 @@ class _Connection:
             await self._subscribe(message)
         elif kind == "unsubscribe":
             run_id = message.get("run_id")
+            channel = message.get("channel")
             if isinstance(run_id, str):
                 self._unsubscribe(run_id)
+            elif channel in CHANNELS:
+                self._unsubscribe(f"channel:{channel}")
         elif kind in ("pong", "auth"):
             return
         else:
@@ -294,6 +305,9 @@ class _Connection:
             )
 
     async def _subscribe(self, message: dict[str, Any]) -> None:
+        if "channel" in message:
+            await self._subscribe_channel(message)
+            return
         run_id = message.get("run_id")
         after = message.get("after", 0)
         if not isinstance(run_id, str) or not (run_id == ALL_RUNS or RUN_ID.fullmatch(run_id)):
@@ -325,6 +339,55 @@ class _Connection:
             self._follow(RunId(run_id), after, live_from), name=f"ws-follow {run_id}"
         )
 
+    async def _subscribe_channel(self, message: dict[str, Any]) -> None:
+        channel = message.get("channel")
+        after = message.get("after", 0)
+        if channel not in CHANNELS:
+            self.push(_error("validation_error", 'channel must be "tasks" or "agents"'))
+            return
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**62:
+            self.push(_error("validation_error", "after must be an integer >= 0"))
+            return
+        key = f"channel:{channel}"
+        self._unsubscribe(key)
+        self.push({"type": "subscribed", "channel": channel, "after": after})
+        self.subscriptions[key] = asyncio.create_task(
+            self._follow_channel(str(channel), after), name=f"ws-follow {key}"
+        )
+
+    async def _follow_channel(self, channel: str, after: int) -> None:
+        """Replay the channel's rows after ``after``, then poll for new ones.
+
+        Rows carry the table's autoincrement id as ``seq``. PostgreSQL may commit ids out
+        of order, so each poll re-reads a window below the highest seq sent and drops
+        the ones already sent: a row committed late is still delivered, once."""
+        tasks = self.container.tasks
+        sent: set[int] = set()
+        highest = after
+        replaying = True
+        while not self.done.is_set():
+            since = after if replaying else max(after, highest - CHANNEL_WINDOW)
+            if channel == "tasks":
+                rows: list[Any] = await tasks.tasks.updates(after=since, limit=500)
+            else:
+                rows = await tasks.agents.transitions(after=since, limit=500)
+            fresh = [row for row in rows if row.id not in sent]
+            for row in fresh:
+                body = _channel_message(channel, row)
+                if replaying:
+                    await self.out.put(json.dumps(body, separators=(",", ":")))
+                else:
+                    self.push(body)
+                sent.add(row.id)
+                highest = max(highest, row.id)
+            if len(sent) > 4 * CHANNEL_WINDOW:
+                sent = {seq for seq in sent if seq > highest - CHANNEL_WINDOW}
+            if replaying and len(rows) == 500:
+                after = highest
+                continue
+            replaying = False
+            await asyncio.sleep(CHANNEL_POLL_S)
+
     def _unsubscribe(self, run_id: str) -> None:
         if run_id == ALL_RUNS:
             if self._unlisten_all is not None:
@@ -347,6 +410,31 @@ class _Connection:
                 self.push(message)
                 if self.done.is_set():
                     return
+
+
+def _channel_message(channel: str, row: Any) -> dict[str, Any]:
+    if channel == "tasks":
+        return {
+            "type": "task_update",
+            "seq": row.id,
+            "task_id": row.task_id,
+            "at": row.at,
+            "kind": row.kind,
+            "source": row.source,
+            "target": row.target,
+            "note": row.note,
+            "by": row.by,
+        }
+    return {
+        "type": "agent_transition",
+        "seq": row.id,
+        "agent": row.agent,
+        "at": row.at,
+        "source": None if row.source is None else row.source.value,
+        "target": row.target.value,
+        "by": row.by,
+        "reason": row.reason,
+    }
 
 
 def _clip(value: object) -> str:
