@@ -34,7 +34,6 @@ from orchestra.errors import (
     RuntimeFailure,
     UserMistake,
 )
-from orchestra.runtime.errors import Conflict, InvalidRequest, NotFound, ShuttingDown
 
 log = logging.getLogger(__name__)
 
@@ -130,14 +129,6 @@ def translate(exc: Exception, root: Path | None = None) -> ApiError | None:
         return ApiError(status, code, message, {"diagnostics": diagnostics})
     if isinstance(exc, OrchestraError):
         return _by_family(exc)
-    if isinstance(exc, NotFound):
-        return ApiError(404, "not_found", str(exc))
-    if isinstance(exc, InvalidRequest):
-        return ApiError(422, "validation_error", str(exc), {"fields": []})
-    if isinstance(exc, Conflict):
-        return ApiError(409, "conflict", str(exc))
-    if isinstance(exc, ShuttingDown):
-        return unavailable(str(exc))
     return None
 
 
@@ -241,10 +232,6 @@ def install_error_handlers(app: FastAPI) -> None:
         ApiError,
         OrchestraError,
         DefinitionError,
-        NotFound,
-        InvalidRequest,
-        Conflict,
-        ShuttingDown,
         Exception,
     ):
         app.add_exception_handler(kind, _on_api_error)

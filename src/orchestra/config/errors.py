@@ -15,11 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
+
+from orchestra.errors import UserMistake
 
 
-class ConfigError(Exception):
+class ConfigError(UserMistake):
     """Base class: the settings cannot be built. Always a user mistake."""
 
+    code: ClassVar[str] = "invalid_settings"
     retryable = False
 
 

@@ -16,6 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import ClassVar
+
+from orchestra.errors import UserMistake
 
 
 class Code(StrEnum):
@@ -83,8 +86,10 @@ class Diagnostic:
         }
 
 
-class DefinitionError(Exception):
+class DefinitionError(UserMistake):
     """A definition file (or a set of them) is invalid; carries every problem found."""
+
+    code: ClassVar[str] = "invalid_definition"
 
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics = tuple(diagnostics)

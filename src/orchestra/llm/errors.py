@@ -33,13 +33,13 @@ import difflib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
-from orchestra.errors import RuntimeFailure, UserMistake
+from orchestra.errors import OrchestraError, RuntimeFailure, UserMistake
 
 if TYPE_CHECKING:
     from orchestra.llm.types import Usage
 
 
-class LLMError(Exception):
+class LLMError(OrchestraError):
     """Base class for every gateway error.
 
     ``usage`` is what the failed call still cost (tokens of refused answers,
@@ -176,5 +176,7 @@ class EmptyAnswer(MalformedOutput):
     code: ClassVar[str] = "empty_answer"
 
 
-class ScriptError(LLMError):
+class ScriptError(LLMError, UserMistake):
     """A scripted model was misused: unknown script name, script exhausted, bad step."""
+
+    code: ClassVar[str] = "script_error"

@@ -28,8 +28,12 @@ registration time, because it is a programming or configuration mistake.
 
 from __future__ import annotations
 
+from typing import ClassVar
 
-class ToolError(Exception):
+from orchestra.errors import OrchestraError, RuntimeFailure, UserMistake
+
+
+class ToolError(OrchestraError):
     """Base of every error in :mod:`orchestra.tools`."""
 
     retryable: bool = False
@@ -41,8 +45,10 @@ class ToolError(Exception):
             self.retryable = retryable
 
 
-class ToolUserError(ToolError):
+class ToolUserError(ToolError, UserMistake):
     """The call itself is wrong; retrying it unchanged gives the same answer."""
+
+    code: ClassVar[str] = "tool_refused"
 
 
 class ToolNotFoundError(ToolUserError):
@@ -81,8 +87,10 @@ class PluginSettingsError(ToolUserError):
     """A plugin's ``[plugins.<name>]`` table in orchestra.toml does not fit its settings model."""
 
 
-class ToolRuntimeError(ToolError):
+class ToolRuntimeError(ToolError, RuntimeFailure):
     """The tool ran and failed."""
+
+    code: ClassVar[str] = "tool_failed"
 
 
 class ToolTimeoutError(ToolRuntimeError):
@@ -105,5 +113,7 @@ class McpServerError(ToolRuntimeError):
     """An MCP server could not be started, died, or reported a protocol error."""
 
 
-class ToolDefinitionError(ToolError):
+class ToolDefinitionError(ToolError, UserMistake):
     """A tool definition is invalid or its name is already taken."""
+
+    code: ClassVar[str] = "invalid_tool"
