@@ -25,7 +25,6 @@ import asyncio
 import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
@@ -52,10 +51,11 @@ async def database_url(kind: str, folder: Path) -> str:
         return f"sqlite+aiosqlite:///{folder / 'bench.db'}"
     server = os.environ.get("ORCHESTRA_TEST_POSTGRES_URL")
     if not server:
-        out = subprocess.run(
-            ["bash", str(ROOT / "scripts" / "postgres.sh")], capture_output=True, text=True
+        started = await asyncio.create_subprocess_exec(
+            "bash", str(ROOT / "scripts" / "postgres.sh"), stdout=asyncio.subprocess.PIPE
         )
-        server = out.stdout.strip().rsplit("=", 1)[1]
+        out, _ = await started.communicate()
+        server = out.decode().strip().rsplit("=", 1)[1]
     name = f"bench_{uuid.uuid4().hex[:8]}"
     dsn = make_url(server).set(drivername="postgresql", database="postgres")
     admin = await asyncpg.connect(dsn.render_as_string(hide_password=False))
