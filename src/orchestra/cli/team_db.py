@@ -27,7 +27,7 @@ def with_team(
     mistake (unknown task or agent, illegal move, bad input) exits 2 with its message."""
     from orchestra.definitions import DefinitionError, Project
     from orchestra.errors import UserMistake
-    from orchestra.runtime.tasks import agent_profile
+    from orchestra.runtime.task_specs import agent_profile
     from orchestra.store.database import connect
     from orchestra.store.team import AgentRepository
 
