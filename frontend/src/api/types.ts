@@ -80,6 +80,12 @@ export type StepStatus = "pending" | "running" | "succeeded" | "failed" | "skipp
 export interface ErrorInfo {
   code: string;
   message: string;
+  /** The error's class name (`StepRejected` ...), when the server sends it. */
+  type?: string;
+  retryable?: boolean;
+  /** A rejected approval: who rejected it, and why. */
+  by?: string | null;
+  reason?: string | null;
 }
 
 export interface RunSummary {

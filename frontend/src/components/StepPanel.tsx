@@ -2,6 +2,7 @@
 // outputs, tool calls, usage, error, and — for operators — the approval decision.
 import { memo, useState } from "react";
 import type { Run, WorkflowStep } from "../api/types";
+import { describeError } from "../live/runState";
 import type { StepView } from "../live/runState";
 import { preview } from "../live/format";
 import { PHASE_STYLE } from "./Dag";
@@ -94,7 +95,7 @@ export const StepPanel = memo(function StepPanel({
 
       {view?.error && (
         <div role="alert" className="rounded border border-red-700 bg-red-950 p-2 text-red-100">
-          {view.error.code}: {view.error.message}
+          {describeError(view.error)}
           {view.willRetry ? " (retrying)" : ""}
         </div>
       )}

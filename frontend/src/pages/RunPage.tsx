@@ -9,7 +9,7 @@ import { Dag, PHASE_STYLE } from "../components/Dag";
 import { StepPanel } from "../components/StepPanel";
 import { Terminal } from "../components/Terminal";
 import { Button, ErrorBox, StatusBadge, formatCost, formatDuration } from "../components/ui";
-import { isFinished } from "../live/runState";
+import { describeError, isFinished, isRejection, liveTokens } from "../live/runState";
 import type { RunState } from "../live/runState";
 import { useAsync } from "../live/useAsync";
 import { useRunStream } from "../live/useRunStream";
@@ -53,15 +53,18 @@ function workflowFromRun(run: Run): Workflow {
 function RunFigures({ state }: { state: RunState }) {
   const run = state.run;
   const usage = run?.usage;
+  const tokens = liveTokens(state);
   return (
-    <dl className="flex gap-4 text-xs text-slate-400">
+    <dl className="flex flex-wrap gap-x-4 gap-y-1 text-xs text-slate-400">
       <div>
         <dt className="inline">duration </dt>
         <dd className="inline text-slate-200">{formatDuration(run?.duration_s)}</dd>
       </div>
       <div>
         <dt className="inline">tokens </dt>
-        <dd className="inline text-slate-200">{usage?.total_tokens ?? "—"}</dd>
+        <dd className="inline text-slate-200" data-testid="token-count">
+          {run || tokens > 0 ? tokens : "—"}
+        </dd>
       </div>
       <div>
         <dt className="inline">cost </dt>
@@ -77,8 +80,17 @@ function RunFigures({ state }: { state: RunState }) {
   );
 }
 
+/**
+ * The page of one run. Keyed by the run id, so going from one run straight to another
+ * (address bar, back/forward) starts from a clean page: no selected step, no event count,
+ * no stream of the previous run survive.
+ */
 export function RunPage() {
   const { id = "" } = useParams();
+  return <RunView key={id} id={id} />;
+}
+
+function RunView({ id }: { id: string }) {
   const { client, me } = useSession();
   const stream = useRunStream(id, client);
   const { state } = stream;
@@ -120,6 +132,12 @@ export function RunPage() {
 
   const stepIds = graph?.steps.map((s) => s.id) ?? Object.keys(state.steps);
   const waiting = stepIds.filter((s) => state.steps[s]?.phase === "waiting");
+  const failedSteps = stepIds.filter((s) => state.steps[s]?.phase === "failed");
+  const rejected = failedSteps.filter((s) => isRejection(state.steps[s]?.error));
+  // Resuming re-runs failed steps; a rejection is a decision, not a breakage to retry.
+  const resumable =
+    state.status === "cancelled" ||
+    (state.status === "failed" && (failedSteps.length === 0 || rejected.length < failedSteps.length));
   const selectedSpec = graph?.steps.find((s) => s.id === selected);
 
   return (
@@ -150,7 +168,7 @@ export function RunPage() {
               Cancel run
             </Button>
           )}
-          {operator && (state.status === "failed" || state.status === "cancelled") && (
+          {operator && resumable && (
             <Button onClick={() => act(() => client.resumeRun(id))}>Resume</Button>
           )}
           {finished && (
@@ -177,14 +195,20 @@ export function RunPage() {
           {!operator && <span className="text-purple-200">(an operator decides)</span>}
         </div>
       )}
-      {state.error && finished && (
-        <p role="alert" className="bg-red-950 px-4 py-1 text-sm text-red-100">
-          {state.error.code}: {state.error.message}
-        </p>
+      {finished && (state.error || rejected.length > 0) && (
+        <div role="alert" className="bg-red-950 px-4 py-1 text-sm text-red-100">
+          {rejected.length > 0
+            ? rejected.map((s) => {
+                const error = state.steps[s]?.error;
+                return <p key={s}>Step {s} {error ? describeError(error) : "rejected"}</p>;
+              })
+            : state.error && <p>{describeError(state.error)}</p>}
+        </div>
       )}
-      <div className="flex min-h-0 flex-1">
-        <div className="flex min-w-0 flex-1 flex-col">
-          <div className="h-[42%] min-h-[200px] border-b border-slate-800">
+      {/* Side by side from 768 px; below that the graph, terminal and panel stack and scroll. */}
+      <div className="flex min-h-0 flex-1 flex-col overflow-y-auto md:flex-row md:overflow-hidden">
+        <div className="flex min-w-0 shrink-0 flex-col md:flex-1 md:shrink">
+          <div className="h-[45vh] min-h-[260px] border-b border-slate-800 md:h-[42%] md:min-h-[200px]" data-testid="dag-pane">
             {graph ? (
               <Dag workflow={graph} looks={state.steps} selected={selected} onSelect={setSelected} />
             ) : (
@@ -193,11 +217,14 @@ export function RunPage() {
               </p>
             )}
           </div>
-          <div className="min-h-0 flex-1 p-1">
+          <div className="h-[50vh] min-h-[260px] p-1 md:h-auto md:min-h-0 md:flex-1" data-testid="terminal-pane">
             <Terminal log={stream.log} />
           </div>
         </div>
-        <aside aria-label="Steps" className="w-[360px] shrink-0 overflow-auto border-l border-slate-800 p-3">
+        <aside
+          aria-label="Steps"
+          className="w-full shrink-0 border-t border-slate-800 p-3 md:w-[360px] md:overflow-auto md:border-l md:border-t-0"
+        >
           <h2 className="sr-only">Steps</h2>
           <ul className="mb-3 flex flex-wrap gap-1">
             {stepIds.map((stepId) => {
