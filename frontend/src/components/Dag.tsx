@@ -1,9 +1,9 @@
 // The workflow DAG in React Flow: one column per layer (steps in a layer run in parallel),
 // edges from the workflow's `edges`. Node objects are reused while a step's look is
 // unchanged, and StepNode is memoised, so a live event re-renders only the node it touched.
-import { memo, useMemo, useRef } from "react";
-import { Background, Controls, Handle, Position, ReactFlow } from "@xyflow/react";
-import type { Edge, Node, NodeProps } from "@xyflow/react";
+import { memo, useCallback, useMemo, useRef } from "react";
+import { Background, Controls, Handle, MiniMap, Position, ReactFlow } from "@xyflow/react";
+import type { Edge, Node, NodeProps, ReactFlowInstance } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import type { Workflow } from "../api/types";
 import type { StepPhase } from "../live/runState";
@@ -12,6 +12,8 @@ export interface NodeLook {
   phase: StepPhase;
   agent: string | null;
   attempt: number;
+  startedAt?: number | null;
+  finishedAt?: number | null;
 }
 
 type StepNodeData = {
@@ -19,8 +21,18 @@ type StepNodeData = {
   agent: string;
   phase: StepPhase;
   attempt: number;
+  /** How long the current attempt took ("" before it settled). */
+  duration: string;
   selected: boolean;
 };
+
+/** A step's duration as a node shows it: "2.4 s", "1 min 5 s", or "" while unknown. */
+export function nodeDuration(look: NodeLook | undefined): string {
+  if (!look?.startedAt || !look.finishedAt) return "";
+  const seconds = Math.max(0, look.finishedAt - look.startedAt);
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+}
 
 type StepNodeType = Node<StepNodeData, "step">;
 
@@ -45,13 +57,14 @@ const StepNode = memo(function StepNode({ data }: NodeProps<StepNodeType>) {
       }`}
     >
       <Handle type="target" position={Position.Left} className="!bg-slate-400" />
-      <div className="truncate font-semibold" title={data.id}>
+      <div className="truncate text-base font-semibold" title={data.id} data-testid="dag-node-label">
         {data.id}
       </div>
-      <div className="truncate text-xs opacity-90">{data.agent}</div>
-      <div className="text-xs font-medium">
+      <div className="truncate text-[13px] opacity-90">{data.agent}</div>
+      <div className="text-[13px] font-medium" data-testid={`dag-node-${data.id}-meta`}>
         {look.label}
-        {data.attempt > 1 ? ` · attempt ${data.attempt}` : ""}
+        {data.attempt > 0 ? ` · attempt ${data.attempt}` : ""}
+        {data.duration ? ` · ${data.duration}` : ""}
       </div>
       <Handle type="source" position={Position.Right} className="!bg-slate-400" />
     </div>
@@ -60,8 +73,48 @@ const StepNode = memo(function StepNode({ data }: NodeProps<StepNodeType>) {
 
 const nodeTypes = { step: StepNode };
 
+const MINIMAP_COLOUR: Record<StepPhase, string> = {
+  pending: "#475569",
+  running: "#facc15",
+  waiting: "#9333ea",
+  succeeded: "#16a34a",
+  failed: "#dc2626",
+  skipped: "#1e293b",
+  cancelled: "#1e293b",
+};
+
 const COLUMN = 260;
 const ROW = 100;
+const NODE_W = 192;
+const NODE_H = 80;
+/**
+ * The smallest zoom the graph opens at: step names are 16 px and the lines under them 13 px,
+ * so 0.8 keeps every label over 10 px high. A larger graph opens at its first layers instead of being shrunk to fit (the
+ * minimap shows the rest); the zoom-out control still gives the whole picture.
+ */
+export const READABLE_ZOOM = 0.8;
+const MAX_FIT_ZOOM = 1.25;
+
+/** The initial viewport: the whole graph when it fits readably, else its start at READABLE_ZOOM. */
+export function initialViewport(
+  positions: Map<string, { x: number; y: number }>,
+  width: number,
+  height: number,
+): { x: number; y: number; zoom: number } {
+  const points = [...positions.values()];
+  if (points.length === 0 || width <= 0 || height <= 0) return { x: 0, y: 0, zoom: 1 };
+  const minX = Math.min(...points.map((p) => p.x));
+  const minY = Math.min(...points.map((p) => p.y));
+  const graphW = Math.max(...points.map((p) => p.x)) + NODE_W - minX;
+  const graphH = Math.max(...points.map((p) => p.y)) + NODE_H - minY;
+  const pad = 24;
+  const fit = Math.min((width - 2 * pad) / graphW, (height - 2 * pad) / graphH, MAX_FIT_ZOOM);
+  const zoom = Math.max(fit, READABLE_ZOOM);
+  // Centre each axis the graph fits on; otherwise show its start (left / top).
+  const x = graphW * zoom <= width ? (width - graphW * zoom) / 2 - minX * zoom : pad - minX * zoom;
+  const y = graphH * zoom <= height ? (height - graphH * zoom) / 2 - minY * zoom : pad - minY * zoom;
+  return { x, y, zoom };
+}
 
 /** Positions by layer: x from the layer index, y centred within the tallest layer. */
 export function layoutPositions(workflow: Workflow): Map<string, { x: number; y: number }> {
@@ -99,6 +152,7 @@ export function buildNodes(
       agent: look?.agent ?? step.agent,
       phase: look?.phase ?? "pending",
       attempt: look?.attempt ?? 0,
+      duration: nodeDuration(look),
       selected: selected === step.id,
     };
     const previous = previousById.get(step.id);
@@ -109,6 +163,7 @@ export function buildNodes(
       previous.data.phase === data.phase &&
       previous.data.agent === data.agent &&
       previous.data.attempt === data.attempt &&
+      previous.data.duration === data.duration &&
       previous.data.selected === data.selected;
     const node: StepNodeType = same
       ? previous
@@ -129,6 +184,14 @@ interface DagProps {
 export const Dag = memo(function Dag({ workflow, looks, selected = null, onSelect }: DagProps) {
   const positions = useMemo(() => layoutPositions(workflow), [workflow]);
   const cache = useRef(new Map<string, StepNodeType>());
+  const box = useRef<HTMLDivElement>(null);
+  const onInit = useCallback(
+    (flow: ReactFlowInstance<StepNodeType>) => {
+      const rect = box.current?.getBoundingClientRect();
+      void flow.setViewport(initialViewport(positions, rect?.width ?? 0, rect?.height ?? 0));
+    },
+    [positions],
+  );
 
   const nodes = useMemo(() => {
     const { list, byId } = buildNodes(workflow, positions, looks, selected, cache.current);
@@ -149,14 +212,13 @@ export const Dag = memo(function Dag({ workflow, looks, selected = null, onSelec
   );
 
   return (
-    <div className="h-full w-full" data-testid="dag">
+    <div className="h-full w-full" data-testid="dag" ref={box}>
       <ReactFlow
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
-        fitView
-        fitViewOptions={{ padding: 0.2 }}
-        minZoom={0.2}
+        onInit={onInit}
+        minZoom={0.1}
         nodesDraggable={false}
         nodesConnectable={false}
         proOptions={{ hideAttribution: true }}
@@ -165,7 +227,16 @@ export const Dag = memo(function Dag({ workflow, looks, selected = null, onSelec
         ariaLabelConfig={{ "node.a11yDescription.default": "Press Enter to show this step." }}
       >
         <Background />
-        <Controls showInteractive={false} />
+        <Controls showInteractive={false} fitViewOptions={{ padding: 0.1 }} />
+        {workflow.steps.length > 6 && (
+          <MiniMap
+            pannable
+            zoomable
+            ariaLabel="Overview of the whole graph"
+            nodeColor={(node) => MINIMAP_COLOUR[(node.data as StepNodeData).phase]}
+            className="!bg-slate-900"
+          />
+        )}
       </ReactFlow>
     </div>
   );

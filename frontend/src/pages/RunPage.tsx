@@ -6,7 +6,7 @@ import { canOperate } from "../api/client";
 import { useSession } from "../api/auth";
 import type { Run, Workflow } from "../api/types";
 import { Dag, PHASE_STYLE } from "../components/Dag";
-import { StepPanel } from "../components/StepPanel";
+import { OutputValue, StepPanel } from "../components/StepPanel";
 import { Terminal } from "../components/Terminal";
 import { Button, ErrorBox, StatusBadge, formatCost, formatDuration } from "../components/ui";
 import { describeError, isFinished, isRejection, liveTokens } from "../live/runState";
@@ -258,14 +258,12 @@ function RunView({ id }: { id: string }) {
             <p className="text-sm text-slate-400">Select a step (in the graph or above) to see its inputs, outputs, tool calls and usage.</p>
           )}
           {finished && state.outputs && Object.keys(state.outputs).length > 0 && !selected && (
-            <div className="mt-4 text-sm">
+            <div className="mt-4 text-sm" data-testid="run-outputs">
               <h2 className="font-semibold">Run outputs</h2>
               {Object.entries(state.outputs).map(([name, value]) => (
                 <div key={name} className="mt-1">
                   <div className="text-xs text-slate-400">{name}</div>
-                  <pre className="max-h-64 overflow-auto whitespace-pre-wrap rounded bg-slate-950 p-2 text-xs">
-                    {typeof value === "string" ? value : JSON.stringify(value, null, 2)}
-                  </pre>
+                  <OutputValue value={value} />
                 </div>
               ))}
             </div>
