@@ -50,6 +50,8 @@ export interface Workflow {
   layers: string[][];
   edges: [string, string][];
   outputs: string[];
+  /** The workflow file's Markdown (read-only); "" or absent when there is no file. */
+  source?: string;
 }
 
 export type AgentState = "idle" | "active" | "error";

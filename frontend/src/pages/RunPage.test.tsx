@@ -94,4 +94,64 @@ describe("RunPage", () => {
     render(<App />);
     expect(await screen.findByRole("button", { name: "Resume" })).toBeInTheDocument();
   });
+
+  it("filters the terminal to the step clicked, and back to all", async () => {
+    fakeHttp({
+      "GET /me": () => operator,
+      "GET /runs/run-1": () => run("running"),
+      "GET /workflows/demo": () => workflow,
+    });
+    render(<App />);
+    await waitFor(() => expect(ws.received).toContainEqual({ type: "subscribe", run_id: "run-1", after: 0 }));
+    ws.emit(event(1, "log", "research", { level: "info", message: "reading about bees" }));
+    ws.emit(event(2, "log", "write", { level: "info", message: "writing the article" }));
+    const log = () => screen.getByTestId("terminal-log");
+    await waitFor(() => expect(log()).toHaveTextContent("writing the article"));
+    const user = userEvent.setup();
+    await user.click(within(steps()).getByRole("button", { name: /research/ }));
+    await waitFor(() => expect(log()).not.toHaveTextContent("writing the article"));
+    expect(log()).toHaveTextContent("reading about bees");
+    await user.click(screen.getByRole("button", { name: "Show all steps" }));
+    await waitFor(() => expect(log()).toHaveTextContent("writing the article"));
+  });
+
+  it("re-runs with edited inputs", async () => {
+    const done = run("succeeded");
+    const calls = fakeHttp({
+      "GET /me": () => operator,
+      "GET /runs/run-1": () => done,
+      "GET /runs/run-2": () => run("queued", "run-2"),
+      "GET /workflows/demo": () => workflow,
+      "POST /runs": () => ({ status: 201, body: run("queued", "run-2") }),
+    });
+    render(<App />);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("button", { name: "Re-run" }));
+    const topic = screen.getByLabelText("Topic");
+    expect(topic).toHaveValue("bees");
+    await user.clear(topic);
+    await user.type(topic, "wasps");
+    await user.click(screen.getByRole("button", { name: "Start run" }));
+    await waitFor(() => expect(window.location.hash).toBe("#/runs/run-2"));
+    expect(calls.filter((c) => c.method === "POST")).toEqual([
+      { method: "POST", path: "/runs", body: { workflow: "demo", inputs: { Topic: "wasps" } }, auth: "Bearer op-key" },
+    ]);
+  });
+
+  it("shows the workflow's Markdown beside its graph, and outputs as Markdown", async () => {
+    const done = run("succeeded");
+    done.outputs = { Article: "# Bees\n\n- they **dance**" };
+    fakeHttp({
+      "GET /me": () => operator,
+      "GET /runs/run-1": () => done,
+      "GET /workflows/demo": () => ({ ...workflow, source: "# demo\n\n## Step: research\n" }),
+    });
+    render(<App />);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("button", { name: "Workflow source" }));
+    expect(screen.getByTestId("workflow-source")).toHaveTextContent("## Step: research");
+    const outputs = await screen.findByTestId("run-outputs");
+    expect(within(outputs).getByRole("heading", { name: "Bees" })).toBeInTheDocument();
+    expect(outputs.querySelector("strong")).toHaveTextContent("dance");
+  });
 });

@@ -6,7 +6,9 @@ import { canOperate } from "../api/client";
 import { useSession } from "../api/auth";
 import type { Run, Workflow } from "../api/types";
 import { Dag, PHASE_STYLE } from "../components/Dag";
+import { RerunForm } from "../components/RerunForm";
 import { OutputValue, StepPanel } from "../components/StepPanel";
+import { WorkflowSource } from "../components/WorkflowSource";
 import { Terminal } from "../components/Terminal";
 import { Button, ErrorBox, StatusBadge, formatCost, formatDuration } from "../components/ui";
 import { describeError, isFinished, isRejection, liveTokens } from "../live/runState";
@@ -96,6 +98,8 @@ function RunView({ id }: { id: string }) {
   const { state } = stream;
   const [selected, setSelected] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
+  const [rerunning, setRerunning] = useState(false);
+  const [showSource, setShowSource] = useState(false);
   const workflowName = state.run?.workflow ?? null;
   const [workflow] = useAsync(
     () => (workflowName ? client.workflow(workflowName) : new Promise<Workflow>(() => {})),
@@ -171,6 +175,16 @@ function RunView({ id }: { id: string }) {
           {operator && resumable && (
             <Button onClick={() => act(() => client.resumeRun(id))}>Resume</Button>
           )}
+          {operator && state.run && (
+            <Button onClick={() => setRerunning((open) => !open)} aria-expanded={rerunning}>
+              Re-run
+            </Button>
+          )}
+          {workflow.phase === "ready" && workflow.value.source && (
+            <Button onClick={() => setShowSource((open) => !open)} aria-pressed={showSource}>
+              Workflow source
+            </Button>
+          )}
           {finished && (
             <Button onClick={stream.replay} disabled={stream.replaying}>
               {stream.replaying ? "Replaying…" : "Replay"}
@@ -184,6 +198,13 @@ function RunView({ id }: { id: string }) {
         </p>
       )}
       {actionError !== null && <ErrorBox error={actionError} />}
+      {rerunning && state.run && (
+        <RerunForm
+          run={state.run}
+          workflow={workflow.phase === "ready" ? workflow.value : null}
+          onClose={() => setRerunning(false)}
+        />
+      )}
       {waiting.length > 0 && (
         <div className="flex items-center gap-2 bg-purple-950 px-4 py-1 text-sm">
           Waiting for approval:
@@ -208,17 +229,46 @@ function RunView({ id }: { id: string }) {
       {/* Side by side from 768 px; below that the graph, terminal and panel stack and scroll. */}
       <div className="flex min-h-0 flex-1 flex-col overflow-y-auto md:flex-row md:overflow-hidden">
         <div className="flex min-w-0 shrink-0 flex-col md:flex-1 md:shrink">
-          <div className="h-[45vh] min-h-[260px] border-b border-slate-800 md:h-[42%] md:min-h-[200px]" data-testid="dag-pane">
-            {graph ? (
-              <Dag workflow={graph} looks={state.steps} selected={selected} onSelect={setSelected} />
-            ) : (
-              <p role="status" className="p-4 text-slate-400">
-                Loading the workflow graph…
-              </p>
+          <div
+            className={`flex border-b border-slate-800 md:h-[42%] md:min-h-[200px] ${
+              showSource ? "flex-col md:flex-row" : "h-[45vh] min-h-[260px]"
+            }`}
+            data-testid="dag-pane"
+          >
+            <div className={`min-w-0 flex-1 ${showSource ? "h-[45vh] min-h-[260px] md:h-auto md:min-h-0" : ""}`}>
+              {graph ? (
+                <Dag workflow={graph} looks={state.steps} selected={selected} onSelect={setSelected} />
+              ) : (
+                <p role="status" className="p-4 text-slate-400">
+                  Loading the workflow graph…
+                </p>
+              )}
+            </div>
+            {showSource && workflow.phase === "ready" && (
+              <div className="h-[40vh] border-t border-slate-800 md:h-auto md:w-2/5 md:border-l md:border-t-0">
+                <WorkflowSource source={workflow.value.source ?? ""} path={workflow.value.path} />
+              </div>
             )}
           </div>
-          <div className="h-[50vh] min-h-[260px] p-1 md:h-auto md:min-h-0 md:flex-1" data-testid="terminal-pane">
-            <Terminal log={stream.log} />
+          <div
+            className="flex h-[50vh] min-h-[260px] flex-col p-1 md:h-auto md:min-h-0 md:flex-1"
+            data-testid="terminal-pane"
+          >
+            {selected && (
+              <p className="flex items-center gap-2 px-1 pb-1 text-xs text-slate-300" data-testid="terminal-filter">
+                Terminal shows step <span className="font-mono text-slate-100">{selected}</span> only
+                <button
+                  type="button"
+                  onClick={() => setSelected(null)}
+                  className="rounded border border-slate-600 px-2 py-0.5 hover:bg-slate-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-300"
+                >
+                  Show all steps
+                </button>
+              </p>
+            )}
+            <div className="min-h-0 flex-1">
+              <Terminal log={stream.log} step={selected} />
+            </div>
           </div>
         </div>
         <aside
