@@ -329,9 +329,9 @@ async function labelPixels(page) {
   });
 }
 
-for (const [workflow, steps, first] of [
-  ["three-step", 3, "gather"],
-  ["thirty-step", 30, "step-a1"],
+for (const [workflow, steps, first, pair] of [
+  ["three-step", 3, "gather", ["summarise", "question"]],
+  ["thirty-step", 30, "step-a1", ["step-a1", "step-b1"]],
 ]) {
   test(`the Run page of a ${steps}-step run reads at desktop and phone widths`, async () => {
     const runId = await startRun(workflow);
@@ -350,6 +350,10 @@ for (const [workflow, steps, first] of [
       assert.ok(font * scale >= 10, `${name}: node labels are ${font} px × zoom ${scale} = ${font * scale} px`);
       // Each node tells its attempt and how long it took.
       assert.match(await page.getByTestId(`dag-node-${first}-meta`).textContent(), /attempt 1 · \d+(\.\d)? s/);
+
+      // Parallel steps sit one above the other without overlapping.
+      const [upper, lower] = await Promise.all(pair.map((id) => page.getByTestId(`dag-node-${id}`).boundingBox()));
+      assert.ok(upper.y + upper.height <= lower.y, `${name}: nodes ${pair.join(" and ")} overlap`);
 
       // Nothing overflows sideways; the graph and the terminal keep a usable size.
       const layout = await page.evaluate(() => {

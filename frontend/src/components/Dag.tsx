@@ -52,7 +52,7 @@ const StepNode = memo(function StepNode({ data }: NodeProps<StepNodeType>) {
     <div
       data-testid={`dag-node-${data.id}`}
       data-phase={data.phase}
-      className={`w-48 rounded-lg border-2 px-3 py-2 shadow ${look.box} ${
+      className={`w-56 rounded-lg border-2 px-3 py-2 shadow ${look.box} ${
         data.selected ? "ring-4 ring-sky-400" : ""
       }`}
     >
@@ -83,10 +83,10 @@ const MINIMAP_COLOUR: Record<StepPhase, string> = {
   cancelled: "#1e293b",
 };
 
-const COLUMN = 260;
-const ROW = 100;
-const NODE_W = 192;
-const NODE_H = 80;
+const COLUMN = 290;
+const ROW = 110;
+const NODE_W = 224; // w-56
+const NODE_H = 90;
 /**
  * The smallest zoom the graph opens at: step names are 16 px and the lines under them 13 px,
  * so 0.8 keeps every label over 10 px high. A larger graph opens at its first layers instead of being shrunk to fit (the
@@ -233,8 +233,13 @@ export const Dag = memo(function Dag({ workflow, looks, selected = null, onSelec
             pannable
             zoomable
             ariaLabel="Overview of the whole graph"
-            nodeColor={(node) => MINIMAP_COLOUR[(node.data as StepNodeData).phase]}
-            className="!bg-slate-900"
+            nodeColor={(node) => MINIMAP_COLOUR[(node.data as StepNodeData).phase] ?? "#475569"}
+            bgColor="#0f172a"
+            maskColor="rgba(2, 6, 23, 0.55)"
+            maskStrokeColor="#38bdf8"
+            maskStrokeWidth={2}
+            style={{ width: 160, height: 90 }}
+            className="max-sm:!hidden"
           />
         )}
       </ReactFlow>
