@@ -351,9 +351,10 @@ for (const [workflow, steps, first, pair] of [
       // Each node tells its attempt and how long it took.
       assert.match(await page.getByTestId(`dag-node-${first}-meta`).textContent(), /attempt 1 · \d+(\.\d)? s/);
 
-      // Parallel steps sit one above the other without overlapping.
+      // Parallel steps sit one above the other (in either order) without overlapping.
       const [upper, lower] = await Promise.all(pair.map((id) => page.getByTestId(`dag-node-${id}`).boundingBox()));
-      assert.ok(upper.y + upper.height <= lower.y, `${name}: nodes ${pair.join(" and ")} overlap`);
+      const apart = upper.y + upper.height <= lower.y || lower.y + lower.height <= upper.y;
+      assert.ok(apart, `${name}: nodes ${pair.join(" and ")} overlap`);
 
       // Nothing overflows sideways; the graph and the terminal keep a usable size.
       const layout = await page.evaluate(() => {

@@ -61,7 +61,7 @@ const StepNode = memo(function StepNode({ data }: NodeProps<StepNodeType>) {
         {data.id}
       </div>
       <div className="truncate text-[13px] opacity-90">{data.agent}</div>
-      <div className="text-[13px] font-medium" data-testid={`dag-node-${data.id}-meta`}>
+      <div className="truncate text-[13px] font-medium" data-testid={`dag-node-${data.id}-meta`}>
         {look.label}
         {data.attempt > 0 ? ` · attempt ${data.attempt}` : ""}
         {data.duration ? ` · ${data.duration}` : ""}
@@ -84,7 +84,7 @@ const MINIMAP_COLOUR: Record<StepPhase, string> = {
 };
 
 const COLUMN = 290;
-const ROW = 110;
+const ROW = 120;
 const NODE_W = 224; // w-56
 const NODE_H = 90;
 /**
