@@ -371,6 +371,12 @@ for (const [workflow, steps, first, pair] of [
       assert.ok(layout.terminal >= Math.min(300, viewport.width - 40), `${name}: terminal is ${layout.terminal} px wide`);
       assert.ok(layout.terminalHeight >= 200, `${name}: terminal is ${layout.terminalHeight} px high`);
 
+      if (name === "desktop") {
+        // The workflow's Markdown, read-only, beside the DAG (GET /workflows/{name} `source`).
+        await page.getByRole("button", { name: "Workflow source" }).click();
+        await page.getByTestId("workflow-source").filter({ hasText: `## Step: ${first}` }).waitFor(WAIT);
+      }
+
       const shot = join(REPO, "test-artifacts", `run-${steps}-steps-${name}.png`);
       mkdirSync(dirname(shot), { recursive: true });
       await page.screenshot({ path: shot });

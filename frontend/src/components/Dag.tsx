@@ -1,7 +1,7 @@
 // The workflow DAG in React Flow: one column per layer (steps in a layer run in parallel),
 // edges from the workflow's `edges`. Node objects are reused while a step's look is
 // unchanged, and StepNode is memoised, so a live event re-renders only the node it touched.
-import { memo, useCallback, useMemo, useRef } from "react";
+import { createContext, memo, useCallback, useContext, useMemo, useRef, useState } from "react";
 import { Background, Controls, Handle, MiniMap, Position, ReactFlow } from "@xyflow/react";
 import type { Edge, Node, NodeProps, ReactFlowInstance } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
@@ -24,7 +24,28 @@ type StepNodeData = {
   /** How long the current attempt took ("" before it settled). */
   duration: string;
   selected: boolean;
+  /** Steps downstream of this one that a collapse would hide (0: no toggle shown). */
+  branch: number;
+  collapsed: boolean;
 };
+
+/** Collapses or expands the branch after a step; a context keeps node data free of callbacks. */
+const ToggleBranch = createContext<(stepId: string) => void>(() => {});
+
+/** Every step downstream of `from` (not `from` itself), following the workflow's edges. */
+export function downstream(workflow: Workflow, from: Iterable<string>): Set<string> {
+  const next = new Map<string, string[]>();
+  for (const [source, target] of workflow.edges ?? []) next.set(source, [...(next.get(source) ?? []), target]);
+  const seen = new Set<string>();
+  const queue = [...from].flatMap((id) => next.get(id) ?? []);
+  while (queue.length > 0) {
+    const id = queue.pop() as string;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    queue.push(...(next.get(id) ?? []));
+  }
+  return seen;
+}
 
 /** A step's duration as a node shows it: "2.4 s", "1 min 5 s", or "" while unknown. */
 export function nodeDuration(look: NodeLook | undefined): string {
@@ -48,6 +69,7 @@ export const PHASE_STYLE: Record<StepPhase, { box: string; label: string }> = {
 
 const StepNode = memo(function StepNode({ data }: NodeProps<StepNodeType>) {
   const look = PHASE_STYLE[data.phase];
+  const toggle = useContext(ToggleBranch);
   return (
     <div
       data-testid={`dag-node-${data.id}`}
@@ -57,8 +79,25 @@ const StepNode = memo(function StepNode({ data }: NodeProps<StepNodeType>) {
       }`}
     >
       <Handle type="target" position={Position.Left} className="!bg-slate-400" />
-      <div className="truncate text-base font-semibold" title={data.id} data-testid="dag-node-label">
-        {data.id}
+      <div className="flex items-center gap-1">
+        <div className="min-w-0 flex-1 truncate text-base font-semibold" title={data.id} data-testid="dag-node-label">
+          {data.id}
+        </div>
+        {data.branch > 0 && (
+          <button
+            type="button"
+            className="nodrag nopan shrink-0 rounded border border-current px-1 text-[13px] leading-5 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-300"
+            aria-expanded={!data.collapsed}
+            aria-label={`${data.collapsed ? "Show" : "Hide"} the ${data.branch} steps after ${data.id}`}
+            data-testid={`dag-toggle-${data.id}`}
+            onClick={(event) => {
+              event.stopPropagation(); // a toggle, not a selection
+              toggle(data.id);
+            }}
+          >
+            {data.collapsed ? `+${data.branch}` : "−"}
+          </button>
+        )}
       </div>
       <div className="truncate text-[13px] opacity-90">{data.agent}</div>
       <div className="truncate text-[13px] font-medium" data-testid={`dag-node-${data.id}-meta`}>
@@ -143,10 +182,14 @@ export function buildNodes(
   looks: Record<string, NodeLook | undefined> | undefined,
   selected: string | null,
   previousById: Map<string, StepNodeType>,
+  branches: Map<string, number> = new Map(),
+  collapsed: ReadonlySet<string> = new Set(),
+  hidden: ReadonlySet<string> = new Set(),
 ): { list: StepNodeType[]; byId: Map<string, StepNodeType> } {
   const byId = new Map<string, StepNodeType>();
   const list = workflow.steps.map((step) => {
     const look = looks?.[step.id];
+    const isHidden = hidden.has(step.id);
     const data: StepNodeData = {
       id: step.id,
       agent: look?.agent ?? step.agent,
@@ -154,6 +197,8 @@ export function buildNodes(
       attempt: look?.attempt ?? 0,
       duration: nodeDuration(look),
       selected: selected === step.id,
+      branch: branches.get(step.id) ?? 0,
+      collapsed: collapsed.has(step.id),
     };
     const previous = previousById.get(step.id);
     const position = positions.get(step.id) ?? { x: 0, y: 0 };
@@ -164,10 +209,13 @@ export function buildNodes(
       previous.data.agent === data.agent &&
       previous.data.attempt === data.attempt &&
       previous.data.duration === data.duration &&
-      previous.data.selected === data.selected;
+      previous.data.selected === data.selected &&
+      previous.data.branch === data.branch &&
+      previous.data.collapsed === data.collapsed &&
+      (previous.hidden ?? false) === isHidden;
     const node: StepNodeType = same
       ? previous
-      : { id: step.id, type: "step", position, data, draggable: false, connectable: false };
+      : { id: step.id, type: "step", position, data, draggable: false, connectable: false, hidden: isHidden };
     byId.set(step.id, node);
     return node;
   });
@@ -193,11 +241,30 @@ export const Dag = memo(function Dag({ workflow, looks, selected = null, onSelec
     [positions],
   );
 
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
+  const toggle = useCallback(
+    (stepId: string) =>
+      setCollapsed((before) => {
+        const after = new Set(before);
+        if (!after.delete(stepId)) after.add(stepId);
+        return after;
+      }),
+    [],
+  );
+  // Branch toggles only where a graph is big enough to need them.
+  const branches = useMemo(() => {
+    const counts = new Map<string, number>();
+    if (workflow.steps.length <= 6) return counts;
+    for (const step of workflow.steps) counts.set(step.id, downstream(workflow, [step.id]).size);
+    return counts;
+  }, [workflow]);
+  const hidden = useMemo(() => downstream(workflow, collapsed), [workflow, collapsed]);
+
   const nodes = useMemo(() => {
-    const { list, byId } = buildNodes(workflow, positions, looks, selected, cache.current);
+    const { list, byId } = buildNodes(workflow, positions, looks, selected, cache.current, branches, collapsed, hidden);
     cache.current = byId;
     return list;
-  }, [workflow, looks, selected, positions]);
+  }, [workflow, looks, selected, positions, branches, collapsed, hidden]);
 
   const edges = useMemo<Edge[]>(
     () =>
@@ -206,43 +273,46 @@ export const Dag = memo(function Dag({ workflow, looks, selected = null, onSelec
         source,
         target,
         animated: looks?.[target]?.phase === "running",
+        hidden: hidden.has(source) || hidden.has(target),
       })),
     // Edges animate with their target; recomputing them is cheap and keeps ids stable.
-    [workflow, looks],
+    [workflow, looks, hidden],
   );
 
   return (
-    <div className="h-full w-full" data-testid="dag" ref={box}>
-      <ReactFlow
-        nodes={nodes}
-        edges={edges}
-        nodeTypes={nodeTypes}
-        onInit={onInit}
-        minZoom={0.1}
-        nodesDraggable={false}
-        nodesConnectable={false}
-        proOptions={{ hideAttribution: true }}
-        onNodeClick={(_, node) => onSelect?.(node.id)}
-        colorMode="dark"
-        ariaLabelConfig={{ "node.a11yDescription.default": "Press Enter to show this step." }}
-      >
-        <Background />
-        <Controls showInteractive={false} fitViewOptions={{ padding: 0.1 }} />
-        {workflow.steps.length > 6 && (
-          <MiniMap
-            pannable
-            zoomable
-            ariaLabel="Overview of the whole graph"
-            nodeColor={(node) => MINIMAP_COLOUR[(node.data as StepNodeData).phase] ?? "#475569"}
-            bgColor="#0f172a"
-            maskColor="rgba(2, 6, 23, 0.55)"
-            maskStrokeColor="#38bdf8"
-            maskStrokeWidth={2}
-            style={{ width: 160, height: 90 }}
-            className="max-sm:!hidden"
-          />
-        )}
-      </ReactFlow>
-    </div>
+    <ToggleBranch.Provider value={toggle}>
+      <div className="h-full w-full" data-testid="dag" ref={box}>
+        <ReactFlow
+          nodes={nodes}
+          edges={edges}
+          nodeTypes={nodeTypes}
+          onInit={onInit}
+          minZoom={0.1}
+          nodesDraggable={false}
+          nodesConnectable={false}
+          proOptions={{ hideAttribution: true }}
+          onNodeClick={(_, node) => onSelect?.(node.id)}
+          colorMode="dark"
+          ariaLabelConfig={{ "node.a11yDescription.default": "Press Enter to show this step." }}
+        >
+          <Background />
+          <Controls showInteractive={false} fitViewOptions={{ padding: 0.1 }} />
+          {workflow.steps.length > 6 && (
+            <MiniMap
+              pannable
+              zoomable
+              ariaLabel="Overview of the whole graph"
+              nodeColor={(node) => MINIMAP_COLOUR[(node.data as StepNodeData).phase] ?? "#475569"}
+              bgColor="#0f172a"
+              maskColor="rgba(2, 6, 23, 0.55)"
+              maskStrokeColor="#38bdf8"
+              maskStrokeWidth={2}
+              style={{ width: 160, height: 90 }}
+              className="max-sm:!hidden"
+            />
+          )}
+        </ReactFlow>
+      </div>
+    </ToggleBranch.Provider>
   );
 });
