@@ -371,6 +371,13 @@ for (const [workflow, steps, first, pair] of [
       assert.ok(layout.terminal >= Math.min(300, viewport.width - 40), `${name}: terminal is ${layout.terminal} px wide`);
       assert.ok(layout.terminalHeight >= 200, `${name}: terminal is ${layout.terminalHeight} px high`);
 
+      if (name === "desktop" && steps > 6) {
+        const mini = await page.evaluate(() => {
+          const rects = [...document.querySelectorAll(".react-flow__minimap-node")];
+          return { count: rects.length, first: rects[0] && [rects[0].getAttribute("width"), rects[0].style.fill] };
+        });
+        assert.equal(mini.count, steps, "the minimap draws every step");
+      }
       if (name === "desktop") {
         // The workflow's Markdown, read-only, beside the DAG (GET /workflows/{name} `source`).
         await page.getByRole("button", { name: "Workflow source" }).click();

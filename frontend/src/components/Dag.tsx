@@ -215,7 +215,19 @@ export function buildNodes(
       (previous.hidden ?? false) === isHidden;
     const node: StepNodeType = same
       ? previous
-      : { id: step.id, type: "step", position, data, draggable: false, connectable: false, hidden: isHidden };
+      : {
+          id: step.id,
+          type: "step",
+          position,
+          data,
+          draggable: false,
+          connectable: false,
+          hidden: isHidden,
+          // The minimap sizes nodes from the node objects (measured sizes stay inside React
+          // Flow, which never hands them back to these controlled nodes).
+          initialWidth: NODE_W,
+          initialHeight: NODE_H,
+        };
     byId.set(step.id, node);
     return node;
   });
