@@ -92,6 +92,45 @@ async function waitForHttp(url, child, what) {
   throw new Error(`${what} did not answer ${url} within 90 s:\n${child.output()}`);
 }
 
+/** One step of a generated workflow on the project's Researcher agent. */
+function stepText(id, inputs, output) {
+  return [
+    `## Step: ${id}`,
+    "* **Agent:** [Researcher](../agents/researcher.agent.md)",
+    `* **Input:** ${inputs.map((name) => "${" + name + "}").join(", ")}`,
+    `* **Output:** \${${output}}`,
+    "",
+    `Note one thing about ${inputs.map((name) => "${" + name + "}").join(" and ")}.`,
+    "",
+  ].join("\n");
+}
+
+function header(name, description) {
+  return `---\nname: ${name}\ndescription: ${description}\ninputs:\n  Topic: {required: true}\n---\n${description}\n\n`;
+}
+
+/** Three steps: one, then a parallel pair reading it. */
+function threeStepWorkflow() {
+  return (
+    header("three-step", "One step, then two in parallel.") +
+    stepText("gather", ["Topic"], "Facts") +
+    stepText("summarise", ["Facts"], "Summary") +
+    stepText("question", ["Facts"], "Questions")
+  );
+}
+
+/** Thirty steps: three parallel chains of ten. */
+function thirtyStepWorkflow() {
+  let text = header("thirty-step", "Three parallel chains of ten steps.");
+  for (let layer = 1; layer <= 10; layer++) {
+    for (const chain of ["A", "B", "C"]) {
+      const input = layer === 1 ? "Topic" : `Notes${chain}${layer - 1}`;
+      text += stepText(`step-${chain.toLowerCase()}${layer}`, [input], `Notes${chain}${layer}`);
+    }
+  }
+  return text;
+}
+
 before(async () => {
   assert.ok(
     existsSync(CHROMIUM),
@@ -108,6 +147,8 @@ before(async () => {
   const settings = readFileSync(toml, "utf8").replace(/^default = .*$/m, 'default = "scripted/echo"');
   assert.match(settings, /default = "scripted\/echo"/, "orchestra.toml has no models.default line");
   writeFileSync(toml, settings);
+  writeFileSync(join(project, "workflows", "three-step.workflow.md"), threeStepWorkflow());
+  writeFileSync(join(project, "workflows", "thirty-step.workflow.md"), thirtyStepWorkflow());
   apiKey = JSON.parse(
     orchestra(["keys", "create", "--name", "web-e2e", "--role", "operator", "--json", "-p", project]),
   ).key;
@@ -207,19 +248,36 @@ test("sign in, start research-brief, watch it finish live, replay it", async () 
 
   // The final output, in the terminal that xterm draws and in its accessible mirror.
   const finalText = "Merge these notes into a one-page brief on honey bees";
-  await page.locator(".xterm-rows").filter({ hasText: "run succeeded" }).waitFor(WAIT);
-  await page.locator(".xterm-rows").filter({ hasText: finalText }).waitFor(WAIT);
+  try {
+    await page.locator(".xterm-rows").filter({ hasText: "run succeeded" }).waitFor(WAIT);
+  } catch (exc) {
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT.replace(".png", "-failed.png") });
+    console.log(await page.getByRole("log", { name: "Run log" }).textContent());
+    throw exc;
+  }
   const mirror = await page.getByRole("log", { name: "Run log" }).textContent();
   assert.ok(mirror.includes(finalText), `the terminal log lacks the final output:\n${mirror}`);
+  // Printed once: not again as the step's final message, its output and the run's output.
+  assert.equal(mirror.split(finalText).length - 1, 1, `the final answer is repeated:\n${mirror}`);
+  // The run's outputs, rendered on the page as well.
+  await page.getByTestId("run-outputs").filter({ hasText: finalText }).waitFor(WAIT);
   assert.ok(mirror.includes("── step brief started"), "the terminal log lacks the step lifecycle");
 
   // The step panel shows what the last step produced.
   await page.getByTestId("dag-node-brief").click();
   await page.getByTestId("step-panel").filter({ hasText: finalText }).waitFor(WAIT);
+  // ... and the terminal shows that step's lines only, until "Show all steps".
+  const log = page.getByRole("log", { name: "Run log" });
+  await log.filter({ hasText: "── step brief started" }).waitFor(WAIT);
+  assert.ok(!(await log.textContent()).includes("[history]"), "the filtered terminal shows other steps");
 
   mkdirSync(dirname(SCREENSHOT), { recursive: true });
   await page.screenshot({ path: SCREENSHOT });
   console.log(`screenshot: ${SCREENSHOT}`);
+
+  await page.getByRole("button", { name: "Show all steps" }).click();
+  await log.filter({ hasText: "[history]" }).waitFor(WAIT);
 
   // Replay: the stored events redraw the same finished run from the start.
   const eventCount = await page.getByTestId("event-count").textContent();
@@ -244,3 +302,94 @@ test("sign in, start research-brief, watch it finish live, replay it", async () 
   assert.deepEqual(failedRequests, ["401 /api/v1/me"]);
   await context.close();
 });
+
+const VIEWPORTS = {
+  desktop: { width: 1280, height: 800 },
+  phone: { width: 390, height: 844 },
+};
+
+async function startRun(workflow) {
+  const response = await fetch(`${baseUrl}/api/v1/runs`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ workflow, inputs: { Topic: "honey bees" } }),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 201, text);
+  return JSON.parse(text).id;
+}
+
+/** The height in screen pixels of a node's step name: its font size times the DAG's zoom. */
+async function labelPixels(page) {
+  return page.evaluate(() => {
+    const label = document.querySelector('[data-testid="dag-node-label"]');
+    const viewport = document.querySelector(".react-flow__viewport");
+    const scale = new DOMMatrixReadOnly(getComputedStyle(viewport).transform).a;
+    return { font: parseFloat(getComputedStyle(label).fontSize), scale };
+  });
+}
+
+for (const [workflow, steps, first, pair] of [
+  ["three-step", 3, "gather", ["summarise", "question"]],
+  ["thirty-step", 30, "step-a1", ["step-a1", "step-b1"]],
+]) {
+  test(`the Run page of a ${steps}-step run reads at desktop and phone widths`, async () => {
+    const runId = await startRun(workflow);
+    for (const [name, viewport] of Object.entries(VIEWPORTS)) {
+      const context = await browser.newContext({ viewport });
+      await context.addInitScript((key) => sessionStorage.setItem("orchestra.apiKey", key), apiKey);
+      const page = await context.newPage();
+      const errors = [];
+      page.on("pageerror", (error) => errors.push(String(error)));
+      await page.goto(`${baseUrl}/#/runs/${encodeURIComponent(runId)}`);
+      await page.locator('[data-testid="run-status"][data-status="succeeded"]').waitFor(WAIT);
+      await page.getByTestId(`dag-node-${first}`).waitFor(WAIT);
+      assert.equal(await page.locator('[data-testid^="dag-node-"][data-phase]').count(), steps);
+
+      const { font, scale } = await labelPixels(page);
+      assert.ok(font * scale >= 10, `${name}: node labels are ${font} px × zoom ${scale} = ${font * scale} px`);
+      // Each node tells its attempt and how long it took.
+      assert.match(await page.getByTestId(`dag-node-${first}-meta`).textContent(), /attempt 1 · \d+(\.\d)? s/);
+
+      // Parallel steps sit one above the other (in either order) without overlapping.
+      const [upper, lower] = await Promise.all(pair.map((id) => page.getByTestId(`dag-node-${id}`).boundingBox()));
+      const apart = upper.y + upper.height <= lower.y || lower.y + lower.height <= upper.y;
+      assert.ok(apart, `${name}: nodes ${pair.join(" and ")} overlap`);
+
+      // Nothing overflows sideways; the graph and the terminal keep a usable size.
+      const layout = await page.evaluate(() => {
+        const size = (id) => document.querySelector(`[data-testid="${id}"]`).getBoundingClientRect();
+        return {
+          scrollWidth: document.documentElement.scrollWidth,
+          dag: size("dag-pane").width,
+          terminal: size("terminal-pane").width,
+          terminalHeight: size("terminal-pane").height,
+        };
+      });
+      assert.ok(layout.scrollWidth <= viewport.width, `${name}: page is ${layout.scrollWidth} px wide`);
+      assert.ok(layout.dag >= Math.min(300, viewport.width - 40), `${name}: DAG is ${layout.dag} px wide`);
+      assert.ok(layout.terminal >= Math.min(300, viewport.width - 40), `${name}: terminal is ${layout.terminal} px wide`);
+      assert.ok(layout.terminalHeight >= 200, `${name}: terminal is ${layout.terminalHeight} px high`);
+
+      if (name === "desktop" && steps > 6) {
+        const mini = await page.evaluate(() => {
+          const rects = [...document.querySelectorAll(".react-flow__minimap-node")];
+          return { count: rects.length, first: rects[0] && [rects[0].getAttribute("width"), rects[0].style.fill] };
+        });
+        assert.equal(mini.count, steps, "the minimap draws every step");
+      }
+      if (name === "desktop") {
+        // The workflow's Markdown, read-only, beside the DAG (GET /workflows/{name} `source`).
+        await page.getByRole("button", { name: "Workflow source" }).click();
+        await page.getByTestId("workflow-source").filter({ hasText: `## Step: ${first}` }).waitFor(WAIT);
+      }
+
+      const shot = join(REPO, "test-artifacts", `run-${steps}-steps-${name}.png`);
+      mkdirSync(dirname(shot), { recursive: true });
+      await page.screenshot({ path: shot });
+      console.log(`screenshot: ${shot}`);
+      assert.deepEqual(errors, [], "the page threw");
+      await context.close();
+    }
+  });
+}

@@ -345,3 +345,12 @@ async def test_project_edits_are_picked_up_without_restart(
             break
         await asyncio.sleep(0.05)
     assert found["description"] == "Edited."
+
+
+async def test_workflow_answers_its_markdown_source(
+    client: httpx.AsyncClient, container: Container, keys: Keys
+) -> None:
+    """The web UI shows the workflow's Markdown beside its DAG, read-only."""
+    path = container.settings.project_dir / "workflows" / "pair.workflow.md"
+    found = (await client.get("/api/v1/workflows/pair", headers=auth(keys.viewer))).json()
+    assert found["source"] == path.read_text(encoding="utf-8")

@@ -50,6 +50,8 @@ export interface Workflow {
   layers: string[][];
   edges: [string, string][];
   outputs: string[];
+  /** The workflow file's Markdown (read-only); "" or absent when there is no file. */
+  source?: string;
 }
 
 export type AgentState = "idle" | "active" | "error";
@@ -80,6 +82,12 @@ export type StepStatus = "pending" | "running" | "succeeded" | "failed" | "skipp
 export interface ErrorInfo {
   code: string;
   message: string;
+  /** The error's class name (`StepRejected` ...), when the server sends it. */
+  type?: string;
+  retryable?: boolean;
+  /** A rejected approval: who rejected it, and why. */
+  by?: string | null;
+  reason?: string | null;
 }
 
 export interface RunSummary {

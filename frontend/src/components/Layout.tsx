@@ -21,7 +21,7 @@ export function Layout() {
       >
         Skip to content
       </a>
-      <header className="flex h-12 shrink-0 items-center gap-6 border-b border-slate-800 bg-slate-900 px-4">
+      <header className="flex min-h-12 shrink-0 flex-wrap items-center gap-x-6 gap-y-1 border-b border-slate-800 bg-slate-900 px-4 py-1">
         <span className="font-bold tracking-wide text-sky-300">Orchestra</span>
         <nav aria-label="Main" className="flex gap-1">
           {LINKS.map((link) => (

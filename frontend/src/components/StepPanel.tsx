@@ -2,9 +2,11 @@
 // outputs, tool calls, usage, error, and — for operators — the approval decision.
 import { memo, useState } from "react";
 import type { Run, WorkflowStep } from "../api/types";
+import { describeError } from "../live/runState";
 import type { StepView } from "../live/runState";
 import { preview } from "../live/format";
 import { PHASE_STYLE } from "./Dag";
+import { Markdown } from "./Markdown";
 import { Button, formatCost } from "./ui";
 
 function Value({ value }: { value: unknown }) {
@@ -12,6 +14,16 @@ function Value({ value }: { value: unknown }) {
     <pre className="max-h-48 overflow-auto whitespace-pre-wrap break-words rounded bg-slate-950 p-2 text-xs text-slate-200">
       {typeof value === "string" ? preview(value, 20_000) : preview(JSON.stringify(value, null, 2), 20_000)}
     </pre>
+  );
+}
+
+/** An output: text as Markdown (what models write), anything else as JSON. */
+export function OutputValue({ value }: { value: unknown }) {
+  if (typeof value !== "string") return <Value value={value} />;
+  return (
+    <div className="max-h-96 overflow-auto rounded bg-slate-950 p-2">
+      <Markdown text={preview(value, 50_000)} />
+    </div>
   );
 }
 
@@ -94,7 +106,7 @@ export const StepPanel = memo(function StepPanel({
 
       {view?.error && (
         <div role="alert" className="rounded border border-red-700 bg-red-950 p-2 text-red-100">
-          {view.error.code}: {view.error.message}
+          {describeError(view.error)}
           {view.willRetry ? " (retrying)" : ""}
         </div>
       )}
@@ -121,7 +133,7 @@ export const StepPanel = memo(function StepPanel({
           Object.entries(view.outputs).map(([name, value]) => (
             <div key={name} className="mt-1">
               <div className="text-xs text-slate-400">{name}</div>
-              <Value value={value} />
+              <OutputValue value={value} />
             </div>
           ))
         )}

@@ -70,7 +70,11 @@ function createXterm(host: HTMLElement): { term: XTerm; fit: FitAddon } | null {
   }
 }
 
-export const Terminal = memo(function Terminal({ log }: { log: EventLog }) {
+/**
+ * `step` filters the terminal to one step's events (the step selected on the page); the
+ * whole log is re-formatted when it changes, so a filtered view reads like a log of its own.
+ */
+export const Terminal = memo(function Terminal({ log, step = null }: { log: EventLog; step?: string | null }) {
   const hostRef = useRef<HTMLDivElement>(null);
   const mirrorRef = useRef<HTMLDivElement>(null);
 
@@ -97,6 +101,7 @@ export const Terminal = memo(function Terminal({ log }: { log: EventLog }) {
       let ansi = "";
       let plain = "";
       for (const event of batch) {
+        if (step !== null && event.step_id !== step) continue;
         const chunk = formatter.format(event);
         ansi += chunk.ansi;
         plain += chunk.plain;
@@ -120,10 +125,14 @@ export const Terminal = memo(function Terminal({ log }: { log: EventLog }) {
       observer?.disconnect();
       view?.term.dispose();
     };
-  }, [log]);
+  }, [log, step]);
 
   return (
-    <section aria-label="Run terminal" className="relative flex h-full min-h-0 flex-col">
+    <section
+      aria-label="Run terminal"
+      data-step-filter={step ?? ""}
+      className="relative flex h-full min-h-0 flex-col"
+    >
       <div
         ref={hostRef}
         data-testid="xterm-host"

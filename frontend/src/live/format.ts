@@ -59,9 +59,26 @@ function timeOf(timestamp: number | string): string {
  */
 export class EventFormatter {
   private streaming: string | null = null;
+  /** Per step: the text its token stream printed, so the final message is not printed again. */
+  private streamed = new Map<string, string>();
+  /** Every model answer already on screen (trimmed), with the step that printed it. */
+  private shown = new Map<string, string>();
 
   reset(): void {
     this.streaming = null;
+    this.streamed.clear();
+    this.shown.clear();
+  }
+
+  /** The answer was printed already (streamed, or as an earlier message or output). */
+  private alreadyShown(text: string): string | undefined {
+    const key = text.trim();
+    return key === "" ? undefined : this.shown.get(key);
+  }
+
+  private remember(text: string, step: string): void {
+    const key = text.trim();
+    if (key !== "" && !this.shown.has(key)) this.shown.set(key, step);
   }
 
   format(event: RunEvent): Chunk {
@@ -77,8 +94,28 @@ export class EventFormatter {
         add(`${timeOf(event.timestamp)} [${step}] `, "dim");
         this.streaming = step;
       }
-      add(String(c.text ?? ""), "cyan");
+      const text = String(c.text ?? "");
+      this.streamed.set(step, (this.streamed.get(step) ?? "") + text);
+      add(text, "cyan");
       return join(parts);
+    }
+    if (event.type === "agent_thought") {
+      // The final message of a streamed answer repeats the tokens already on screen.
+      const text = String(c.text ?? "");
+      const streamed = this.streamed.get(step);
+      this.streamed.delete(step);
+      if (streamed !== undefined) this.remember(streamed, step);
+      if (this.alreadyShown(text) !== undefined || text.trim() === "") {
+        return join(parts);
+      }
+      this.remember(text, step);
+    }
+    if (event.type === "step_complete") {
+      const streamed = this.streamed.get(step);
+      if (streamed !== undefined) this.remember(streamed, step);
+    }
+    if (event.type === "step_started" || (event.type === "log" && c.stream_restart)) {
+      this.streamed.delete(step); // a new attempt, or a restarted stream: the old text is void
     }
     if (this.streaming !== null) {
       add("\n");
@@ -120,34 +157,35 @@ export class EventFormatter {
       }
       case "step_complete": {
         add(`✔ step ${step} complete (${tokensOf(c.usage)} tokens)`, "boldGreen");
-        const outputs = (c.outputs ?? {}) as Record<string, unknown>;
-        for (const [name, value] of Object.entries(outputs)) {
-          add(`\n  ${name}: `, "bold");
-          add(preview(value, 4000));
-        }
+        this.addOutputs(c.outputs, step, "  ", " ", 4000, add);
         break;
       }
       case "step_failed": {
         const err = (c.error ?? {}) as Record<string, unknown>;
+        if (err.code === "rejected" || err.type === "StepRejected") {
+          const reason = err.reason ? `: ${String(err.reason)}` : "";
+          add(`✖ step ${step} rejected by ${String(err.by || "a reviewer")}${reason}`, "boldRed");
+          break;
+        }
+        const attempt = c.attempt !== undefined && c.attempt !== null ? ` (attempt ${String(c.attempt)})` : "";
+        const message = err.message ? `: ${String(err.message)}` : "";
         add(
-          `✖ step ${step} failed (attempt ${String(c.attempt ?? "?")}): ${String(err.code ?? "error")}: ${String(err.message ?? "")}${c.will_retry ? " — retrying" : ""}`,
+          `✖ step ${step} failed${attempt}: ${String(err.code ?? err.type ?? "error")}${message}${c.will_retry ? " — retrying" : ""}`,
           "boldRed",
         );
         break;
       }
       case "approval_requested":
-        add(`⏸ step ${step} waits for approval`, "magenta");
+        // U+25C6 is in every common monospace font (U+23F8 drew an empty box); bold yellow
+        // reads on the dark background where magenta did not.
+        add(`◆ step ${step} waits for approval`, "boldYellow");
         break;
       case "run_finished": {
         const status = String(c.status ?? "finished");
         const style: Style =
           status === "succeeded" ? "boldGreen" : status === "failed" ? "boldRed" : "boldYellow";
         add(`■ run ${status}`, style);
-        const outputs = (c.outputs ?? {}) as Record<string, unknown>;
-        for (const [name, value] of Object.entries(outputs)) {
-          add(`\n${name}:\n`, "bold");
-          add(preview(value, 20_000));
-        }
+        this.addOutputs(c.outputs, step, "", "\n", 20_000, add);
         if (c.error) add(`\n${preview(c.error, 1000)}`, "red");
         break;
       }
@@ -159,6 +197,29 @@ export class EventFormatter {
     }
     add("\n");
     return join(parts);
+  }
+
+  /** Outputs, each printed once: a value already on screen is referred to, not repeated. */
+  private addOutputs(
+    outputs: unknown,
+    step: string,
+    indent: string,
+    gap: string,
+    max: number,
+    add: (text: string, style?: Style) => void,
+  ): void {
+    for (const [name, value] of Object.entries((outputs ?? {}) as Record<string, unknown>)) {
+      const text = typeof value === "string" ? value : preview(value, max);
+      const where = this.alreadyShown(text);
+      if (where !== undefined) {
+        add(`\n${indent}${name}: `, "bold");
+        add(where === step ? "(the answer above)" : `(as printed by step ${where} above)`, "dim");
+        continue;
+      }
+      add(`\n${indent}${name}:${gap}`, "bold");
+      add(preview(value, max));
+      this.remember(text, step);
+    }
   }
 }
 

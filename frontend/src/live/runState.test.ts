@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Run } from "../api/types";
 import { event } from "../test/fakeServer";
-import { initialRunState, runReducer } from "./runState";
+import { describeError, initialRunState, isRejection, liveTokens, runReducer } from "./runState";
 
 const apply = (events: ReturnType<typeof event>[], state = initialRunState("run-1")) =>
   runReducer(state, { type: "events", events });
@@ -133,5 +133,61 @@ describe("runReducer", () => {
     expect(final.status).toBe("cancelled");
     expect(final.steps.a.phase).toBe("cancelled");
     expect(final.steps.b.phase).toBe("skipped");
+  });
+
+  it("starts from nothing when reset for another run id", () => {
+    const first = apply([event(1, "run_started", null), event(2, "step_started", "a", { attempt: 1 })]);
+    const reset = runReducer(first, { type: "reset", runId: "run-2" });
+    expect(reset.runId).toBe("run-2");
+    expect(reset.steps).toEqual({});
+    expect(reset.run).toBeNull();
+    // The new run's events count: before, they were dropped as "another run's".
+    const next = runReducer(reset, {
+      type: "events",
+      events: [{ ...event(1, "run_started", null), run_id: "run-2" }],
+    });
+    expect(next.eventCount).toBe(1);
+    expect(next.status).toBe("running");
+  });
+
+  it("ignores a late snapshot of the run shown before", () => {
+    const state = initialRunState("run-2");
+    const late = { id: "run-1", status: "running", steps: [] } as unknown as Run;
+    expect(runReducer(state, { type: "snapshot", run: late })).toBe(state);
+  });
+
+  it("counts streamed tokens until the step reports its usage", () => {
+    const streaming = apply([
+      event(1, "step_started", "a", { attempt: 1 }),
+      event(2, "token", "a", { text: "a" }),
+      event(3, "token", "a", { text: "b" }),
+      event(4, "token", "a", { text: "c" }),
+    ]);
+    expect(liveTokens(streaming)).toBe(3);
+    const done = apply([event(5, "step_complete", "a", { outputs: {}, usage: { total_tokens: 40 } })], streaming);
+    expect(liveTokens(done)).toBe(40);
+  });
+
+  it("keeps who rejected a step and why", () => {
+    const state = apply([
+      event(1, "approval_requested", "a", {}),
+      event(2, "step_failed", "a", {
+        will_retry: false,
+        error: { type: "StepRejected", code: "rejected", message: "rejected by bob: no", retryable: false, by: "bob", reason: "no" },
+      }),
+    ]);
+    const error = state.steps.a.error;
+    expect(isRejection(error)).toBe(true);
+    expect(error && describeError(error)).toBe("rejected by bob: no");
+  });
+
+  it("records when a step started and finished, for its duration", () => {
+    const state = apply([
+      { ...event(1, "step_started", "a", { attempt: 2 }), timestamp: 100 },
+      { ...event(2, "step_complete", "a", { outputs: {} }), timestamp: 103.5 },
+    ]);
+    expect(state.steps.a.startedAt).toBe(100);
+    expect(state.steps.a.finishedAt).toBe(103.5);
+    expect(state.steps.a.attempt).toBe(2);
   });
 });

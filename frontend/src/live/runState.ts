@@ -38,6 +38,11 @@ export interface StepView {
   toolCalls: ToolCallView[];
   /** How many agent_thought/token events the step produced (the text itself is in the terminal). */
   thoughts: number;
+  /** Streamed `token` events of the current attempt: the live token count until usage arrives. */
+  streamedTokens: number;
+  /** When the current attempt started and settled (event timestamps, seconds). */
+  startedAt: number | null;
+  finishedAt: number | null;
   willRetry: boolean;
   approvalDecision: string | null;
   /** Set once an event has described this step: snapshots then no longer override it. */
@@ -58,7 +63,7 @@ export interface RunState {
 export type RunAction =
   | { type: "events"; events: RunEvent[] }
   | { type: "snapshot"; run: Run }
-  | { type: "reset" };
+  | { type: "reset"; runId?: string };
 
 export function initialRunState(runId: string): RunState {
   return {
@@ -84,6 +89,9 @@ function emptyStep(id: string): StepView {
     error: null,
     toolCalls: [],
     thoughts: 0,
+    streamedTokens: 0,
+    startedAt: null,
+    finishedAt: null,
     willRetry: false,
     approvalDecision: null,
     fromEvents: false,
@@ -103,9 +111,40 @@ function asRecord(value: unknown): Record<string, unknown> | null {
 }
 
 function asError(value: unknown): ErrorInfo | null {
+  if (typeof value === "string" && value !== "") return { code: "error", message: value };
   const record = asRecord(value);
   if (record === null) return null;
-  return { code: String(record.code ?? "error"), message: String(record.message ?? "") };
+  const info: ErrorInfo = {
+    code: String(record.code ?? record.type ?? "error"),
+    message: String(record.message ?? ""),
+  };
+  if (typeof record.type === "string") info.type = record.type;
+  if (typeof record.retryable === "boolean") info.retryable = record.retryable;
+  if ("by" in record) info.by = record.by === null ? null : String(record.by);
+  if ("reason" in record) info.reason = record.reason === null ? null : String(record.reason);
+  return info;
+}
+
+/** A step that failed because a reviewer rejected its approval (not because it broke). */
+export function isRejection(error: ErrorInfo | null | undefined): boolean {
+  return !!error && (error.code === "rejected" || error.type === "StepRejected");
+}
+
+/** How a step's error reads: "rejected by X: reason" for a rejection, else "code: message". */
+export function describeError(error: ErrorInfo): string {
+  if (isRejection(error)) {
+    const reason = error.reason ? `: ${error.reason}` : "";
+    return `rejected by ${error.by || "a reviewer"}${reason}`;
+  }
+  return error.message ? `${error.code}: ${error.message}` : error.code;
+}
+
+/** Seconds since the epoch of an event's or snapshot's timestamp, or null. */
+export function toSeconds(value: number | string | null | undefined): number | null {
+  if (value === null || value === undefined || value === "") return null;
+  if (typeof value === "number") return value;
+  const ms = new Date(value).getTime();
+  return Number.isNaN(ms) ? null : ms / 1000;
 }
 
 function asUsage(value: unknown): Usage | null {
@@ -134,11 +173,21 @@ function applyToStep(step: StepView, event: RunEvent): StepView {
         agent: typeof c.agent === "string" ? c.agent : step.agent,
         error: null,
         willRetry: false,
+        streamedTokens: 0,
+        startedAt: toSeconds(event.timestamp),
+        finishedAt: null,
         fromEvents: true,
       };
     case "agent_thought":
-    case "token":
       return { ...step, thoughts: step.thoughts + 1, fromEvents: true };
+    case "token":
+      return {
+        ...step,
+        thoughts: step.thoughts + 1,
+        // A restarted stream replaces the text before it, but its tokens were still spent.
+        streamedTokens: step.streamedTokens + 1,
+        fromEvents: true,
+      };
     case "tool_call":
       return {
         ...step,
@@ -178,6 +227,7 @@ function applyToStep(step: StepView, event: RunEvent): StepView {
         usage: asUsage(c.usage) ?? step.usage,
         error: null,
         willRetry: false,
+        finishedAt: toSeconds(event.timestamp),
         fromEvents: true,
       };
     case "step_failed": {
@@ -188,6 +238,7 @@ function applyToStep(step: StepView, event: RunEvent): StepView {
         error: asError(c.error),
         attempt: Number(c.attempt ?? step.attempt),
         willRetry,
+        finishedAt: willRetry ? step.finishedAt : toSeconds(event.timestamp),
         fromEvents: true,
       };
     }
@@ -253,6 +304,8 @@ const SNAPSHOT_PHASE: Record<string, StepPhase> = {
 };
 
 function applySnapshot(state: RunState, run: Run): RunState {
+  // A late answer for the run the page showed before must not leak into this one.
+  if (run.id !== undefined && run.id !== state.runId) return state;
   let steps = state.steps;
   let copied = false;
   const finished = isFinished(run.status);
@@ -280,7 +333,9 @@ function applySnapshot(state: RunState, run: Run): RunState {
       attempt: snap.attempt ?? base.attempt,
       outputs: snap.outputs ?? base.outputs,
       usage: snap.usage ?? base.usage,
-      error: snap.error ?? base.error,
+      error: asError(snap.error) ?? base.error,
+      startedAt: toSeconds(snap.started_at) ?? base.startedAt,
+      finishedAt: toSeconds(snap.finished_at) ?? base.finishedAt,
       approvalDecision: snap.approval?.decision ?? base.approvalDecision,
     };
     if (!copied) {
@@ -296,8 +351,17 @@ function applySnapshot(state: RunState, run: Run): RunState {
     // A finished snapshot is final; while live, event-derived status is newer than a snapshot.
     status: finished ? run.status : (state.status ?? run.status),
     outputs: finished ? (run.outputs ?? state.outputs) : state.outputs,
-    error: run.error ?? state.error,
+    error: asError(run.error) ?? state.error,
   };
+}
+
+/** Tokens the run has used so far: the snapshot's total, or the live count when larger. */
+export function liveTokens(state: RunState): number {
+  let live = 0;
+  for (const step of Object.values(state.steps)) {
+    live += step.usage && step.usage.total_tokens > 0 ? step.usage.total_tokens : step.streamedTokens;
+  }
+  return Math.max(state.run?.usage?.total_tokens ?? 0, live);
 }
 
 function isSettled(phase: StepPhase): boolean {
@@ -311,6 +375,8 @@ export function runReducer(state: RunState, action: RunAction): RunState {
     case "snapshot":
       return applySnapshot(state, action.run);
     case "reset":
+      // Another run (the page's id changed): nothing of the previous run may survive.
+      if (action.runId !== undefined && action.runId !== state.runId) return initialRunState(action.runId);
       return { ...initialRunState(state.runId), run: state.run };
   }
 }

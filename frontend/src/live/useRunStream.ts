@@ -77,7 +77,7 @@ export function useRunStream(runId: string, client: ApiClient): RunStream {
   useEffect(() => {
     log.reset();
     seenRef.current = 0;
-    dispatch({ type: "reset" });
+    dispatch({ type: "reset", runId });
     setLoadError(null);
     refresh();
 

@@ -6,10 +6,12 @@ import { canOperate } from "../api/client";
 import { useSession } from "../api/auth";
 import type { Run, Workflow } from "../api/types";
 import { Dag, PHASE_STYLE } from "../components/Dag";
-import { StepPanel } from "../components/StepPanel";
+import { RerunForm } from "../components/RerunForm";
+import { OutputValue, StepPanel } from "../components/StepPanel";
+import { WorkflowSource } from "../components/WorkflowSource";
 import { Terminal } from "../components/Terminal";
 import { Button, ErrorBox, StatusBadge, formatCost, formatDuration } from "../components/ui";
-import { isFinished } from "../live/runState";
+import { describeError, isFinished, isRejection, liveTokens } from "../live/runState";
 import type { RunState } from "../live/runState";
 import { useAsync } from "../live/useAsync";
 import { useRunStream } from "../live/useRunStream";
@@ -53,15 +55,18 @@ function workflowFromRun(run: Run): Workflow {
 function RunFigures({ state }: { state: RunState }) {
   const run = state.run;
   const usage = run?.usage;
+  const tokens = liveTokens(state);
   return (
-    <dl className="flex gap-4 text-xs text-slate-400">
+    <dl className="flex flex-wrap gap-x-4 gap-y-1 text-xs text-slate-400">
       <div>
         <dt className="inline">duration </dt>
         <dd className="inline text-slate-200">{formatDuration(run?.duration_s)}</dd>
       </div>
       <div>
         <dt className="inline">tokens </dt>
-        <dd className="inline text-slate-200">{usage?.total_tokens ?? "—"}</dd>
+        <dd className="inline text-slate-200" data-testid="token-count">
+          {run || tokens > 0 ? tokens : "—"}
+        </dd>
       </div>
       <div>
         <dt className="inline">cost </dt>
@@ -77,13 +82,24 @@ function RunFigures({ state }: { state: RunState }) {
   );
 }
 
+/**
+ * The page of one run. Keyed by the run id, so going from one run straight to another
+ * (address bar, back/forward) starts from a clean page: no selected step, no event count,
+ * no stream of the previous run survive.
+ */
 export function RunPage() {
   const { id = "" } = useParams();
+  return <RunView key={id} id={id} />;
+}
+
+function RunView({ id }: { id: string }) {
   const { client, me } = useSession();
   const stream = useRunStream(id, client);
   const { state } = stream;
   const [selected, setSelected] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
+  const [rerunning, setRerunning] = useState(false);
+  const [showSource, setShowSource] = useState(false);
   const workflowName = state.run?.workflow ?? null;
   const [workflow] = useAsync(
     () => (workflowName ? client.workflow(workflowName) : new Promise<Workflow>(() => {})),
@@ -120,6 +136,12 @@ export function RunPage() {
 
   const stepIds = graph?.steps.map((s) => s.id) ?? Object.keys(state.steps);
   const waiting = stepIds.filter((s) => state.steps[s]?.phase === "waiting");
+  const failedSteps = stepIds.filter((s) => state.steps[s]?.phase === "failed");
+  const rejected = failedSteps.filter((s) => isRejection(state.steps[s]?.error));
+  // Resuming re-runs failed steps; a rejection is a decision, not a breakage to retry.
+  const resumable =
+    state.status === "cancelled" ||
+    (state.status === "failed" && (failedSteps.length === 0 || rejected.length < failedSteps.length));
   const selectedSpec = graph?.steps.find((s) => s.id === selected);
 
   return (
@@ -150,8 +172,18 @@ export function RunPage() {
               Cancel run
             </Button>
           )}
-          {operator && (state.status === "failed" || state.status === "cancelled") && (
+          {operator && resumable && (
             <Button onClick={() => act(() => client.resumeRun(id))}>Resume</Button>
+          )}
+          {operator && state.run && (
+            <Button onClick={() => setRerunning((open) => !open)} aria-expanded={rerunning}>
+              Re-run
+            </Button>
+          )}
+          {workflow.phase === "ready" && workflow.value.source && (
+            <Button onClick={() => setShowSource((open) => !open)} aria-pressed={showSource}>
+              Workflow source
+            </Button>
           )}
           {finished && (
             <Button onClick={stream.replay} disabled={stream.replaying}>
@@ -166,6 +198,13 @@ export function RunPage() {
         </p>
       )}
       {actionError !== null && <ErrorBox error={actionError} />}
+      {rerunning && state.run && (
+        <RerunForm
+          run={state.run}
+          workflow={workflow.phase === "ready" ? workflow.value : null}
+          onClose={() => setRerunning(false)}
+        />
+      )}
       {waiting.length > 0 && (
         <div className="flex items-center gap-2 bg-purple-950 px-4 py-1 text-sm">
           Waiting for approval:
@@ -177,27 +216,65 @@ export function RunPage() {
           {!operator && <span className="text-purple-200">(an operator decides)</span>}
         </div>
       )}
-      {state.error && finished && (
-        <p role="alert" className="bg-red-950 px-4 py-1 text-sm text-red-100">
-          {state.error.code}: {state.error.message}
-        </p>
+      {finished && (state.error || rejected.length > 0) && (
+        <div role="alert" className="bg-red-950 px-4 py-1 text-sm text-red-100">
+          {rejected.length > 0
+            ? rejected.map((s) => {
+                const error = state.steps[s]?.error;
+                return <p key={s}>Step {s} {error ? describeError(error) : "rejected"}</p>;
+              })
+            : state.error && <p>{describeError(state.error)}</p>}
+        </div>
       )}
-      <div className="flex min-h-0 flex-1">
-        <div className="flex min-w-0 flex-1 flex-col">
-          <div className="h-[42%] min-h-[200px] border-b border-slate-800">
-            {graph ? (
-              <Dag workflow={graph} looks={state.steps} selected={selected} onSelect={setSelected} />
-            ) : (
-              <p role="status" className="p-4 text-slate-400">
-                Loading the workflow graph…
-              </p>
+      {/* Side by side from 768 px; below that the graph, terminal and panel stack and scroll. */}
+      <div className="flex min-h-0 flex-1 flex-col overflow-y-auto md:flex-row md:overflow-hidden">
+        <div className="flex min-w-0 shrink-0 flex-col md:flex-1 md:shrink">
+          <div
+            className={`flex border-b border-slate-800 md:h-[42%] md:min-h-[200px] ${
+              showSource ? "flex-col md:flex-row" : "h-[45vh] min-h-[260px]"
+            }`}
+            data-testid="dag-pane"
+          >
+            <div className={`min-w-0 flex-1 ${showSource ? "h-[45vh] min-h-[260px] md:h-auto md:min-h-0" : ""}`}>
+              {graph ? (
+                <Dag workflow={graph} looks={state.steps} selected={selected} onSelect={setSelected} />
+              ) : (
+                <p role="status" className="p-4 text-slate-400">
+                  Loading the workflow graph…
+                </p>
+              )}
+            </div>
+            {showSource && workflow.phase === "ready" && (
+              <div className="h-[40vh] border-t border-slate-800 md:h-auto md:w-2/5 md:border-l md:border-t-0">
+                <WorkflowSource source={workflow.value.source ?? ""} path={workflow.value.path} />
+              </div>
             )}
           </div>
-          <div className="min-h-0 flex-1 p-1">
-            <Terminal log={stream.log} />
+          <div
+            className="flex h-[50vh] min-h-[260px] flex-col p-1 md:h-auto md:min-h-0 md:flex-1"
+            data-testid="terminal-pane"
+          >
+            {selected && (
+              <p className="flex items-center gap-2 px-1 pb-1 text-xs text-slate-300" data-testid="terminal-filter">
+                Terminal shows step <span className="font-mono text-slate-100">{selected}</span> only
+                <button
+                  type="button"
+                  onClick={() => setSelected(null)}
+                  className="rounded border border-slate-600 px-2 py-0.5 hover:bg-slate-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-300"
+                >
+                  Show all steps
+                </button>
+              </p>
+            )}
+            <div className="min-h-0 flex-1">
+              <Terminal log={stream.log} step={selected} />
+            </div>
           </div>
         </div>
-        <aside aria-label="Steps" className="w-[360px] shrink-0 overflow-auto border-l border-slate-800 p-3">
+        <aside
+          aria-label="Steps"
+          className="w-full shrink-0 border-t border-slate-800 p-3 md:w-[360px] md:overflow-auto md:border-l md:border-t-0"
+        >
           <h2 className="sr-only">Steps</h2>
           <ul className="mb-3 flex flex-wrap gap-1">
             {stepIds.map((stepId) => {
@@ -231,14 +308,12 @@ export function RunPage() {
             <p className="text-sm text-slate-400">Select a step (in the graph or above) to see its inputs, outputs, tool calls and usage.</p>
           )}
           {finished && state.outputs && Object.keys(state.outputs).length > 0 && !selected && (
-            <div className="mt-4 text-sm">
+            <div className="mt-4 text-sm" data-testid="run-outputs">
               <h2 className="font-semibold">Run outputs</h2>
               {Object.entries(state.outputs).map(([name, value]) => (
                 <div key={name} className="mt-1">
                   <div className="text-xs text-slate-400">{name}</div>
-                  <pre className="max-h-64 overflow-auto whitespace-pre-wrap rounded bg-slate-950 p-2 text-xs">
-                    {typeof value === "string" ? value : JSON.stringify(value, null, 2)}
-                  </pre>
+                  <OutputValue value={value} />
                 </div>
               ))}
             </div>

@@ -102,6 +102,7 @@ class Workflow(BaseModel):
     layers: list[list[str]]
     edges: list[list[str]]
     outputs: list[str]
+    source: str = Field(default="", description="The workflow file's Markdown, read-only.")
 
 
 class ValidateRequest(_Body):

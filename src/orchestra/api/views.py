@@ -78,8 +78,22 @@ def diagnostic(item: Diagnostic, root: Path) -> dict[str, Any]:
 
 def workflow(spec: WorkflowSpec, root: Path) -> schemas.Workflow:
     return schemas.Workflow.model_validate(
-        {**workflow_view(spec), "path": shown_path(spec.path, root) if spec.path else ""}
+        {
+            **workflow_view(spec),
+            "path": shown_path(spec.path, root) if spec.path else "",
+            "source": _source(spec.path),
+        }
     )
+
+
+def _source(path: Path | None) -> str:
+    """The workflow's Markdown for the web UI's read-only view; empty when it has no file."""
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""  # removed since it was loaded: the DAG still shows
 
 
 def workflow_summary(spec: WorkflowSpec) -> schemas.WorkflowSummary:
