@@ -65,7 +65,7 @@ def test_a_second_process_commits_and_the_subscriber_gets_every_event_live(
         toml.write(f'\n[database]\nurl = "{postgres_url}"\n')
     server = Server(project, free_port())
     # A loaded machine imports slowly. Ready = migrated: the writer does not race the server.
-    server.wait_ready(timeout_s=300)
+    server.wait_ready()
     writer = subprocess.Popen(
         [sys.executable, "-m", "tests.api.commit_writer", str(project)],
         cwd=ROOT,

@@ -43,13 +43,17 @@ def test_proxy_only_sections_of_a_models_file_are_named_as_ignored(
     assert "'general_settings' (master_key)" in general and "sk-1234" not in general
 
 
-def test_an_unknown_router_setting_names_its_file_and_a_real_suggestion(tmp_path: Path) -> None:
+async def test_an_unknown_router_setting_names_its_file_and_a_real_suggestion(
+    tmp_path: Path,
+) -> None:
     models = tmp_path / "models.yaml"
     models.write_text(
         "model_list: []\nrouter_settings:\n  Routing-Stratgy: least-busy\n  frobnicate: 1\n"
     )
+    # The Router (and this check) are built when LiteLLM has loaded, before the first call.
+    gateway = build_gateway(GatewayConfig(cache="off", models_file=models))
     with pytest.raises(ModelConfigError) as caught:
-        build_gateway(GatewayConfig(cache="off", models_file=models))
+        await gateway.ready()
     message = str(caught.value)
     assert f"{models}: router_settings: unknown setting 'Routing-Stratgy'; did you mean " in message
     assert "'routing_strategy'" in message
@@ -57,9 +61,10 @@ def test_an_unknown_router_setting_names_its_file_and_a_real_suggestion(tmp_path
     assert "did you mean ?" not in message and "did you mean" not in message.split("frobnicate")[1]
 
 
-def test_an_unknown_inline_router_setting_points_at_orchestra_toml() -> None:
+async def test_an_unknown_inline_router_setting_points_at_orchestra_toml() -> None:
+    gateway = build_gateway(GatewayConfig(cache="off", router_settings={"num_retrys": 1}))
     with pytest.raises(ModelConfigError, match=r"\[models\]\.router_settings in orchestra\.toml"):
-        build_gateway(GatewayConfig(cache="off", router_settings={"num_retrys": 1}))
+        await gateway.ready()
 
 
 def closed_port() -> int:
