@@ -3,7 +3,6 @@ project's agents registered first, so a listing always shows the files as they a
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -25,6 +24,8 @@ def with_team(
 ) -> T:
     """Run ``work`` on the database (agents synced from the project's files); a user
     mistake (unknown task or agent, illegal move, bad input) exits 2 with its message."""
+    import asyncio
+
     from orchestra.definitions import DefinitionError, Project
     from orchestra.errors import UserMistake
     from orchestra.runtime.task_specs import agent_profile
