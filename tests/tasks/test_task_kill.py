@@ -157,3 +157,82 @@ async def test_a_killed_worker_leaves_every_task_to_the_next_one(tmp_path: Path)
         again = [call for call in calls[length:] if call in done]
         assert not again, f"steps that had succeeded ran again: {again}"
     assert set(calls) == {(f"t{n}", s) for n in range(TASKS) for s in "abc"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("max_attempts", [3, 1])
+async def test_a_live_process_requeues_the_tasks_of_one_that_died(
+    tmp_path: Path, max_attempts: int
+) -> None:
+    """Another process that is running sees the dead one's heartbeat lapse: the agent goes
+    offline, its unfinished task is queued again (attempt counted) and finished there; with
+    no attempt left, the task fails with the reason instead."""
+    from orchestra.engine.ids import RunId
+    from orchestra.engine.states import RunStatus
+    from orchestra.runtime.container import Container, ContainerOptions
+    from tests.tasks.task_worker import scripts
+
+    root = write_team(tmp_path / "team")
+    (root / "agents" / "slowpoke.agent.md").write_text(SLOW)
+    (root / "workflows" / "pipeline.workflow.md").write_text(PIPELINE)
+    toml = root / "orchestra.toml"
+    toml.write_text(
+        toml.read_text().replace(
+            "[tasks]\n", "[tasks]\nlapse_seconds = 1\nheartbeat_seconds = 0.2\n"
+        )
+    )
+    settings = load_settings(root, env={})
+    log = tmp_path / "calls.log"
+    database = await connect(settings.database.url)
+    created, _ = await TaskRepository(database).create(
+        TaskDraft(
+            title="pipeline",
+            workflow="pipeline",
+            inputs={"Topic": "t0"},
+            capabilities=("pipeline",),
+            max_attempts=max_attempts,
+        ),
+        by="test",
+    )
+    await database.aclose()
+
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, str(WORKER), str(root), str(log), cwd=ROOT
+    )
+    while not executions(log) and worker.returncode is None:  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    worker.send_signal(signal.SIGKILL)
+    await worker.wait()
+
+    # The survivor: it does not resume the dead process's runs itself (it was already
+    # running when that process died), so only recovery can finish the task.
+    container = await Container.open(
+        settings, ContainerOptions(refresh_s=None, resume=False, scripts=scripts(log))
+    )
+    try:
+        service = container.tasks
+        first = await service.tasks.get(created.id)
+        assert first.status.active and first.run_id is not None
+        deadline = asyncio.get_running_loop().time() + 120
+        while (await service.tasks.get(created.id)).status.active or (
+            await service.tasks.get(created.id)
+        ).status is TaskStatus.QUEUED:
+            await service.run_once()
+            assert asyncio.get_running_loop().time() < deadline, "the task never ended"
+            await asyncio.sleep(0.1)
+        done = await service.tasks.get(created.id)
+        old_run = await container.store.get_run(RunId(first.run_id))
+        moves = [m.target.value for m in await service.agents.transitions("slowpoke")]
+        notes = [u.note for u in await service.tasks.updates(created.id)]
+    finally:
+        await container.close()
+
+    assert old_run.status is RunStatus.CANCELLED  # the dead process's run is not left open
+    assert "offline" in moves
+    assert any("no heartbeat" in note for note in notes)
+    if max_attempts == 1:
+        assert done.status is TaskStatus.FAILED
+        assert done.error is not None and done.error["type"] == "attempts_exhausted"
+    else:
+        assert done.status is TaskStatus.COMPLETE
+        assert done.attempts == 2 and done.run_id != first.run_id
