@@ -46,6 +46,7 @@ from orchestra.llm.local_prompt import (
     RepetitionStop,
     cut_repetition,
     cut_repetition_in_json,
+    parse_tool_call,
     render_prompt,
     streamable_length,
     token_cap,
@@ -193,19 +194,6 @@ def _inline_refs(schema: Any, root: Any = None, depth: int = 0) -> Any:
         for key, value in schema.items()
         if key not in ("$defs", "definitions")
     }
-
-
-def parse_tool_call(text: str, tool_names: set[str]) -> tuple[str, str] | None:
-    """``(name, arguments JSON)`` when the local model answered with a tool-call object."""
-    try:
-        data = json.loads(text.strip())
-    except ValueError:
-        return None
-    call = data.get("tool_call") if isinstance(data, dict) else None
-    if not isinstance(call, dict) or call.get("name") not in tool_names:
-        return None
-    arguments = call.get("arguments", {})
-    return str(call["name"]), arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 
 _native_log: list[Any] = []
@@ -417,6 +405,18 @@ def make_local_handler(
         parsed = parse_tool_call(text, names) if names else None
         if parsed is None:
             return []
+        return call_items(parsed)
+
+    def answer_of(text: str, params: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        """The answer's text and calls. A forced call that is no call (cut short by the
+        cap) is no answer at all: the gateway's empty-answer check asks again, where the
+        broken JSON would otherwise become the step's output."""
+        calls = tool_calls_of(text, params)
+        if not calls and tool_call_schema(params) is not None:
+            return "", []
+        return text, calls
+
+    def call_items(parsed: tuple[str, str]) -> list[dict[str, Any]]:
         return [
             {
                 "id": f"local_call_{next(counter)}",
@@ -435,10 +435,9 @@ def make_local_handler(
                 config, prompt, params = await prepare(kwargs)
                 result = await asyncio.to_thread(runtime.completion, config, prompt, params)
             choice = result["choices"][0]
-            content = clean_answer(choice.get("text") or "", params)
+            content, calls = answer_of(clean_answer(choice.get("text") or "", params), params)
             finish = choice.get("finish_reason") or "stop"
             usage: dict[str, int] = result.get("usage") or {}
-            calls = tool_calls_of(content, params)
             return replies.model_response(
                 f"{PROVIDER}/{kwargs['model']}",
                 None if calls else content,
@@ -466,8 +465,7 @@ def make_local_handler(
                     if upto > emitted:
                         yield replies.chunk(sofar[emitted:upto])
                         emitted = upto
-            content = clean_answer("".join(pieces), params)
-            calls = tool_calls_of(content, params)
+            content, calls = answer_of(clean_answer("".join(pieces), params), params)
             if tools_offered and not calls:
                 yield replies.chunk(content)
             elif not tools_offered and len(content) > emitted:

@@ -30,10 +30,11 @@ STOP_SEQUENCES = [SEPARATOR, "\nRequest:", "\nTool result:", "\nAnswer:", "<end_
 TEXT_TOKENS = 320
 """Cap for a free-text answer: a few sentences or a short list, which is what a 270M
 model can write before it drifts."""
-CALL_TOKENS = 160
-"""Cap for a forced tool call (the grammar bounds its strings, see ``local._bounded``)."""
-FIELD_TOKENS = 128
-"""Cap per property of a structured answer."""
+CALL_TOKENS = 512
+"""Cap for a forced tool call: the grammar bounds its strings (``local._bounded``), and a
+call cut short by the cap is lost, so the cap leaves room for the longest valid call."""
+FIELD_TOKENS = 200
+"""Cap per property of a structured answer (strings bounded to 500 characters)."""
 
 TEXT_REPEAT_PENALTY = 1.2
 GRAMMAR_REPEAT_PENALTY = 1.05
@@ -145,6 +146,19 @@ def _decoded(arguments: Any) -> Any:
     return arguments
 
 
+def parse_tool_call(text: str, tool_names: set[str]) -> tuple[str, str] | None:
+    """``(name, arguments JSON)`` when the local model answered with a tool-call object."""
+    try:
+        data = json.loads(text.strip())
+    except ValueError:
+        return None
+    call = data.get("tool_call") if isinstance(data, dict) else None
+    if not isinstance(call, dict) or call.get("name") not in tool_names:
+        return None
+    arguments = call.get("arguments", {})
+    return str(call["name"]), arguments if isinstance(arguments, str) else json.dumps(arguments)
+
+
 def token_cap(params: dict[str, Any], schema: dict[str, Any] | None, *, call: bool) -> int:
     """The caller's ``max_tokens``, else a cap that fits what the step asks for."""
     asked = params.get("max_tokens") or params.get("max_completion_tokens")
@@ -154,7 +168,7 @@ def token_cap(params: dict[str, Any], schema: dict[str, Any] | None, *, call: bo
         return CALL_TOKENS
     if schema is not None:
         fields = len(schema.get("properties") or {}) or 1
-        return min(4 * FIELD_TOKENS, FIELD_TOKENS * fields + 32)
+        return min(6 * FIELD_TOKENS, FIELD_TOKENS * fields + 32)
     return TEXT_TOKENS
 
 
