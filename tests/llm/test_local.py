@@ -72,7 +72,10 @@ async def test_local_model_streams_tokens(gateway: Gateway) -> None:
     async def on_token(delta: str) -> None:
         tokens.append(delta)
 
-    response = await gateway.chat(ask("Count from one to five.", max_tokens=12), on_token=on_token)
+    # The last words of a stream are held back until the repetition check passes them, so
+    # ask for an answer long enough to stream in several pieces.
+    request = ask("Describe a lighthouse on a stormy night in a few sentences.", max_tokens=60)
+    response = await gateway.chat(request, on_token=on_token)
     assert len(tokens) > 1
     assert "".join(tokens) == response.content
     assert response.usage.completion_tokens > 0
@@ -91,7 +94,8 @@ async def test_local_model_follows_a_json_schema(gateway: Gateway) -> None:
     assert "city" in json.loads(response.content or "")
 
 
-def test_prompt_folds_system_into_first_user_turn() -> None:
+def test_prompt_is_a_completion_prompt_with_a_worked_example() -> None:
+    """The packaged model is a base model: no chat turns, one example, then the request."""
     prompt = render_prompt(
         [
             {"role": "system", "content": "Be terse."},
@@ -101,12 +105,10 @@ def test_prompt_folds_system_into_first_user_turn() -> None:
         ],
         None,
     )
-    assert prompt == (
-        "<start_of_turn>user\nBe terse.\n\nHi<end_of_turn>\n"
-        "<start_of_turn>model\nHello<end_of_turn>\n"
-        "<start_of_turn>user\nBye<end_of_turn>\n"
-        "<start_of_turn>model\n"
-    )
+    assert "<start_of_turn>" not in prompt
+    example, request = prompt.split("###\n")
+    assert "Request: " in example and "\nAnswer: " in example
+    assert request == "Be terse.\n\nRequest: Hi\nAnswer: Hello\nRequest: Bye\nAnswer:"
 
 
 def test_tool_call_objects_are_recognised() -> None:

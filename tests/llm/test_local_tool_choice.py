@@ -104,8 +104,9 @@ def test_auto_and_none_are_not_forced_and_none_hides_the_tools() -> None:
     ]
     prompt = render_prompt(messages, [], answer=True)
     assert '{"tool_call": {"name": "files.list", "arguments": {"path": "."}}}' in prompt
-    assert "Tool result: a.txt\n\nNow answer the request above in plain text" in prompt
-    assert "You can call these tools" not in prompt
+    assert "Tool result: a.txt\nNow answer the request in plain text" in prompt
+    assert prompt.endswith("Answer:")
+    assert "Tools (" not in prompt
 
 
 @pytest.fixture

