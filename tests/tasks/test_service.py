@@ -90,6 +90,12 @@ async def test_tasks_go_to_suited_agents_and_complete_with_their_runs(
     sessions = await service.agents.sessions("writer")
     assert sorted(s.task_id for s in sessions) == sorted([doc.id, templated.id])
     assert all(s.outcome == "complete" and s.ended_at is not None for s in sessions)
+    # Each session carries what its task's run cost (the scripted model counts tokens).
+    for session in sessions:
+        task_row = await service.tasks.get(session.task_id)
+        run_usage = (await service.runs.store.get_run(RunId(task_row.run_id or ""))).usage
+        assert run_usage.total_tokens > 0
+        assert session.prompt_tokens + session.completion_tokens == run_usage.total_tokens
     for name in ("coder", "writer"):
         assert (await service.agents.get(name)).state is AgentState.IDLE
 

@@ -359,9 +359,19 @@ class TaskService:
                     "run_error": error_json,
                 }
             with contextlib.suppress(Exception):
-                await self.tasks.finish_from_run(task_id, target, by=self.owner, error=error)
+                row = await self.tasks.finish_from_run(task_id, target, by=self.owner, error=error)
                 finished.append(task_id)
+                await self._record_usage(row)
         return finished
+
+    async def _record_usage(self, task: TaskRow) -> None:
+        """Tokens and cost of the task's run on its agent's session (the Agents page's)."""
+        if task.run_id is None or task.agent is None:
+            return
+        usage = (await self.runs.store.get_run(RunId(task.run_id))).usage
+        await self.agents.record_session_usage(
+            task.agent, task.id, usage.prompt_tokens, usage.completion_tokens, usage.cost_usd
+        )
 
     async def _heartbeat(self) -> None:
         now = time.monotonic()

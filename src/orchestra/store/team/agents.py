@@ -351,6 +351,25 @@ class AgentRepository:
 
         return [session_row(row) for row in await self.database.read(work)]
 
+    async def record_session_usage(
+        self, agent: str, task_id: str, prompt_tokens: int, completion_tokens: int, cost_usd: float
+    ) -> None:
+        """What the task's run cost, on the agent's session for that task."""
+        s = agent_sessions.c
+
+        def work(conn: Connection) -> None:
+            conn.execute(
+                update(agent_sessions)
+                .where(and_(s.agent == agent, s.task_id == task_id))
+                .values(
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=completion_tokens,
+                    cost_usd=cost_usd,
+                )
+            )
+
+        await self.database.write(work)
+
     async def success_rate(self, name: str) -> tuple[int, int]:
         """(complete, finished) sessions of the agent."""
         s = agent_sessions.c
