@@ -145,6 +145,9 @@ test("create a task on the board and watch its card cross to complete", async ()
   await updates.getByText(`assigned to ${agent}`).waitFor(WAIT);
   assert.ok((await updates.getByTestId("task-update").count()) >= 3, "the timeline lacks the task's moves");
   assert.equal(await page.getByRole("button", { name: "Cancel task" }).count(), 0, "a complete task offers Cancel");
+  // The task's workspace, made when the agent took it: its README checklist is there.
+  const files = page.getByRole("region", { name: "Workspace files" });
+  await files.getByText("README.md", { exact: true }).waitFor(WAIT);
   await page.getByTestId("task-run").click();
   await page.waitForURL(/#\/runs\/[^/]+$/, WAIT);
   await page.locator('[data-testid="run-status"][data-status="succeeded"]').waitFor(WAIT);

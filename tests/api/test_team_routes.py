@@ -71,6 +71,12 @@ async def test_a_task_posted_is_taken_to_complete_by_the_servers_dispatcher(
     ]
     run = await client.get(f"/api/v1/runs/{done['run_id']}", headers=auth(keys.viewer))
     assert run.json()["status"] == "succeeded"
+    files = (
+        await client.get(f"/api/v1/tasks/{task['id']}/files", headers=auth(keys.viewer))
+    ).json()
+    assert files["workspace"] == f"coder/tasks/{task['id']}"
+    assert "README.md" in [f["path"] for f in files["files"]]
+    assert not [f for f in files["files"] if f["path"].startswith(".venv")]
 
     listed = await client.get("/api/v1/tasks?status=complete", headers=auth(keys.viewer))
     assert [t["id"] for t in listed.json()["items"]] == [task["id"]]

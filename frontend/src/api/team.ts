@@ -127,6 +127,15 @@ export function getTask(client: ApiClient, taskId: string): Promise<TaskDetail> 
   return client.request("GET", `/tasks/${id(taskId)}`);
 }
 
+export interface TaskFiles {
+  workspace: string;
+  files: { path: string; size: number }[];
+}
+
+export function getTaskFiles(client: ApiClient, taskId: string): Promise<TaskFiles> {
+  return client.request("GET", `/tasks/${id(taskId)}/files`);
+}
+
 export function createTask(client: ApiClient, draft: TaskDraft): Promise<Task> {
   return client.request("POST", "/tasks", draft);
 }

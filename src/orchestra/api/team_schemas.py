@@ -58,6 +58,16 @@ class TaskDetail(Task):
     updates: list[TaskUpdate]
 
 
+class TaskFile(_Out):
+    path: str = Field(description="Relative to the task's workspace.")
+    size: int
+
+
+class TaskFiles(_Out):
+    workspace: str = Field(description="The workspace folder, relative to the workspaces root.")
+    files: list[TaskFile]
+
+
 class TaskPage(_Out):
     items: list[Task]
 

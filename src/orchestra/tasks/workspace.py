@@ -91,3 +91,23 @@ async def ensure_task_venv(workspace: Workspace) -> Path:
     if process.returncode != 0 or created is None:
         raise ToolRuntimeError(f"python -m venv failed: {err.decode(errors='replace')[-800:]}")
     return created
+
+
+def list_task_files(
+    root: Path, agent: str, task_id: str, *, limit: int = 500
+) -> list[tuple[str, int]]:
+    """The files of a task's workspace as ``(relative path, size)``, its ``.venv`` left
+    out; links are listed by name but never followed (the same rule as the tools)."""
+    folder = task_workspace_dir(root, agent, task_id)
+    if not folder.is_dir():
+        return []
+    found: list[tuple[str, int]] = []
+    for parent, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not (parent == str(folder) and d == ".venv"))
+        for name in sorted(files):
+            path = Path(parent) / name
+            size = path.lstat().st_size
+            found.append((path.relative_to(folder).as_posix(), size))
+            if len(found) >= limit:
+                return found
+    return found

@@ -10,6 +10,7 @@ workers; admins register and retire them.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +27,7 @@ from orchestra.store.team.agents import AgentRow
 from orchestra.store.team.tasks import TaskRow
 from orchestra.tasks import TaskStatus
 from orchestra.tasks.specs import TaskDraft
+from orchestra.tasks.workspace import list_task_files
 
 tasks_router = APIRouter(prefix="/tasks", tags=["tasks"], responses=ERRORS)
 agents_router = APIRouter(prefix="/workers", tags=["workers"], responses=ERRORS)
@@ -78,6 +80,20 @@ async def get_task(task_id: str, who: Viewer, services: Services) -> schemas.Tas
     return schemas.TaskDetail(
         **_task(row).model_dump(),
         updates=[schemas.TaskUpdate.model_validate(dataclasses.asdict(u)) for u in updates],
+    )
+
+
+@tasks_router.get("/{task_id}/files", response_model=schemas.TaskFiles)
+async def task_files(task_id: str, who: Viewer, services: Services) -> schemas.TaskFiles:
+    """The files in the task's workspace (``src/``, ``output/``, ``research/``, README)."""
+    row = await services.tasks.tasks.get(task_id)
+    if row.agent is None:
+        return schemas.TaskFiles(workspace="", files=[])
+    root = services.settings.workspaces.root
+    found = await asyncio.to_thread(list_task_files, root, row.agent, row.id)
+    return schemas.TaskFiles(
+        workspace=f"{row.agent}/tasks/{row.id}",
+        files=[schemas.TaskFile(path=path, size=size) for path, size in found],
     )
 
 
