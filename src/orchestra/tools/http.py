@@ -22,12 +22,13 @@ Transport failures come out as httpx's own exceptions (``httpx.ConnectError``,
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 import httpcore
 import httpx
 
-from orchestra.tools.netguard import NetworkPolicy, PinnedBackend, Resolver, resolve_checked
+from orchestra.tools.errors import BlockedAddressError
+from orchestra.tools.netguard import IPAddress, NetworkPolicy, Resolver, resolve_checked
 
 _ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
     (httpcore.ConnectTimeout, httpx.ConnectTimeout),
@@ -52,6 +53,44 @@ def _translate(exc: Exception, request: httpx.Request) -> Exception:
         if isinstance(exc, core):
             return ours(str(exc), request=request)
     return exc
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to the address that was checked, whatever host httpcore asks for."""
+
+    def __init__(self, host: str, address: IPAddress) -> None:
+        self._host = host.strip("[]").lower()
+        self._address = str(address)
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's backend signature
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        if host.strip("[]").lower() != self._host:
+            raise BlockedAddressError(f"connection to unchecked host {host!r} refused")
+        return await self._inner.connect_tcp(
+            self._address,
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's backend signature
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise BlockedAddressError("unix sockets are not reachable from agent tools")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
 
 
 class _Body(httpx.AsyncByteStream):

@@ -8,7 +8,7 @@ IPv4-mapped, 6to4 and Teredo IPv6 forms unwrapped first. Cloud metadata
 addresses (169.254.169.254, fd00:ec2::254) are refused even then.
 
 Every hostname is resolved once; *all* its addresses must pass, and the
-connection is made to the checked address (:class:`PinnedBackend`), so a DNS
+connection is made to the checked address (``tools.http.PinnedBackend``), so a DNS
 answer that changes between check and connect (DNS rebinding) cannot redirect
 the request. TLS still verifies the certificate against the hostname.
 """
@@ -18,10 +18,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-
-import httpcore
 
 from orchestra.tools.errors import BlockedAddressError, FetchError
 
@@ -116,44 +114,6 @@ async def resolve_checked(
         raise FetchError(f"{host} has no addresses")
     checked = [policy.check(a, host=host) for a in addresses]
     return checked[0]
-
-
-class PinnedBackend(httpcore.AsyncNetworkBackend):
-    """Connects only to the address that was checked, whatever host httpcore asks for."""
-
-    def __init__(self, host: str, address: IPAddress) -> None:
-        self._host = host.strip("[]").lower()
-        self._address = str(address)
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's backend signature
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        if host.strip("[]").lower() != self._host:
-            raise BlockedAddressError(f"connection to unchecked host {host!r} refused")
-        return await self._inner.connect_tcp(
-            self._address,
-            port,
-            timeout=timeout,
-            local_address=local_address,
-            socket_options=socket_options,
-        )
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's backend signature
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise BlockedAddressError("unix sockets are not reachable from agent tools")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
 
 
 def policy_from(allow_private: bool, allowed_networks: Sequence[str]) -> NetworkPolicy:

@@ -44,19 +44,20 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, get_type_hints
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orchestra.definitions.specs import McpServerSpec
 from orchestra.llm.types import ChatMessage, ToolSchema
 from orchestra.tools.errors import ToolArgumentsError, ToolDefinitionError
-from orchestra.tools.http import GuardedTransport
 from orchestra.tools.netguard import policy_from
 from orchestra.tools.plugin_settings import PluginSettings
 from orchestra.tools.secrets import EnvSecrets, SecretProvider, require_secret
 from orchestra.tools.workspace import Workspace
+
+if TYPE_CHECKING:  # httpx and httpcore cost ~0.3 s to import: only when a tool calls out
+    import httpx
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -198,6 +199,10 @@ class ToolContext:
         """An httpx client for one tool call, through :attr:`transport` (see
         :mod:`orchestra.tools.http`); ``options`` go to ``httpx.AsyncClient``. Timeout and
         redirect limit default to ``tools.http_timeout_s`` and ``tools.http_max_redirects``."""
+        import httpx
+
+        from orchestra.tools.http import GuardedTransport
+
         transport = self.transport or GuardedTransport(
             policy_from(self.settings.allow_private_network, self.settings.http_allowed_networks)
         )

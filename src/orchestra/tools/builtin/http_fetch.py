@@ -16,11 +16,9 @@ from html.parser import HTMLParser
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
-import httpx
 from pydantic import BaseModel, Field
 
 from orchestra.tools.errors import FetchError, ToolArgumentsError, ToolError, ToolTimeoutError
-from orchestra.tools.http import GuardedTransport
 from orchestra.tools.netguard import Resolver, policy_from
 from orchestra.tools.protocol import Permission, Tool, ToolContext, ToolOutput, tool
 
@@ -148,6 +146,10 @@ async def fetch_checked(
 ) -> ToolOutput:
     """The tool body, with timeouts and transport errors translated; ``resolver`` replaces
     DNS for the guarded transport (tests)."""
+    import httpx  # with httpcore ~0.3 s: paid by the first fetch, not by every command
+
+    from orchestra.tools.http import GuardedTransport
+
     if resolver is not None:
         s = ctx.settings
         policy = policy_from(s.allow_private_network, s.http_allowed_networks)
