@@ -144,3 +144,14 @@ def test_random_edits_give_a_spec_or_located_errors(data: st.DataObject, target:
         assert d.col >= 1 and d.message and d.hint, d
     if not project.diagnostics:
         assert len(project.workflows) == sum(k.endswith(".workflow.md") for k in EXAMPLE_FILES)
+
+
+def test_a_lone_carriage_return_does_not_misplace_errors() -> None:
+    """Found by the property above: a front matter opened as ``-\\r--`` put an error at
+    column 0, because one parser ended a line at ``\\r`` and another did not."""
+    target = "workflows/prospecting.workflow.md"
+    edited = "-\r" + EXAMPLE_FILES[target][1:]
+    project = load({**EXAMPLE_FILES, target: edited})
+    assert project.diagnostics
+    for d in project.diagnostics:
+        assert d.line >= 1 and d.col >= 1, d

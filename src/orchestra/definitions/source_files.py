@@ -70,9 +70,11 @@ def read_source(path: Path) -> SourceText:
 
 
 def clean_text(path: Path, text: str) -> SourceText:
-    """Drop a leading BOM and refuse NUL bytes in text that did not come from a file
-    (the API's workflow check) as well as in text that did."""
-    text = text.removeprefix(BOM)
+    r"""Drop a leading BOM, make every line end ``\n`` (a lone ``\r`` ends a line for
+    some parsers and not for others, which put errors at the wrong place), and refuse
+    NUL bytes, in text that did not come from a file (the API's workflow check) as well
+    as in text that did."""
+    text = text.removeprefix(BOM).replace("\r\n", "\n").replace("\r", "\n")
     nul = text.find("\x00")
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1
