@@ -215,6 +215,9 @@ class ToolsSettings(BaseModel):
     """Seconds one HTTP request of a web tool may take."""
     python_packages_allowlist: list[str] = Field(default_factory=list)
     """Packages agents may install into a workspace virtual environment."""
+    venv_max_mb: float = Field(default=500.0, gt=0)
+    """Largest a workspace's virtual environment may grow (MB); an install past it is
+    undone and refused."""
     mcp_servers: list[McpServerSettings] = Field(default_factory=list)
     """MCP servers whose tools agents may use (``[[tools.mcp_servers]]`` tables)."""
 

@@ -114,6 +114,8 @@ class ToolSettings(BaseModel):
     http_timeout_s: float = Field(default=20.0, gt=0)
     http_max_redirects: int = Field(default=5, ge=0, le=20)
     python_packages_allowlist: tuple[str, ...] = ()
+    venv_max_mb: float = Field(default=500.0, gt=0)
+    """Largest a workspace's virtual environment may grow by ``python.install``."""
     mcp_servers: tuple[McpServerSpec, ...] = ()
     search_min_interval_s: float = Field(default=1.0, ge=0)
     search_cache_ttl_s: float = Field(default=3600.0, ge=0)

@@ -208,8 +208,11 @@ class Workspace:
             )
         return created
 
-    async def install(self, packages: Sequence[str], allowlist: Sequence[str]) -> None:
-        """Install allowlisted packages into the workspace venv (created if needed)."""
+    async def install(
+        self, packages: Sequence[str], allowlist: Sequence[str], *, max_mb: float | None = None
+    ) -> None:
+        """Install allowlisted packages into the workspace venv (created if needed); an
+        install that grows the venv past ``max_mb`` is undone and refused."""
         allowed = {_normalise(p) for p in allowlist}
         for spec in packages:
             name = _requirement_name(spec)
@@ -222,10 +225,27 @@ class Workspace:
         await _run_uv(
             ["pip", "install", "--quiet", "--python", str(python), *packages], cwd=self.root
         )
+        size_mb = _tree_bytes(self.venv_dir) / 1e6
+        if max_mb is not None and size_mb > max_mb:
+            names = [_requirement_name(spec) for spec in packages]
+            await _run_uv(["pip", "uninstall", "--python", str(python), *names], cwd=self.root)
+            raise ToolRuntimeError(
+                f"installing {', '.join(packages)} grew the workspace venv to {size_mb:.0f} MB, "
+                f"over the {max_mb:g} MB limit (tools.venv_max_mb); it was uninstalled again"
+            )
 
     def remove(self) -> None:
         """Delete the workspace (end of a throw-away run)."""
         shutil.rmtree(self.root)
+
+
+def _tree_bytes(root: Path) -> int:
+    """Bytes of the files under ``root``; links are counted, never followed."""
+    total = 0
+    for parent, _dirs, files in os.walk(root, followlinks=False):
+        for name in files:
+            total += os.lstat(os.path.join(parent, name)).st_size
+    return total
 
 
 _REQ_RE = re.compile(

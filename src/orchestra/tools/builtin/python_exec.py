@@ -62,7 +62,9 @@ async def run_python(args: PythonArgs, ctx: ToolContext) -> ToolOutput:
 @tool("python.install", permission=Permission.NETWORK)
 async def install_packages(args: InstallArgs, ctx: ToolContext) -> str:
     """Install packages into the workspace virtualenv (only those on the project's allowlist)."""
-    await ctx.workspace.install(args.packages, ctx.settings.python_packages_allowlist)
+    await ctx.workspace.install(
+        args.packages, ctx.settings.python_packages_allowlist, max_mb=ctx.settings.venv_max_mb
+    )
     return f"installed {', '.join(args.packages)} into {ctx.workspace.venv_dir.name}"
 
 
