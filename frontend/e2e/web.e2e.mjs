@@ -348,8 +348,11 @@ for (const [workflow, steps, first, pair] of [
 
       const { font, scale } = await labelPixels(page);
       assert.ok(font * scale >= 10, `${name}: node labels are ${font} px × zoom ${scale} = ${font * scale} px`);
-      // Each node tells its attempt and how long it took.
-      assert.match(await page.getByTestId(`dag-node-${first}-meta`).textContent(), /attempt 1 · \d+(\.\d)? s/);
+      // Each node tells its attempt and how long it took (once the replayed events reach
+      // the node: the run's status comes from its snapshot, a moment earlier).
+      const meta = page.getByTestId(`dag-node-${first}-meta`);
+      await meta.filter({ hasText: /attempt 1 · \d+(\.\d)? s/ }).waitFor(WAIT);
+      assert.match(await meta.textContent(), /attempt 1 · \d+(\.\d)? s/);
 
       // Parallel steps sit one above the other (in either order) without overlapping.
       const [upper, lower] = await Promise.all(pair.map((id) => page.getByTestId(`dag-node-${id}`).boundingBox()));

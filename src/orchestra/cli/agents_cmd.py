@@ -6,6 +6,7 @@ shows is the files as they are now plus what the store knows (state, load, sessi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -122,34 +123,33 @@ def _move(name: str, target: AgentState, reason: str, project: ProjectOption) ->
     return with_team(project, work)
 
 
-@app.command("pause")
-def pause(
-    name: AgentArg, reason: ReasonOption = "paused from the CLI", project: ProjectOption = None
-) -> None:
-    """Stop giving the agent new tasks (what it holds runs on)."""
-    from orchestra.agents.lifecycle import AgentState
+def _move_command(target: str, done: str, help_text: str) -> Callable[..., None]:
+    """One of pause/resume/retire: the same command moving the agent to ``target``."""
 
-    row = _move(name, AgentState.PAUSED, reason, project)
-    typer.echo(f"agent {row.name} {row.state.value}")
+    def command(
+        name: AgentArg, reason: ReasonOption = f"{done} from the CLI", project: ProjectOption = None
+    ) -> None:
+        from orchestra.agents.lifecycle import AgentState
 
+        row = _move(name, AgentState(target), reason, project)
+        typer.echo(f"agent {row.name} {row.state.value}")
 
-@app.command("resume")
-def resume(
-    name: AgentArg, reason: ReasonOption = "resumed from the CLI", project: ProjectOption = None
-) -> None:
-    """Let a paused, failing (error) or offline agent take tasks again."""
-    from orchestra.agents.lifecycle import AgentState
-
-    row = _move(name, AgentState.IDLE, reason, project)
-    typer.echo(f"agent {row.name} {row.state.value}")
+    command.__doc__ = help_text
+    return command
 
 
-@app.command("retire")
-def retire(
-    name: AgentArg, reason: ReasonOption = "retired from the CLI", project: ProjectOption = None
-) -> None:
-    """Retire the agent for good: it takes no more tasks and leaves the listings."""
-    from orchestra.agents.lifecycle import AgentState
-
-    row = _move(name, AgentState.RETIRED, reason, project)
-    typer.echo(f"agent {row.name} {row.state.value}")
+app.command("pause")(
+    _move_command("paused", "paused", "Stop giving the agent new tasks (what it holds runs on).")
+)
+app.command("resume")(
+    _move_command(
+        "idle", "resumed", "Let a paused, failing (error) or offline agent take tasks again."
+    )
+)
+app.command("retire")(
+    _move_command(
+        "retired",
+        "retired",
+        "Retire the agent for good: it takes no more tasks and leaves the listings.",
+    )
+)
