@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -336,7 +337,22 @@ def run(
         finally:
             await container.close()
 
-    raise typer.Exit(asyncio.run(main()))
+    code = asyncio.run(main())
+    if code == 130:
+        _exit_now(code)
+    raise typer.Exit(code)
+
+
+def _exit_now(code: int) -> None:
+    """End an interrupted run's process without interpreter teardown. Everything is
+    committed already; a daemon thread caught inside native code at teardown can abort
+    the process instead of letting it exit 130 (seen in CI: "FATAL: exception not
+    rethrown", exit -6)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 def _load_spec(workflow: str, settings: Any) -> Any:
