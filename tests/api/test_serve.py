@@ -133,3 +133,29 @@ def test_insecure_local_serves_without_keys_on_loopback_only(served_project: Pat
         }
     finally:
         server.stop()
+
+
+def test_a_wrong_router_setting_is_reported_at_start_not_at_the_first_call(
+    tmp_path: Path,
+) -> None:
+    """LiteLLM loads in the background; as soon as it has, serve checks the model
+    configuration and names a misspelt router setting with the right suggestion."""
+    import time as _time
+
+    from tests.api.project import write_project
+
+    project = write_project(tmp_path / "p")
+    toml = project / "orchestra.toml"
+    toml.write_text(
+        toml.read_text() + '\n[models.router_settings]\nrouting_stratgy = "least-busy"\n'
+    )
+    server = Server(project, free_port(), "--insecure-local")
+    try:
+        server.wait_ready()
+        # The server's own signal that the check ran: the error line in its output.
+        while "model configuration is wrong" not in server.output():
+            assert server.process.poll() is None, server.output()
+            _time.sleep(0.1)
+        assert "'routing_strategy'" in server.output()
+    finally:
+        server.stop()

@@ -7,6 +7,7 @@ FastAPI, uvicorn and the engine are imported inside the command body so that
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 from typing import TYPE_CHECKING, Annotated, Any
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from orchestra.cli.project_opts import ProjectOption, project_root
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from orchestra.config import Settings
@@ -81,6 +84,18 @@ def serve(
     asyncio.run(_serve(settings))
 
 
+async def _check_models(container: Any) -> None:
+    from orchestra.llm.errors import ModelConfigError
+
+    try:
+        await container.gateway.ready()
+    except ModelConfigError as error:
+        log.error("the model configuration is wrong: %s", error)
+        typer.echo(f"error: the model configuration is wrong: {error}", err=True)
+    except Exception:
+        log.exception("checking the model configuration failed")
+
+
 async def _serve(settings: Settings) -> None:
     import uvicorn
 
@@ -95,6 +110,9 @@ async def _serve(settings: Settings) -> None:
             grace_s=settings.server.shutdown_grace_s, dispatch=settings.tasks.dispatch
         ),
     )
+    # The model configuration is checked as soon as LiteLLM has loaded in the background,
+    # not at the first model call: a wrong router setting is reported at start.
+    checking = asyncio.create_task(_check_models(container), name="orchestra-check-models")
     closing: list[bool] = []
     previous = _absorb_stop_signals(closing)
     try:
@@ -133,6 +151,7 @@ async def _serve(settings: Settings) -> None:
         await server.serve()
     finally:
         closing.append(True)
+        checking.cancel()
         try:
             await container.close()  # detaches the runs still in flight (RunService.close)
         finally:
