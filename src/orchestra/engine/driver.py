@@ -37,7 +37,6 @@ from orchestra.engine.expressions import parse_condition
 from orchestra.engine.ids import StepId
 from orchestra.engine.protocols import (
     ApprovalRecord,
-    ClaimRequest,
     EventDraft,
     RunOpening,
     RunRecord,
@@ -45,7 +44,6 @@ from orchestra.engine.protocols import (
 )
 from orchestra.engine.run_end import finish
 from orchestra.engine.states import RunStatus, StepStatus
-from orchestra.usage import UsageTotals
 
 if TYPE_CHECKING:
     from orchestra.engine.scheduler import Engine
@@ -76,8 +74,8 @@ class RunDriver:
         for sid, step in self.steps.items():
             for dep in step.dependencies:
                 self.dependents[StepId(dep)].append(sid)
-            self.unfinished[sid] = sum(
-                1 for dep in step.dependencies if not self.status[StepId(dep)].terminal
+            self.unfinished[sid] = len(
+                [dep for dep in step.dependencies if not self.status[StepId(dep)].terminal]
             )
         self.variables: dict[str, str] = dict(record.definition.inputs)
         for r in record.steps.values():
@@ -143,9 +141,6 @@ class RunDriver:
 
     def unreserve_all(self) -> None:
         self.ahead.unreserve_all()
-
-    def ready_after(self, sid: StepId, usage: UsageTotals) -> list[ClaimRequest]:
-        return self.ahead.ready_after(sid, usage)
 
     @property
     def accepting_claims(self) -> bool:

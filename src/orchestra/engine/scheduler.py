@@ -206,7 +206,7 @@ class Engine:
         self, run_id: RunId, step_id: StepId, usage: UsageTotals
     ) -> list[ClaimRequest]:
         driver = self._drivers.get(run_id)
-        return driver.ready_after(step_id, usage) if driver is not None else []
+        return driver.ahead.ready_after(step_id, usage) if driver is not None else []
 
     async def _end_drive(self, run_id: RunId) -> None:
         """Release the runner's per-run resources, then the run lease (so a resume that
