@@ -11,7 +11,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from orchestra.definitions.diagnostics import Code, Diagnostic, outside_project
-from orchestra.definitions.fields import as_str_list, check_unknown_keys, validation_diagnostics
+from orchestra.definitions.fields import (
+    as_str_list,
+    check_unknown_keys,
+    expose_list,
+    validation_diagnostics,
+)
 from orchestra.definitions.frontmatter import FrontMatter, split_front_matter
 from orchestra.definitions.specs import AgentSpec, SkillSpec
 
@@ -31,6 +36,9 @@ AGENT_FIELDS = (
     "mcp",
     "cache",
     "budget",
+    "expose",
+    "a2a",
+    "a2a_token",
 )
 
 SkillLoader = Callable[[Path], tuple[SkillSpec | None, list[Diagnostic]]]
@@ -55,7 +63,9 @@ def parse_agent(
     values["name"] = str(values.get("name") or path.name.removesuffix(".agent.md"))
     values["system_prompt"] = fm.body.strip()
     values["path"] = path
-    if not values["system_prompt"]:
+    if "expose" in values:
+        values["expose"] = expose_list(values["expose"])
+    if not values["system_prompt"] and not values.get("a2a"):
         diagnostics.append(
             Diagnostic(
                 path,
