@@ -12,7 +12,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
 Protocol = Literal["a2a", "mcp"]
 """A wire protocol a definition may be served over (``expose:`` in its front matter)."""
 

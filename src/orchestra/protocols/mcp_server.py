@@ -26,9 +26,9 @@ from mcp import MCPError
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 
+from orchestra.engine.errors import RunNotFound, WorkflowInputError
 from orchestra.engine.events import EventType, ExecutionEvent
 from orchestra.engine.ids import RunId
-from orchestra.engine.errors import RunNotFound, WorkflowInputError
 from orchestra.engine.states import RunStatus
 from orchestra.protocols.runs import (
     RunBridge,
