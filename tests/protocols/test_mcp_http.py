@@ -39,11 +39,12 @@ async def test_tool_call_over_http_runs_the_workflow_and_reports_progress(served
         assert progress[-1] == 2.0
         run_id = result.structured_content["run_id"]
     # the run is an ordinary run: the REST API shows it, succeeded
-    run = httpx.get(
-        f"{served.base}/api/v1/runs/{run_id}",
-        headers={"Authorization": f"Bearer {served.admin}"},
-        timeout=30,
-    ).json()
+    async with httpx.AsyncClient(timeout=30) as http:
+        answer = await http.get(
+            f"{served.base}/api/v1/runs/{run_id}",
+            headers={"Authorization": f"Bearer {served.admin}"},
+        )
+    run = answer.json()
     assert run["status"] == "succeeded"
     assert run["workflow"] == "pair"
 

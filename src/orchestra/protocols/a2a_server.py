@@ -186,7 +186,8 @@ class RunExecutor(AgentExecutor):
             await updater.reject(self._message(str(error), task_id, context_id))
             return
         self._runs[task_id] = run_id
-        await updater.start_work(
+        await updater.update_status(
+            TaskState.TASK_STATE_WORKING,
             self._message(f"run {run_id} started", task_id, context_id),
             metadata={RUN_ID_KEY: run_id},
         )
