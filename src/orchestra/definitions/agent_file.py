@@ -39,6 +39,8 @@ AGENT_FIELDS = (
     "expose",
     "a2a",
     "a2a_token",
+    "a2a_balance",
+    "a2a_weights",
 )
 
 SkillLoader = Callable[[Path], tuple[SkillSpec | None, list[Diagnostic]]]
@@ -63,8 +65,22 @@ def parse_agent(
     values["name"] = str(values.get("name") or path.name.removesuffix(".agent.md"))
     values["system_prompt"] = fm.body.strip()
     values["path"] = path
-    if "expose" in values:
-        values["expose"] = expose_list(values["expose"])
+    for key in ("expose", "a2a", "a2a_weights"):
+        if key in values:
+            values[key] = expose_list(values[key])
+    weights, peers = values.get("a2a_weights", ()), values.get("a2a", ())
+    if weights and isinstance(weights, tuple) and len(weights) != len(peers):
+        line, col = fm.position("a2a_weights")
+        diagnostics.append(
+            Diagnostic(
+                path,
+                line,
+                col,
+                Code.INVALID_VALUE,
+                f"'a2a_weights' has {len(weights)} weights for {len(peers)} 'a2a' endpoints",
+                "give one weight per URL in 'a2a', in the same order",
+            )
+        )
     if not values["system_prompt"] and not values.get("a2a"):
         diagnostics.append(
             Diagnostic(

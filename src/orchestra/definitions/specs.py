@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Protocol = Literal["a2a", "mcp"]
+BalanceStrategy = Literal["round-robin", "least-loaded", "weighted"]
 """A wire protocol a definition may be served over (``expose:`` in its front matter)."""
 
 
@@ -89,8 +90,13 @@ class AgentSpec(_Spec):
     budget: Budget | None = None
     expose: tuple[Protocol, ...] = ()
     """Protocols this agent is served over by ``orchestra serve`` (``a2a``)."""
-    a2a: str | None = None
-    """URL of a remote A2A agent that answers this agent's steps instead of a model."""
+    a2a: tuple[str, ...] = ()
+    """URLs of a remote A2A agent (one, or several endpoints of it) that answers this
+    agent's steps instead of a model."""
+    a2a_balance: BalanceStrategy = "round-robin"
+    """How a step picks one of several ``a2a`` endpoints."""
+    a2a_weights: tuple[float, ...] = ()
+    """Each endpoint's share under ``weighted`` (one per ``a2a`` URL)."""
     a2a_token: str | None = None
     """The bearer token for ``a2a`` (``os.environ/NAME`` names a secret)."""
     path: Path
