@@ -201,8 +201,13 @@ class ProtocolGate:
         return cached[1]
 
 
+def _headers(scope: Scope) -> dict[str, str]:
+    raw: list[tuple[bytes, bytes]] = scope["headers"]
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+
+
 def _presented_key(scope: Scope) -> str | None:
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    headers = _headers(scope)
     authorization = headers.get("authorization", "")
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
@@ -212,7 +217,7 @@ def _presented_key(scope: Scope) -> str | None:
 
 
 def _base_url(scope: Scope, base_path: str) -> str:
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    headers = _headers(scope)
     host = headers.get("host")
     if host is None:
         server = scope.get("server") or ("127.0.0.1", 80)
