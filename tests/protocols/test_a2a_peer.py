@@ -9,6 +9,7 @@ import pytest
 
 from orchestra.engine.states import RunStatus
 from orchestra.runtime.container import Container, ContainerOptions
+from orchestra.tools.secret_store import EncryptedSecrets
 from tests.api.project import scripts, settings_for, write_project
 from tests.protocols.sdk_peer import sdk_peer
 
@@ -87,3 +88,12 @@ async def test_round_robin_spreads_steps_over_the_peers_endpoints(tmp_path: Path
             await container.close()
     assert len(one.received) == 2
     assert len(two.received) == 2
+
+
+async def test_the_peer_token_can_live_in_the_encrypted_store(tmp_path: Path) -> None:
+    async with sdk_peer("loud", token="from-the-store") as (url, executor):
+        root = _project(tmp_path, [url], "a2a_token: os.environ/STORED_PEER_TOKEN\n")
+        EncryptedSecrets.open(root / ".orchestra").set("STORED_PEER_TOKEN", "from-the-store")
+        status, outputs, _ = await _run(root, "hi")
+    assert status is RunStatus.SUCCEEDED
+    assert outputs == {"Shout": "loud: SHOUT HI."}

@@ -16,6 +16,7 @@ from orchestra.cli import (
     models_cmd,
     run_cmd,
     runs_cmd,
+    secrets_cmd,
     serve_cmd,
     tasks_cmd,
     tools_cmd,
@@ -44,6 +45,7 @@ app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(agents_cmd.app, name="agents")
 app.command("mcp")(mcp_cmd.mcp)
+app.add_typer(secrets_cmd.app, name="secrets")
 
 
 def run() -> None:
