@@ -91,7 +91,7 @@ async def test_round_robin_spreads_steps_over_the_peers_endpoints(tmp_path: Path
 
 
 async def test_the_peer_token_can_live_in_the_encrypted_store(tmp_path: Path) -> None:
-    async with sdk_peer("loud", token="from-the-store") as (url, executor):
+    async with sdk_peer("loud", token="from-the-store") as (url, _executor):
         root = _project(tmp_path, [url], "a2a_token: os.environ/STORED_PEER_TOKEN\n")
         EncryptedSecrets.open(root / ".orchestra").set("STORED_PEER_TOKEN", "from-the-store")
         status, outputs, _ = await _run(root, "hi")
