@@ -74,6 +74,8 @@ async def main(n: int) -> None:
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
         while not server.started:
+            if serving.done():
+                await serving
             await asyncio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
         spec = agent_workflow(container.project.agents["echo"])
