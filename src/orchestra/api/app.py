@@ -26,7 +26,7 @@ from orchestra.api.errors import install_error_handlers
 from orchestra.api.limits import BodySizeLimit, RateLimiter
 from orchestra.api.methods import HeadAsGet
 from orchestra.api.metrics import ApiMetrics
-from orchestra.api.routes import admin, catalog, health, models, runs, team
+from orchestra.api.routes import admin, catalog, health, models, runs, team, tool_stats
 from orchestra.api.web import WEB_DIR, mount_web_ui
 from orchestra.api.websocket import router as websocket_router
 from orchestra.config.settings import Settings
@@ -103,6 +103,7 @@ def create_app(
         team.register_router,
         models.router,
         admin.router,
+        tool_stats.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(websocket_router, prefix=API_PREFIX)
