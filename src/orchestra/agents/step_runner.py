@@ -34,6 +34,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from orchestra.agents.a2a_peer import A2aPeers
 from orchestra.agents.prompt import AgentPromptBuilder, PromptBuilder
 from orchestra.agents.resources import RunResources
 from orchestra.agents.toolbox import RunMcpSessions, StepToolbox, open_toolbox
@@ -134,6 +135,8 @@ class GatewayStepRunner:
         self.resources = RunResources()
         """What each run keeps open until it ends (MCP sessions, browsers)."""
         self.mcp = RunMcpSessions(self.tool_settings, self.resources)
+        self.peers = A2aPeers(self.services)
+        """Answers the steps of agents that name a remote A2A agent (``a2a:``)."""
 
     async def close_run(self, run_id: RunId) -> None:
         """Close the run's resources (MCP sessions...); the engine calls this when it stops
@@ -145,6 +148,8 @@ class GatewayStepRunner:
         await self.resources.aclose()
 
     async def run_step(self, ctx: StepContext) -> StepResult:
+        if ctx.agent.a2a:
+            return await self.peers.run_step(ctx)
         messages = await self.prompts.build(ctx)
         schema = output_schema(ctx.output_vars) if len(ctx.output_vars) > 1 else None
         choice = ctx.agent.tool_choice

@@ -30,6 +30,7 @@ import contextlib
 import fnmatch
 import functools
 import sys
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,7 +146,9 @@ class StepToolbox:
             EventType.TOOL_CALL,
             {"tool": call.name, "arguments": call.arguments, "call_id": call.id},
         )
+        started = time.perf_counter()
         result = await self.view.call(call.name, call.arguments, self.context)
+        duration_ms = (time.perf_counter() - started) * 1000
         await self.step.events.emit(
             EventType.TOOL_RESULT,
             {
@@ -154,6 +157,7 @@ class StepToolbox:
                 "status": result.status,
                 "result": result.content,
                 "error": None if result.ok else result.content,
+                "duration_ms": round(duration_ms, 3),
             },
         )
         return result.to_message(call.id)

@@ -26,10 +26,11 @@ from orchestra.api.errors import install_error_handlers
 from orchestra.api.limits import BodySizeLimit, RateLimiter
 from orchestra.api.methods import HeadAsGet
 from orchestra.api.metrics import ApiMetrics
-from orchestra.api.routes import admin, catalog, health, models, runs, team
+from orchestra.api.routes import admin, catalog, health, models, runs, team, tool_stats
 from orchestra.api.web import WEB_DIR, mount_web_ui
 from orchestra.api.websocket import router as websocket_router
 from orchestra.config.settings import Settings
+from orchestra.protocols.mount import GateMiddleware, ProtocolGate, ProtocolOptions
 from orchestra.runtime.container import Container, ContainerOptions
 
 API_PREFIX = "/api/v1"
@@ -58,6 +59,10 @@ def create_app(
     """The Orchestra API app for ``settings``; see the module docstring for ownership."""
     opts = options or api_options(settings)
     state = ApiState(options=opts, limiter=RateLimiter(opts.rate_limit), metrics=ApiMetrics())
+    protocols = ProtocolGate(
+        lambda: state.container,
+        ProtocolOptions(insecure_local=opts.insecure_local, per_key_rate=opts.rate_limit),
+    )
     if container is not None:
         state.container = container
         state.detach.append(container.feed.listen(state.metrics.observe))
@@ -69,7 +74,8 @@ def create_app(
             state.container = await Container.open(settings, container_options)
             state.detach.append(state.container.feed.listen(state.metrics.observe))
         try:
-            yield
+            async with protocols.running():  # /mcp and /a2a (orchestra.protocols.mount)
+                yield
         finally:
             state.stopping.set()
             for detach in state.detach:
@@ -97,9 +103,11 @@ def create_app(
         team.register_router,
         models.router,
         admin.router,
+        tool_stats.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(websocket_router, prefix=API_PREFIX)
+    app.add_middleware(GateMiddleware, gate=protocols)
     app.add_middleware(HeadAsGet)
     app.add_middleware(BodySizeLimit, max_bytes=opts.max_body_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=1000)

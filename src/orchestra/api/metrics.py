@@ -46,10 +46,28 @@ class ApiMetrics:
             "orchestra_events", "Events committed, by type.", ["type"], registry=self.registry
         )
         self._started: dict[tuple[str, str | None], float] = {}
+        self.tool_calls = Counter(
+            "orchestra_tool_calls",
+            "Tool calls by tool and status (ok, error, refused).",
+            ["tool", "status"],
+            registry=self.registry,
+        )
+        self.tool_latency = Histogram(
+            "orchestra_tool_latency_seconds",
+            "How long tool calls took, by tool.",
+            ["tool"],
+            registry=self.registry,
+        )
 
     def observe(self, event: ExecutionEvent) -> None:
         """Feed listener: update step metrics from one committed event."""
         self.events.labels(event.type.value).inc()
+        if event.type is EventType.TOOL_RESULT:
+            tool = str(event.content.get("tool", "?"))
+            self.tool_calls.labels(tool, str(event.content.get("status", "?"))).inc()
+            duration = event.content.get("duration_ms")
+            if isinstance(duration, int | float):
+                self.tool_latency.labels(tool).observe(max(0.0, float(duration) / 1000))
         key = (event.run_id, event.step_id)
         if event.type is EventType.STEP_STARTED:
             self._started[key] = event.timestamp

@@ -12,9 +12,11 @@ from orchestra.cli import (
     definitions_cmd,
     doctor_cmd,
     keys_cmd,
+    mcp_cmd,
     models_cmd,
     run_cmd,
     runs_cmd,
+    secrets_cmd,
     serve_cmd,
     tasks_cmd,
     tools_cmd,
@@ -42,6 +44,8 @@ app.command("serve")(serve_cmd.serve)
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(agents_cmd.app, name="agents")
+app.command("mcp")(mcp_cmd.mcp)
+app.add_typer(secrets_cmd.app, name="secrets")
 
 
 def run() -> None:

@@ -10,7 +10,7 @@ import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -188,3 +188,30 @@ def call_tool(
             typer.echo(f"[{result.status}]", err=True)
         typer.echo(result.content)
     raise typer.Exit({"ok": 0, "error": 1, "refused": 2}[result.status])
+
+
+@app.command("stats")
+def tool_stats_cmd(project: ProjectOption = None, as_json: JsonOption = False) -> None:
+    """Per tool: calls, errors, p50/p99 latency and the last error, over every stored run."""
+    from orchestra.cli.team_db import as_json as to_json
+    from orchestra.cli.team_db import when, with_team
+    from orchestra.runtime.tool_stats import tool_stats
+
+    async def work(database: Any, _project: Any, _settings: Any) -> list[Any]:
+        return await tool_stats(database)
+
+    stats = with_team(project, work)
+    if as_json:
+        typer.echo(to_json(stats))
+        return
+    if not stats:
+        typer.echo("no tool calls recorded yet")
+        return
+    typer.echo(f"{'tool':<28} {'calls':>6} {'errors':>6} {'p50 ms':>9} {'p99 ms':>9}  last error")
+    for stat in stats:
+        p50 = "" if stat.p50_ms is None else f"{stat.p50_ms:.1f}"
+        p99 = "" if stat.p99_ms is None else f"{stat.p99_ms:.1f}"
+        last = (
+            "" if stat.last_error is None else f"{when(stat.last_error_at)} {stat.last_error[:80]}"
+        )
+        typer.echo(f"{stat.tool:<28} {stat.calls:>6} {stat.errors:>6} {p50:>9} {p99:>9}  {last}")

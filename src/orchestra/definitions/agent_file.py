@@ -11,7 +11,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from orchestra.definitions.diagnostics import Code, Diagnostic, outside_project
-from orchestra.definitions.fields import as_str_list, check_unknown_keys, validation_diagnostics
+from orchestra.definitions.fields import (
+    as_str_list,
+    check_unknown_keys,
+    expose_list,
+    validation_diagnostics,
+)
 from orchestra.definitions.frontmatter import FrontMatter, split_front_matter
 from orchestra.definitions.specs import AgentSpec, SkillSpec
 
@@ -31,6 +36,11 @@ AGENT_FIELDS = (
     "mcp",
     "cache",
     "budget",
+    "expose",
+    "a2a",
+    "a2a_token",
+    "a2a_balance",
+    "a2a_weights",
 )
 
 SkillLoader = Callable[[Path], tuple[SkillSpec | None, list[Diagnostic]]]
@@ -55,7 +65,23 @@ def parse_agent(
     values["name"] = str(values.get("name") or path.name.removesuffix(".agent.md"))
     values["system_prompt"] = fm.body.strip()
     values["path"] = path
-    if not values["system_prompt"]:
+    for key in ("expose", "a2a", "a2a_weights"):
+        if key in values:
+            values[key] = expose_list(values[key])
+    weights, peers = values.get("a2a_weights", ()), values.get("a2a", ())
+    if weights and isinstance(weights, tuple) and len(weights) != len(peers):
+        line, col = fm.position("a2a_weights")
+        diagnostics.append(
+            Diagnostic(
+                path,
+                line,
+                col,
+                Code.INVALID_VALUE,
+                f"'a2a_weights' has {len(weights)} weights for {len(peers)} 'a2a' endpoints",
+                "give one weight per URL in 'a2a', in the same order",
+            )
+        )
+    if not values["system_prompt"] and not values.get("a2a"):
         diagnostics.append(
             Diagnostic(
                 path,

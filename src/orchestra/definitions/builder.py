@@ -90,6 +90,8 @@ class WorkflowDraft:
     inputs: Sequence[InputSpec] = ()
     on_failure: str = "fail_fast"
     budget: Budget | Mapping[str, Any] | None = None
+    expose: Any = ()
+    """Protocols to serve the workflow over; validated by WorkflowSpec."""
     source_hash: str = ""
     positions: Mapping[str, Position] = field(default_factory=dict)
     """Where header fields (``on_failure``, ``budget``...) were written."""
@@ -135,6 +137,7 @@ def check_workflow(
             steps=tuple(s.spec() for s in steps),
             on_failure=draft.on_failure,  # validated by WorkflowSpec
             budget=draft.budget,
+            expose=draft.expose,
             agents={s.agent.name: s.agent for s in steps if s.agent},
             path=source if isinstance(source, Path) else None,
             source_hash=draft.source_hash,

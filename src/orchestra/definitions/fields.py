@@ -121,3 +121,13 @@ def as_str_list(value: Any) -> list[str] | None:
     if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
         return [str(v) for v in value]
     return None
+
+
+def expose_list(value: Any) -> Any:
+    """``expose: a2a`` or ``expose: [a2a, mcp]`` as a tuple; any other shape is returned
+    as it is, for the spec's validation to report with the allowed values."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(value)
+    return value

@@ -12,6 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+Protocol = Literal["a2a", "mcp"]
+BalanceStrategy = Literal["round-robin", "least-loaded", "weighted"]
+"""A wire protocol a definition may be served over (``expose:`` in its front matter)."""
+
 
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -84,6 +88,17 @@ class AgentSpec(_Spec):
     mcp_servers: tuple[McpServerSpec, ...] = ()
     cache: bool = False
     budget: Budget | None = None
+    expose: tuple[Protocol, ...] = ()
+    """Protocols this agent is served over by ``orchestra serve`` (``a2a``)."""
+    a2a: tuple[str, ...] = ()
+    """URLs of a remote A2A agent (one, or several endpoints of it) that answers this
+    agent's steps instead of a model."""
+    a2a_balance: BalanceStrategy = "round-robin"
+    """How a step picks one of several ``a2a`` endpoints."""
+    a2a_weights: tuple[float, ...] = ()
+    """Each endpoint's share under ``weighted`` (one per ``a2a`` URL)."""
+    a2a_token: str | None = None
+    """The bearer token for ``a2a`` (``os.environ/NAME`` names a secret)."""
     path: Path
 
 
@@ -136,6 +151,8 @@ class WorkflowSpec(_Spec):
     steps: tuple[StepSpec, ...]
     on_failure: FailurePolicy = "fail_fast"
     budget: Budget | None = None
+    expose: tuple[Protocol, ...] = ()
+    """Protocols this workflow is served over by ``orchestra serve`` / ``orchestra mcp``."""
     agents: dict[str, AgentSpec] = Field(default_factory=dict)
     path: Path | None = None
     """The workflow file, or None for one built from drafts (the planner, tasks)."""

@@ -21,7 +21,7 @@ from orchestra.definitions.fields import check_unknown_keys
 from orchestra.definitions.frontmatter import FrontMatter, split_front_matter
 from orchestra.definitions.specs import InputSpec
 
-WORKFLOW_FIELDS = ("name", "description", "inputs", "on_failure", "budget")
+WORKFLOW_FIELDS = ("name", "description", "inputs", "on_failure", "budget", "expose")
 INPUT_FIELDS = ("required", "default", "description")
 
 BULLETS = {

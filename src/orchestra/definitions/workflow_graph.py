@@ -21,7 +21,7 @@ from orchestra.definitions.diagnostics import (
     did_you_mean,
     outside_project,
 )
-from orchestra.definitions.fields import parse_duration
+from orchestra.definitions.fields import expose_list, parse_duration
 from orchestra.definitions.specs import AgentSpec, Budget, InputSpec, WorkflowSpec
 from orchestra.definitions.workflow_file import (
     VARIABLE,
@@ -94,6 +94,7 @@ def link_workflow(
         inputs=tuple(_inputs(raw).values()),
         on_failure=front.get("on_failure", "fail_fast"),
         budget=budget,
+        expose=expose_list(front.get("expose", ())),
         source_hash=source_hash,
         positions=raw.front.value_lines,
         hints=_MARKDOWN_HINTS,

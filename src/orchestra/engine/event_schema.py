@@ -87,6 +87,8 @@ class ToolResult(BaseModel):
     status: str
     result: Any
     error: Any
+    duration_ms: float | None = None
+    """How long the call took (per-tool latency in ``orchestra tools stats`` and /metrics)."""
 
 
 class StepSucceeded(BaseModel):

@@ -37,6 +37,7 @@ from orchestra.tools.builtin import register_builtins
 from orchestra.tools.plugin_settings import PluginSettings
 from orchestra.tools.protocol import ToolServices, ToolSettings
 from orchestra.tools.registry import ToolRegistry
+from orchestra.tools.secret_store import project_secrets
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,9 @@ def build_step_runner(
         tool_settings=ToolSettings.from_sections(settings.tools, settings.workspaces),
         project_dir=settings.project_dir,
         stream=settings.models.stream,
-        services=ToolServices(plugins=PluginSettings(settings.plugins)),
+        services=ToolServices(
+            plugins=PluginSettings(settings.plugins), secrets=project_secrets(settings.state_dir)
+        ),
     )
 
 

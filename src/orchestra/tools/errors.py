@@ -117,3 +117,10 @@ class ToolDefinitionError(ToolError, UserMistake):
     """A tool definition is invalid or its name is already taken."""
 
     code: ClassVar[str] = "invalid_tool"
+
+
+class SecretStoreError(ToolUserError):
+    """The encrypted secret store cannot be opened or read: a wrong or missing key, a
+    key file others may read, a damaged store file. The message says which and the fix."""
+
+    code: ClassVar[str] = "secret_store"
