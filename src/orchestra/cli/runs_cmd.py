@@ -153,6 +153,36 @@ def show(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = Fa
     print_run(Console(), record, report)
 
 
+@app.command("report")
+def report(
+    run_id: RunArg,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="PDF to write (default run-<id>.pdf).")
+    ] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Write a PDF report of a run: steps, timings, outputs, usage and cost charts
+    (needs the ``integrations`` extra)."""
+    from orchestra.engine.ids import RunId
+    from orchestra.store.usage_store import SqlUsageStore
+
+    async def read(store: SqlRunStore) -> tuple[RunRecord, UsageReport]:
+        record = await store.get_run(RunId(run_id))
+        return record, await SqlUsageStore(store.database).report(run_id)
+
+    record, usage = _with_store(project, read)
+    try:
+        from orchestra.integrations.pdf.run_report import write_run_report
+    except ImportError as error:  # pragma: no cover - the extra is missing
+        typer.echo(
+            f"error: {error}; install the extra: pip install 'orchestra[integrations]'", err=True
+        )
+        raise typer.Exit(2) from error
+    target = output or Path(f"run-{run_id}.pdf")
+    size = write_run_report(record, usage, target)
+    typer.echo(f"wrote {target} ({size} bytes)")
+
+
 @app.command("events")
 def events(
     run_id: RunArg,

@@ -28,6 +28,7 @@ from orchestra.llm.scripted import ScriptRegistry
 from orchestra.runtime.builders import Plugins, engine_settings
 from orchestra.runtime.feed import ActiveSteps, EventFeed
 from orchestra.runtime.keys import KeyService
+from orchestra.runtime.notifications import open_email_notifier
 from orchestra.runtime.project_checks import load_project
 from orchestra.runtime.relay import CommitRelay
 from orchestra.runtime.runs import RunService
@@ -122,6 +123,7 @@ class Container:
         self._exits.push_async_callback(self.runs.close)
         self.tasks = TaskService.of(self)
         await self.tasks.sync_agents()
+        self.notifier = await open_email_notifier(self, self._exits)
         if self.options.dispatch:
             await self.tasks.start()
             self._exits.push_async_callback(self.tasks.close)
