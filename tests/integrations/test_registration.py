@@ -10,7 +10,7 @@ from orchestra.tools.registry import ToolRegistry
 
 INTEGRATION_TOOLS = {
     "browser.open", "browser.search", "browser.collect", "browser.click", "browser.screenshot",
-    "sheet.read", "sheet.append", "sheet.update",
+    "sheet.read", "sheet.append", "sheet.update", "web.read", "research.brief",
 }  # fmt: skip
 
 

@@ -9,15 +9,14 @@ goes through openpyxl; other worksheets of a workbook are kept as they were.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import os
-import secrets
 from collections.abc import Iterable
 from typing import Any
 
 from orchestra.integrations._deps import missing_extra
+from orchestra.integrations._files import write_atomic
 from orchestra.integrations.sheets.settings import SheetsSettings
 from orchestra.integrations.sheets.table import Cell, Table
 from orchestra.tools.errors import ToolArgumentsError, WorkspacePathError
@@ -57,22 +56,6 @@ def read_bytes(ws: Workspace, path: str, settings: SheetsSettings) -> bytes | No
         if "does not exist" in exc.message:
             return None
         raise
-
-
-def write_atomic(ws: Workspace, path: str, data: bytes) -> None:
-    """Replace ``path`` by ``data`` in one rename; parent folders are created."""
-    parts = ws.split_writable(path)
-    tmp = f".{parts[-1]}.{secrets.token_hex(4)}.tmp"
-    with ws.open_dir(parts[:-1], create=True) as dfd:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=dfd)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.rename(tmp, parts[-1], src_dir_fd=dfd, dst_dir_fd=dfd)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp, dir_fd=dfd)
-            raise
 
 
 def load(ws: Workspace, path: str, worksheet: str | None, settings: SheetsSettings) -> Table | None:
