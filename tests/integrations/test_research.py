@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -29,7 +30,7 @@ ROBOTS = "User-agent: *\nDisallow: /private/\n"
 
 class Handler(BaseHTTPRequestHandler):
     robots_status = 200
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
     def log_message(self, format: str, *args: object) -> None:
         pass
