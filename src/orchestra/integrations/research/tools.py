@@ -37,6 +37,7 @@ from orchestra.tools.protocol import Permission, Tool, ToolContext, ToolOutput, 
 ROBOTS_AGENT = "Orchestra"
 _ROBOTS_TTL_S = 3600.0
 _ROBOTS_MAX_BYTES = 500_000
+_DISALLOW_ALL = ["User-agent: *", "Disallow: /"]
 
 
 class RobotsDisallowedError(ToolUserError):
@@ -107,12 +108,12 @@ class Robots:
         except ToolError:
             raise
         except Exception:  # boundary: unreachable robots.txt -> treat as disallow
-            parser.disallow_all = True
+            parser.parse(_DISALLOW_ALL)
             return parser
         if response.status_code >= 500:
-            parser.disallow_all = True
+            parser.parse(_DISALLOW_ALL)
         elif response.status_code >= 400:
-            parser.allow_all = True
+            parser.parse([])  # no rules: everything allowed
         else:
             parser.parse(body.decode("utf-8", errors="replace").splitlines())
         return parser
@@ -123,7 +124,9 @@ def _extract(html: str, url: str) -> dict[str, Any]:
         import trafilatura
     except ImportError as exc:
         raise missing_extra("trafilatura", exc) from exc
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
+    doc: Any = trafilatura.bare_extraction(
+        html, url=url, with_metadata=True, include_comments=False
+    )
     if doc is None or not (doc.text or "").strip():
         title, text = html_to_text(html)  # no main text found: fall back to all readable text
         return {"title": title, "text": text, "author": None, "date": None, "extracted": False}
@@ -162,7 +165,7 @@ async def read(args: ReadArgs, ctx: ToolContext, robots: Robots) -> ToolOutput:
             f"{final_url} is {ctype or 'not text'}, not a web page; use http.fetch"
         )
     page = data.decode("utf-8", errors="replace")
-    info = (
+    info: dict[str, Any] = (
         await asyncio.to_thread(_extract, page, final_url)
         if "html" in ctype.lower()
         else {"title": final_url, "text": page, "author": None, "date": None, "extracted": False}

@@ -79,10 +79,25 @@ def _session(send: Send, credentials: Any) -> Any:
     from requests.structures import CaseInsensitiveDict
 
     class _ContextAdapter(BaseAdapter):
-        def send(self, request: Any, stream: bool = False, timeout: Any = None, **_: Any) -> Any:
-            body = request.body.encode() if isinstance(request.body, str) else request.body
+        def send(
+            self,
+            request: requests.PreparedRequest,
+            stream: bool = False,
+            timeout: float | tuple[float | None, float | None] | None = None,
+            verify: bool | str = True,
+            cert: str | tuple[str, str] | None = None,
+            proxies: dict[str, str] | None = None,
+        ) -> requests.Response:
+            raw = request.body
+            body = raw.encode() if isinstance(raw, str) else raw if isinstance(raw, bytes) else None
+            if raw is not None and body is None:
+                raise ToolRuntimeError("gspread sent a streamed body, which is not supported")
+            fields = {
+                str(k): v.decode("latin-1") if isinstance(v, bytes) else str(v)
+                for k, v in request.headers.items()
+            }
             status, headers, content, url = send(
-                str(request.method), str(request.url), dict(request.headers), body
+                str(request.method), str(request.url), fields, body
             )
             response = requests.Response()
             response.status_code = status
@@ -103,7 +118,7 @@ def _session(send: Send, credentials: Any) -> Any:
         return session
 
     auth_request = Request(mounted(requests.Session()))
-    return mounted(AuthorizedSession(credentials, auth_request=auth_request))
+    return mounted(AuthorizedSession(credentials, auth_request=auth_request))  # type: ignore[no-untyped-call]
 
 
 class GoogleSheet:
@@ -134,7 +149,9 @@ class GoogleSheet:
         except ImportError as exc:
             raise missing_extra("gspread", exc) from exc
         try:
-            credentials = Credentials.from_service_account_info(self._info, scopes=SCOPES)
+            credentials = Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                self._info, scopes=SCOPES
+            )
         except (ValueError, KeyError) as exc:
             raise ToolArgumentsError(
                 f"[plugins.sheets] google_service_account is not a usable service-account key: {exc}"

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from orchestra.integrations.sheets import local
 from orchestra.integrations.sheets.google import GoogleSheet, is_google, spreadsheet_key
 from orchestra.integrations.sheets.settings import SheetsSettings
-from orchestra.integrations.sheets.table import Table, append_rows, update_rows
+from orchestra.integrations.sheets.table import Cell, Table, append_rows, update_rows
 from orchestra.tools.errors import ToolArgumentsError, ToolTimeoutError
 from orchestra.tools.protocol import Permission, Tool, ToolContext, ToolOutput, tool
 
@@ -112,8 +112,8 @@ async def append(args: AppendArgs, ctx: ToolContext) -> ToolOutput:
         empty = not table.header
         before = len(table.rows)
         count = append_rows(table, args.rows, max_chars=s.max_cell_chars)
-        new_rows = table.rows[before:]
-        await sheet.append(key, args.worksheet, ([list(table.header)] if empty else []) + new_rows)  # type: ignore[list-item]
+        header: list[Cell] = list(table.header)
+        await sheet.append(key, args.worksheet, ([header] if empty else []) + table.rows[before:])
     else:
         existing = await _load_local(ctx, args, s)
         table = existing or Table(header=[])
