@@ -13,6 +13,7 @@ Needs valgrind (``apt-get install -y valgrind``); prints figures, asserts nothin
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -50,8 +51,10 @@ def instructions(checkout: Path, runs: int, kind: str) -> int:
         cwd=checkout,
         capture_output=True,
         text=True,
-        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},  # same hashing, same dict order, every run
     )
+    if done.returncode != 0:
+        raise SystemExit(f"the workload failed under callgrind:\n{done.stderr[-3000:]}")
     found = re.search(r"Collected : (\d+)", done.stderr)
     if found is None:
         raise SystemExit(f"callgrind printed no total:\n{done.stderr[-2000:]}")

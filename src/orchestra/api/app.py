@@ -26,7 +26,16 @@ from orchestra.api.errors import install_error_handlers
 from orchestra.api.limits import BodySizeLimit, RateLimiter
 from orchestra.api.methods import HeadAsGet
 from orchestra.api.metrics import ApiMetrics
-from orchestra.api.routes import admin, catalog, health, models, runs, team, tool_stats
+from orchestra.api.routes import (
+    admin,
+    catalog,
+    health,
+    models,
+    runs,
+    team,
+    tool_stats,
+    workspaces,
+)
 from orchestra.api.web import WEB_DIR, mount_web_ui
 from orchestra.api.websocket import router as websocket_router
 from orchestra.config.settings import Settings
@@ -104,12 +113,15 @@ def create_app(
         models.router,
         admin.router,
         tool_stats.router,
+        workspaces.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(websocket_router, prefix=API_PREFIX)
     app.add_middleware(GateMiddleware, gate=protocols)
     app.add_middleware(HeadAsGet)
-    app.add_middleware(BodySizeLimit, max_bytes=opts.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=opts.max_body_bytes, exempt_prefix=workspaces.UPLOAD_PREFIX
+    )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if opts.cors_origins:
         app.add_middleware(

@@ -44,12 +44,17 @@ class RateLimiter:
 class BodySizeLimit:
     """Refuse HTTP request bodies longer than ``max_bytes`` with 413 ``payload_too_large``."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt_prefix: str | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.exempt_prefix = exempt_prefix
+        """Paths that enforce a limit of their own (file uploads), not this one."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        exempt = self.exempt_prefix is not None and str(scope.get("path", "")).startswith(
+            self.exempt_prefix
+        )
+        if scope["type"] != "http" or exempt:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", ()):

@@ -258,6 +258,14 @@ class WorkspacesSettings(BaseModel):
     """Parent folder of every agent workspace. Default: ``<state_dir>/workspaces``."""
     venv: bool = False
     """Give each workspace its own Python virtual environment."""
+    upload_max_mb: float = Field(default=25.0, gt=0, le=4096)
+    """Largest file ``PUT /api/v1/workspaces/...`` accepts (the body limit does not apply there)."""
+    upload_types: tuple[str, ...] = (
+        "txt", "md", "csv", "tsv", "json", "jsonl", "yaml", "yml", "toml", "xml", "html",
+        "py", "js", "ts", "sql", "log", "pdf", "png", "jpg", "jpeg", "gif", "webp",
+        "xlsx", "docx", "pptx", "zip",
+    )  # fmt: skip
+    """File extensions that may be uploaded; the content must match the type (see docs/api.md)."""
 
 
 class DefinitionsSettings(BaseModel):

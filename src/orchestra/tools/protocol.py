@@ -119,6 +119,8 @@ class ToolSettings(BaseModel):
     mcp_servers: tuple[McpServerSpec, ...] = ()
     search_min_interval_s: float = Field(default=1.0, ge=0)
     search_cache_ttl_s: float = Field(default=3600.0, ge=0)
+    search_rate_limit: str = "30/minute;300/hour"
+    """How many searches may reach DuckDuckGo (``limits`` syntax); '' for no cap."""
     sandbox: Literal["auto", "bwrap", "limits"] = "auto"
     """``auto`` uses bubblewrap when it works here, else limits only; ``bwrap`` fails if it cannot."""
     workspace_root: Path = Path(".orchestra/workspaces")
