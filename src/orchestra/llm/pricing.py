@@ -5,15 +5,24 @@ prefixes) on every call; the gateway asks it once per model for the price of a
 prompt token and of a completion token and multiplies afterwards. A model
 priced in tiers (a higher price above some prompt length: keys like
 ``input_cost_per_token_above_128k_tokens``) is asked on every call, since its
-price depends on the call. A model the map does not price costs zero, and so
-does an in-process model (no lookup, LiteLLM is not even imported).
+price depends on the call. A model the map does not list (a self-hosted
+``openai/fake-model``, ``hosted_vllm/devstral``) costs zero, found by reading the
+map's keys from LiteLLM's bundled file without importing LiteLLM (seconds and
+~150 MiB); so does an in-process model, which is not looked up at all.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 from orchestra.llm import providers
+
+PRICE_FILE = "model_prices_and_context_window_backup.json"
+_KEY = re.compile(r'^    "([^"]+)": \{', re.MULTILINE)
+_listed: list[frozenset[str]] = []
 
 _PER_CALL = -1.0
 """A price that marks a model whose cost must be asked per call (tiered pricing)."""
@@ -42,7 +51,32 @@ _SAMPLE = 1000
 """Tokens priced to find a per-token price (LiteLLM's own arithmetic, divided back)."""
 
 
+def listed_models() -> frozenset[str]:
+    """The model names LiteLLM's bundled price map lists (its top-level keys), read once
+    from the file, without importing LiteLLM; empty when the file is not found."""
+    if not _listed:
+        spec = importlib.util.find_spec("litellm")
+        names: frozenset[str] = frozenset()
+        if spec is not None and spec.origin is not None:
+            path = Path(spec.origin).parent / PRICE_FILE
+            if path.is_file():
+                names = frozenset(_KEY.findall(path.read_text(encoding="utf-8")))
+        _listed.append(names)
+    return _listed[0]
+
+
+def _maybe_priced(model: str) -> bool:
+    """Whether LiteLLM could price ``model``: the map lists it with or without its
+    provider prefix (or the file was not found, and LiteLLM must be asked)."""
+    names = listed_models()
+    if not names:
+        return True
+    return model in names or model.split("/", 1)[-1] in names
+
+
 def _lookup(model: str) -> tuple[float, float]:
+    if not _maybe_priced(model):
+        return (0.0, 0.0)
     providers.prepare_litellm()
     import litellm
 
