@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-_STEP_FIELDS = ("prompt_tokens", "completion_tokens", "cost_usd", "calls")
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UsageTotals:
@@ -60,7 +58,12 @@ class UsageTotals:
 
     def to_json(self) -> dict[str, Any]:
         """The stored shape of a step's usage (steps table, ``run_finished`` event)."""
-        return {name: getattr(self, name) for name in _STEP_FIELDS}
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_usd": self.cost_usd,
+            "calls": self.calls,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> UsageTotals:

@@ -134,6 +134,15 @@ async def wait_for_run_id(path: Path) -> str:
     raise AssertionError(f"worker never started: {text_of(path)}")
 
 
+async def wait_for_new_start(log: Path, before: int) -> None:
+    """Until the child logs a step start after the first ``before`` lines (or ~10 s pass:
+    then the kill lands wherever it lands, which the checks accept too)."""
+    for _ in range(2000):
+        if any(phase == "start" for _, _, phase in read_log(log)[before:]):
+            return
+        await asyncio.sleep(0.005)
+
+
 async def run_kill_iterations(
     zygote: Zygote, url: str, tmp: Path, iterations: int, seed: int
 ) -> Tally:
@@ -169,12 +178,17 @@ async def one_iteration(
             run_id=run_id,
             seed=rng.randrange(1 << 30),
         )["pid"]
+        before = len(read_log(log))
         run_id = await wait_for_run_id(out)
         if attempt == kills:  # the last resume runs to the end
             status = zygote.ask(cmd="wait", pid=pid)["status"]
             assert os.waitstatus_to_exitcode(status) == 0, out.read_text()[-2000:]
             break
-        await asyncio.sleep(rng.uniform(0.0, 0.25))
+        if rng.random() < 0.5:  # mid-step, however slowly a loaded machine starts the child
+            await wait_for_new_start(log, before)
+            await asyncio.sleep(rng.uniform(0.0, 0.05))
+        else:
+            await asyncio.sleep(rng.uniform(0.0, 0.25))
         os.kill(pid, signal.SIGKILL)
         zygote.ask(cmd="wait", pid=pid)  # reaped: its pid is now provably dead
         record = await store.get_run(RunId(run_id))

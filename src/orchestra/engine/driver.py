@@ -89,7 +89,7 @@ class RunDriver:
         """Steps whose task ended without reaching the store (cancelled before a claim)."""
         self.run_status = record.status
         self.started: set[StepId] = set()
-        self.tasks: dict[StepId, asyncio.Task[StepOutcome]] = {}
+        self.tasks: dict[StepId, asyncio.Task[None]] = {}
         self.inbox: asyncio.Queue[StepOutcome | _Signal] = asyncio.Queue()
         self.failed = False
         self.cancelling = False
@@ -254,13 +254,13 @@ class RunDriver:
             task.add_done_callback(partial(self._deliver, sid))
             self.tasks[sid] = task
 
-    def _deliver(self, sid: StepId, task: asyncio.Task[StepOutcome]) -> None:
-        """Hand the task's outcome to the driver; a task cancelled before (or while) it
-        ran has none: it is reported cancelled, for :func:`~orchestra.engine.run_end.finish` to settle."""
+    def _deliver(self, sid: StepId, task: asyncio.Task[None]) -> None:
+        """Report a task that ended without an outcome: cancelled before (or while) it ran.
+        It is reported cancelled, for :func:`~orchestra.engine.run_end.finish` to settle.
+        A task that ran to its end delivered its outcome itself (:meth:`_execute`), in
+        the same turn of the event loop, so the driver wakes one turn sooner per step."""
         if task.cancelled() or task.exception() is not None:
             self.inbox.put_nowait(StepOutcome(sid, StepStatus.CANCELLED, settled=False))
-        else:
-            self.inbox.put_nowait(task.result())
 
     def _skip_reason(self, step: StepSpec) -> str | None:
         deps = [self.status[StepId(d)] for d in step.dependencies]
@@ -302,33 +302,37 @@ class RunDriver:
             await self._after_failure(sid)
         return False
 
-    async def _execute(self, sid: StepId) -> StepOutcome:
+    async def _execute(self, sid: StepId) -> None:
         agent, model = self.slot_of(sid)
         reserved = self.ahead.take(sid)
         try:
             async with self.engine.limits.slot(agent, model, reserved=reserved):
-                return await self.engine.executor.execute(self.run_id, sid)
+                outcome = await self.engine.executor.execute(self.run_id, sid)
         except Exception as exc:  # an executor/store failure: the step fails, the run goes on
-            failure = error_data(ExecutorFailed(sid, exc))
-            log.error("executing step %r of run %s failed", sid, self.run_id, exc_info=exc)
-            try:
-                await self.store.settle_steps(
-                    self.run_id,
-                    [sid],
-                    StepStatus.FAILED,
-                    [
-                        (
-                            EventType.STEP_FAILED,
-                            sid,
-                            {"status": "failed", "error": failure, "will_retry": False},
-                        )
-                    ],
-                    error=failure,
-                )
-            except Exception:  # the store is down: the end settles it (or a resume does)
-                log.exception("settling failed step %r of run %s failed", sid, self.run_id)
-                return StepOutcome(sid, StepStatus.FAILED, error=failure["message"], settled=False)
-            return StepOutcome(sid, StepStatus.FAILED, error=failure["message"])
+            outcome = await self._executor_failed(sid, exc)
+        self.inbox.put_nowait(outcome)
+
+    async def _executor_failed(self, sid: StepId, exc: Exception) -> StepOutcome:
+        failure = error_data(ExecutorFailed(sid, exc))
+        log.error("executing step %r of run %s failed", sid, self.run_id, exc_info=exc)
+        try:
+            await self.store.settle_steps(
+                self.run_id,
+                [sid],
+                StepStatus.FAILED,
+                [
+                    (
+                        EventType.STEP_FAILED,
+                        sid,
+                        {"status": "failed", "error": failure, "will_retry": False},
+                    )
+                ],
+                error=failure,
+            )
+        except Exception:  # the store is down: the end settles it (or a resume does)
+            log.exception("settling failed step %r of run %s failed", sid, self.run_id)
+            return StepOutcome(sid, StepStatus.FAILED, error=failure["message"], settled=False)
+        return StepOutcome(sid, StepStatus.FAILED, error=failure["message"])
 
     async def _on_outcome(self, outcome: StepOutcome) -> None:
         sid = outcome.step_id
@@ -352,7 +356,8 @@ class RunDriver:
             await self._after_failure(sid)
         else:
             self._release_dependents(sid)
-        await self._check_budget()
+        if self.spec.budget is not None:
+            await self._check_budget()
 
     async def _after_failure(self, sid: StepId) -> None:
         if self.spec.on_failure == "fail_fast":
@@ -380,7 +385,7 @@ class RunDriver:
 
     async def _check_budget(self) -> None:
         """Stop the run once its steps' usage is over the workflow's ``budget:``."""
-        if self.over_budget is not None or self.cancelling:
+        if self.spec.budget is None or self.over_budget is not None or self.cancelling:
             return
         spent = self._budget_spent()
         if spent is None:

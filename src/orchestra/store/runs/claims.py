@@ -94,6 +94,8 @@ def claim_in(
 def _unsucceeded(tx: Tx, run_id: RunId, requests: Sequence[ClaimRequest]) -> set[str]:
     """Which of the requests' other dependencies have not succeeded (yet) in ``tx``."""
     unmet: set[str] = set()
+    if not any(request.requires for request in requests):
+        return unmet
     for sid in {sid for request in requests for sid in request.requires}:
         rows = STEP_STATUS.rows(tx.conn, {"rid": run_id, "sid": sid})
         if not rows or rows[0][0] != SUCCEEDED:
