@@ -274,6 +274,19 @@ async def bench_gw_concurrent(_: Engine) -> str:
     return await _two_engines(both, sleepy=True)
 
 
+async def bench_w3_defaults(engine: Engine) -> str:
+    """W3 engine-only with the default ``EngineSettings`` (its default cap on steps in
+    flight), next to the bare-asyncio floor measured in the same process."""
+    floor = await bare_asyncio_runs(200, 5)
+    defaults = Engine(engine.store, engine.runner, EngineSettings())
+    elapsed = await timed_runs(defaults, chain(5), 200)
+    return (
+        f"W3 200 runs × 5 steps of 50 ms, default settings (max_concurrency="
+        f"{EngineSettings().max_concurrency}): {elapsed:.3f} s = {elapsed / floor:.2f} × the "
+        f"bare-asyncio floor {floor:.3f} s (target <= 1.5)"
+    )
+
+
 async def bench_rss(_: Engine) -> str:
     """Peak RSS of W3, engine-only and through the gateway, each in a fresh process."""
     figures: dict[str, float] = {}
@@ -499,6 +512,7 @@ BENCHES: dict[str, tuple[Callable[[], StepRunner], Bench]] = {
     "gw-layers": (Instant, bench_gw_layers),
     "gw-concurrent": (Instant, bench_gw_concurrent),
     "rss": (Instant, bench_rss),
+    "w3-defaults": (lambda: Sleepy(0.05), bench_w3_defaults),
 }
 
 
