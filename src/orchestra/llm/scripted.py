@@ -1,8 +1,9 @@
 """The scripted model: ``scripted/<name>`` answers from a script, offline.
 
-It stands in for hosted providers in tests and demos, behind the very same
-Router path as a real model (retries, fallbacks, usage, cache, streaming), so
-engine and agent tests exercise real gateway code. It never stands in for our
+It stands in for hosted providers in tests and demos, behind the same gateway
+code as a real model (routing, retries, fallbacks, usage, cache, streaming), so
+engine and agent tests exercise real gateway code; like every in-process model it
+is called directly, without LiteLLM. It never stands in for our
 own components.
 
 Use from a test of any package::
