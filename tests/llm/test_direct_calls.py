@@ -106,3 +106,41 @@ def test_prices_match_litellms_cost_per_token_for_flat_and_tiered_models() -> No
         )
         assert prices.cost(model, prompt, completion) == pytest.approx(expected)
     assert prices.cost("openai/not-a-model-anyone-prices", 10, 10) == 0.0
+
+
+def test_messages_reach_the_model_with_every_field_they_set() -> None:
+    """The gateway writes messages out by hand (hot path): every field of ChatMessage is
+    carried, and a new field would fail here until it is."""
+    from orchestra.llm.gateway import _messages
+    from orchestra.llm.types import ChatMessage, ChatRequest, ToolCall
+
+    assert set(ChatMessage.model_fields) == {
+        "role",
+        "content",
+        "tool_calls",
+        "tool_call_id",
+        "name",
+    }
+    call = ToolCall(id="c1", name="files.read", arguments='{"path": "a"}')
+    request = ChatRequest(
+        model="m",
+        messages=[
+            ChatMessage(role="system", content="be brief"),
+            ChatMessage(role="assistant", content=None, tool_calls=[call]),
+            ChatMessage(role="tool", content="text", tool_call_id="c1", name="files.read"),
+        ],
+    )
+    assert _messages(request) == [
+        {"role": "system", "content": "be brief"},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "files.read", "arguments": '{"path": "a"}'},
+                }
+            ],
+        },
+        {"role": "tool", "content": "text", "tool_call_id": "c1", "name": "files.read"},
+    ]

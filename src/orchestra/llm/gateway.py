@@ -582,7 +582,14 @@ def _messages(request: ChatRequest) -> list[dict[str, Any]]:
     """The request's messages in OpenAI's chat format."""
     messages: list[dict[str, Any]] = []
     for message in request.messages:
-        data = message.model_dump(exclude_none=True, exclude={"tool_calls"})
+        # By hand, not model_dump (several times slower, on every call of every step).
+        data: dict[str, Any] = {"role": message.role}
+        if message.content is not None:
+            data["content"] = message.content
+        if message.tool_call_id is not None:
+            data["tool_call_id"] = message.tool_call_id
+        if message.name is not None:
+            data["name"] = message.name
         if message.tool_calls:
             data["tool_calls"] = [
                 {
