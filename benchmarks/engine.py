@@ -5,9 +5,15 @@
 
 Durable SQLite (a file, WAL, synchronous=NORMAL, every transition committed
 before its event is published). Steps use a step runner that answers at once
-(engine overhead) or after ``asyncio.sleep(0.05)`` (a 50 ms model call); the
-last figure runs the real GatewayStepRunner with ``scripted/instant`` to show
-what LiteLLM adds per call.
+(engine overhead) or after ``asyncio.sleep(0.05)`` (a 50 ms model call).
+
+The ``gw-*`` figures take the real path: the ``GatewayStepRunner`` over the
+model gateway with the scripted model (``scripted/instant``, or a script that
+answers after 50 ms), streaming as ``[models] stream`` does by default. Each is
+printed next to the engine-only figure (or the floor) measured in the same
+process, interleaved, so the ratio holds on a loaded machine:
+
+    uv run python benchmarks/engine.py gw-chain gw-layers gw-concurrent rss
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ from orchestra.store.runs.statements import (
 )
 
 AGENT = AgentSpec(name="w", model="scripted/instant", system_prompt="x", path=Path("w.md"))
+SLOW_AGENT = AgentSpec(name="w", model="scripted/slow", system_prompt="x", path=Path("w.md"))
+"""``scripted/slow`` answers after 50 ms (registered by :func:`gateway_runner`)."""
 SETTINGS = EngineSettings(max_concurrency=None)
 
 
@@ -85,14 +93,14 @@ def step(sid: str, deps: tuple[str, ...] = ()) -> StepSpec:
     )
 
 
-def spec(steps: list[StepSpec]) -> WorkflowSpec:
+def spec(steps: list[StepSpec], agent: AgentSpec = AGENT) -> WorkflowSpec:
     return WorkflowSpec(
-        name="bench", steps=tuple(steps), agents={"w": AGENT}, path=Path("bench.md")
+        name="bench", steps=tuple(steps), agents={"w": agent}, path=Path("bench.md")
     )
 
 
-def chain(n: int) -> WorkflowSpec:
-    return spec([step("s0")] + [step(f"s{i}", (f"s{i - 1}",)) for i in range(1, n)])
+def chain(n: int, agent: AgentSpec = AGENT) -> WorkflowSpec:
+    return spec([step("s0")] + [step(f"s{i}", (f"s{i - 1}",)) for i in range(1, n)], agent)
 
 
 def fan(n: int) -> WorkflowSpec:
@@ -100,12 +108,12 @@ def fan(n: int) -> WorkflowSpec:
     return spec([step("root"), *branches, step("join", tuple(b.id for b in branches))])
 
 
-def layers(depth: int, width: int) -> WorkflowSpec:
+def layers(depth: int, width: int, agent: AgentSpec = AGENT) -> WorkflowSpec:
     steps = [step(f"l0_{j}") for j in range(width)]
     for i in range(1, depth):
         previous = tuple(f"l{i - 1}_{j}" for j in range(width))
         steps += [step(f"l{i}_{j}", previous) for j in range(width)]
-    return spec(steps)
+    return spec(steps, agent)
 
 
 Bench = Callable[[Engine], Awaitable[str]]
@@ -191,9 +199,120 @@ async def bench_gateway(engine: Engine) -> str:
     await timed_runs(engine, chain(10), 1)
     elapsed = await timed_runs(engine, chain(100), 1)
     return (
-        f"100-step chain through GatewayStepRunner + scripted/instant (LiteLLM Router): "
+        f"100-step chain through GatewayStepRunner + scripted/instant: "
         f"{elapsed * 1e6 / 100:.0f} µs/step"
     )
+
+
+async def _two_engines(bench: Callable[[Engine, Engine], Awaitable[str]], sleepy: bool) -> str:
+    """An engine-only engine (``Instant`` or ``Sleepy``) and one over the gateway, each on
+    a database of its own, for figures measured side by side."""
+    engine_only: StepRunner = Sleepy(0.05) if sleepy else Instant()
+
+    async def outer(plain: Engine) -> str:
+        return await with_engine(gateway_runner(), lambda real: bench(plain, real))
+
+    return await with_engine(engine_only, outer)
+
+
+async def bench_gw_chain(_: Engine) -> str:
+    """W1 through the gateway, rounds interleaved with the engine-only chain."""
+
+    async def both(plain: Engine, real: Engine) -> str:
+        await timed_runs(plain, chain(20), 1)
+        await timed_runs(real, chain(20), 1)
+        times: dict[str, list[float]] = {"engine": [], "gateway": []}
+        for _ in range(REPEAT):
+            times["engine"].append(await timed_runs(plain, chain(200), 1))
+            times["gateway"].append(await timed_runs(real, chain(200), 1))
+        best = {k: min(v) * 1e6 / 200 for k, v in times.items()}
+        med = {k: statistics.median(v) * 1e6 / 200 for k, v in times.items()}
+        return (
+            f"W1 200-step chain through the gateway (scripted/instant, streaming): "
+            f"{best['gateway']:.0f} µs/step (median {med['gateway']:.0f}), engine only "
+            f"{best['engine']:.0f} (median {med['engine']:.0f}): "
+            f"{best['gateway'] / best['engine']:.2f}x (median "
+            f"{med['gateway'] / med['engine']:.2f}x; target <= 2x)"
+        )
+
+    return await _two_engines(both, sleepy=False)
+
+
+async def bench_gw_layers(_: Engine) -> str:
+    """W4 through the gateway with 50 ms scripted calls, interleaved with engine-only."""
+
+    async def both(plain: Engine, real: Engine) -> str:
+        times: dict[str, list[float]] = {"engine": [], "gateway": []}
+        for _ in range(3):
+            times["engine"].append(await timed_runs(plain, layers(10, 10), 1))
+            times["gateway"].append(await timed_runs(real, layers(10, 10, SLOW_AGENT), 1))
+        med = {k: statistics.median(v) / 0.5 for k, v in times.items()}
+        return (
+            f"W4 10 layers × 10 parallel 50 ms calls through the gateway: "
+            f"{med['gateway']:.3f} × ideal 0.5 s (target <= 1.15), engine only "
+            f"{med['engine']:.3f} × (medians of 3 interleaved rounds)"
+        )
+
+    return await _two_engines(both, sleepy=True)
+
+
+async def bench_gw_concurrent(_: Engine) -> str:
+    """W3 through the gateway with 50 ms scripted calls, next to engine-only and the
+    bare-asyncio floor, each once per process on a fresh database."""
+
+    async def both(plain: Engine, real: Engine) -> str:
+        floor = await bare_asyncio_runs(200, 5)
+        engine_only = await timed_runs(plain, chain(5), 200)
+        through = await timed_runs(real, chain(5, SLOW_AGENT), 200)
+        return (
+            f"W3 200 runs × 5 steps of 50 ms: through the gateway {through:.3f} s = "
+            f"{through / 0.25:.2f} × ideal, {through / floor:.2f} × the bare-asyncio floor "
+            f"({floor:.3f} s); engine only {engine_only:.3f} s = {engine_only / floor:.2f} × "
+            "the floor (max_concurrency=None here; target <= 1.5 × the floor)"
+        )
+
+    return await _two_engines(both, sleepy=True)
+
+
+async def bench_w3_defaults(engine: Engine) -> str:
+    """W3 engine-only with the default ``EngineSettings`` (its default cap on steps in
+    flight), next to the bare-asyncio floor measured in the same process."""
+    floor = await bare_asyncio_runs(200, 5)
+    defaults = Engine(engine.store, engine.runner, EngineSettings())
+    elapsed = await timed_runs(defaults, chain(5), 200)
+    return (
+        f"W3 200 runs × 5 steps of 50 ms, default settings (max_concurrency="
+        f"{EngineSettings().max_concurrency}): {elapsed:.3f} s = {elapsed / floor:.2f} × the "
+        f"bare-asyncio floor {floor:.3f} s (target <= 1.5)"
+    )
+
+
+async def bench_rss(_: Engine) -> str:
+    """Peak RSS of W3, engine-only and through the gateway, each in a fresh process."""
+    figures: dict[str, float] = {}
+    for kind in ("engine", "gateway"):
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "_rss", kind, stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await child.communicate()
+        figures[kind] = float(out.decode().strip().splitlines()[-1])
+    return (
+        f"W3 peak RSS: through the gateway {figures['gateway']:.0f} MiB, engine only "
+        f"{figures['engine']:.0f} MiB: {figures['gateway'] / figures['engine']:.2f}x "
+        "(target <= 1.5x)"
+    )
+
+
+async def _rss_child(kind: str) -> None:
+    runner: StepRunner = gateway_runner() if kind == "gateway" else Sleepy(0.05)
+    agent = SLOW_AGENT if kind == "gateway" else AGENT
+
+    async def bench(engine: Engine) -> str:
+        await timed_runs(engine, chain(5, agent), 200)
+        return ""
+
+    await with_engine(runner, bench)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 async def bare_asyncio_runs(runs: int, steps: int, *, task_per_step: bool = True) -> float:
@@ -369,12 +488,16 @@ async def bench_floor(engine: Engine) -> str:
     )
 
 
-def gateway_runner() -> StepRunner:
+def gateway_runner(*, stream: bool = True) -> StepRunner:
+    """The real step runner over the gateway; ``scripted/slow`` answers after 50 ms."""
     from orchestra.agents.step_runner import GatewayStepRunner
     from orchestra.llm.config import GatewayConfig
     from orchestra.llm.gateway import build_gateway
+    from orchestra.llm.scripted import Reply
 
-    return GatewayStepRunner(build_gateway(GatewayConfig(cache="off")))
+    gateway = build_gateway(GatewayConfig(cache="off"))
+    gateway.scripts.register("slow", lambda _messages: Reply(text="ok", delay_s=0.05))
+    return GatewayStepRunner(gateway, stream=stream)
 
 
 BENCHES: dict[str, tuple[Callable[[], StepRunner], Bench]] = {
@@ -385,10 +508,18 @@ BENCHES: dict[str, tuple[Callable[[], StepRunner], Bench]] = {
     "memory": (lambda: Sleepy(0.05), bench_memory),
     "gateway": (gateway_runner, bench_gateway),
     "floor": (Instant, bench_floor),
+    "gw-chain": (Instant, bench_gw_chain),
+    "gw-layers": (Instant, bench_gw_layers),
+    "gw-concurrent": (Instant, bench_gw_concurrent),
+    "rss": (Instant, bench_rss),
+    "w3-defaults": (lambda: Sleepy(0.05), bench_w3_defaults),
 }
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["_rss"]:
+        asyncio.run(_rss_child(sys.argv[2]))
+        return
     chosen = sys.argv[1:] or list(BENCHES)
     for name in chosen:
         make_runner, bench = BENCHES[name]

@@ -1,13 +1,18 @@
 """Gateway benchmarks: overhead per call, local-model throughput, time to first token.
 
-Run: ``uv run python benchmarks/gateway.py [--calls 200] [--tokens 128] [--only overhead|local]``
+Run: ``uv run python benchmarks/gateway.py [--calls 200] [--tokens 128]
+[--only overhead|inprocess|local]``
 
 1. Overhead: the same OpenAI-compatible server on 127.0.0.1 (the test suite's
    fake server), called through the gateway and with the ``openai`` SDK
-   directly, plus LiteLLM's bare ``Router.acompletion`` (what our own layer adds
-   is gateway / router); median and best latency per call. Once with an instant
-   server (pure client overhead) and once with a server that takes 50 ms, like a
-   small model would. Target: gateway ≤ 1.2× direct.
+   directly, each plain and streaming, plus LiteLLM's bare ``Router.acompletion``
+   (the path every call took before the gateway called such servers with the SDK);
+   median and best latency per call, the calls of all paths interleaved. Once
+   with an instant server (pure client overhead) and once with a server that
+   takes 50 ms, like a small model would. Targets: gateway ≤ 1.2× direct, the
+   gateway's streaming call ≤ 1.2× its plain one.
+1b. In-process: ``scripted/instant`` through the gateway, plain and streaming: the
+   whole call is gateway overhead. Target ≤ 0.5 ms.
 2. Local model tokens/s through the gateway against llama-cpp-python called
    directly with the same prompt and settings. Target: ≥ 0.95×.
 3. Time to first token of the local model through the gateway (warm).
@@ -38,23 +43,31 @@ PROMPT = "Write a long story about a lighthouse keeper and the sea."
 
 @dataclass
 class Overhead:
-    """Latencies (seconds) of the same call three ways, interleaved."""
+    """Latencies (seconds) of the same call five ways, interleaved."""
 
     gateway: list[float]
-    router: list[float]
+    gateway_stream: list[float]
     direct: list[float]
+    direct_stream: list[float]
+    router: list[float]
 
     def line(self, label: str) -> str:
         med = {k: statistics.median(v) for k, v in vars(self).items()}
         best = {k: min(v) for k, v in vars(self).items()}
+
+        def ms(name: str) -> str:
+            return f"{med[name] * 1000:.2f} ms (best {best[name] * 1000:.2f})"
+
         return (
-            f"overhead ({label}, {len(self.gateway)} calls): gateway median "
-            f"{med['gateway'] * 1000:.2f} ms / best {best['gateway'] * 1000:.2f} ms, "
-            f"openai SDK median {med['direct'] * 1000:.2f} / best {best['direct'] * 1000:.2f}, "
-            f"ratio median {med['gateway'] / med['direct']:.2f}x / best "
-            f"{best['gateway'] / best['direct']:.2f}x (target <= 1.2x); bare Router.acompletion "
-            f"median {med['router'] * 1000:.2f} ms, so our layer is "
-            f"{med['gateway'] / med['router']:.2f}x of LiteLLM's Router"
+            f"overhead ({label}, {len(self.gateway)} calls each, medians):\n"
+            f"  plain:     gateway {ms('gateway')}, openai SDK {ms('direct')}: "
+            f"{med['gateway'] / med['direct']:.2f}x (best {best['gateway'] / best['direct']:.2f}x;"
+            " target <= 1.2x)\n"
+            f"  streaming: gateway {ms('gateway_stream')}, openai SDK {ms('direct_stream')}: "
+            f"{med['gateway_stream'] / med['direct_stream']:.2f}x; gateway streaming / plain "
+            f"{med['gateway_stream'] / med['gateway']:.2f}x (target <= 1.2x)\n"
+            f"  LiteLLM's bare Router.acompletion (the old path) {ms('router')}: "
+            f"{med['router'] / med['direct']:.2f}x the SDK"
         )
 
 
@@ -78,16 +91,41 @@ async def overhead(calls: int, server_delay: float) -> Overhead:
 
         return _router_kwargs("bench", request, gateway._context.token, stream=False)
 
+    streaming = request.model_copy(update={"stream": True})
+
+    async def on_token(text: str) -> None:
+        pass
+
     async def via_gateway() -> None:
         await gateway.chat(request)
 
-    async def via_router() -> None:  # the very Router call the gateway makes
+    async def via_gateway_stream() -> None:
+        await gateway.chat(streaming, on_token)
+
+    async def via_router() -> None:  # the Router call the gateway made before
         await gateway.router.acompletion(**router_kwargs(request), stream=False)
 
     async def direct() -> None:
         await client.chat.completions.create(model="fake", messages=messages)  # type: ignore[arg-type]
 
-    paths = {"gateway": via_gateway, "router": via_router, "direct": direct}
+    async def direct_stream() -> None:
+        chunks = await client.chat.completions.create(
+            model="fake",
+            messages=messages,  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        async for chunk in chunks:
+            if chunk.choices and chunk.choices[0].delta.content:
+                await on_token(chunk.choices[0].delta.content)
+
+    paths = {
+        "gateway": via_gateway,
+        "gateway_stream": via_gateway_stream,
+        "direct": direct,
+        "direct_stream": direct_stream,
+        "router": via_router,
+    }
     for _ in range(10):  # warm up every path (lazy imports, connection pools)
         for call in paths.values():
             await call()
@@ -102,6 +140,35 @@ async def overhead(calls: int, server_delay: float) -> Overhead:
     await client.close()
     server.stop()
     return Overhead(**timings)
+
+
+async def in_process(calls: int) -> str:
+    """``scripted/instant`` through the gateway, plain and streaming, interleaved: the model
+    answers at once, so the whole call is the gateway's own work."""
+    gateway = build_gateway(GatewayConfig(cache="off"))
+    plain = ChatRequest(model="scripted/instant", messages=[ChatMessage(role="user", content="hi")])
+    streaming = plain.model_copy(update={"stream": True})
+
+    async def on_token(text: str) -> None:
+        pass
+
+    for _ in range(50):
+        await gateway.chat(plain)
+        await gateway.chat(streaming, on_token)
+    timings: dict[str, list[float]] = {"plain": [], "stream": []}
+    for _ in range(calls):
+        for name, request in (("plain", plain), ("stream", streaming)):
+            start = time.perf_counter()
+            await gateway.chat(request, on_token if request.stream else None)
+            timings[name].append(time.perf_counter() - start)
+    await gateway.close()
+    med = {k: statistics.median(v) * 1000 for k, v in timings.items()}
+    return (
+        f"in-process scripted/instant through the gateway ({calls} calls each, medians): "
+        f"plain {med['plain']:.3f} ms, streaming {med['stream']:.3f} ms "
+        f"(target <= 0.5 ms of gateway overhead per call); streaming / plain "
+        f"{med['stream'] / med['plain']:.2f}x"
+    )
 
 
 async def local_throughput(tokens: int) -> tuple[float, float, float, float]:
@@ -156,14 +223,18 @@ async def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument(
-        "--only", choices=("overhead", "local"), help="run one part of the benchmark"
+        "--only",
+        choices=("overhead", "inprocess", "local"),
+        help="run one part of the benchmark",
     )
     args = parser.parse_args()
 
-    for delay in (0.0, 0.05) if args.only != "local" else ():
+    if args.only in (None, "inprocess"):
+        print(await in_process(args.calls * 5), flush=True)
+    for delay in (0.0, 0.05) if args.only in (None, "overhead") else ():
         label = "instant server" if not delay else f"server taking {delay * 1000:.0f} ms"
-        print((await overhead(args.calls, delay)).line(label))
-    if args.only == "overhead":
+        print((await overhead(args.calls, delay)).line(label), flush=True)
+    if args.only in ("overhead", "inprocess"):
         return
     gw_tps, direct_tps, ttft, n = await local_throughput(args.tokens)
     print(

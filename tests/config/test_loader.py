@@ -31,7 +31,7 @@ def sources(project: Path, **kwargs: object) -> dict[str, tuple[object, str]]:
 def test_defaults_without_any_source(tmp_path: Path) -> None:
     settings = load_settings(tmp_path, env={})
     assert settings.log_level == "INFO"
-    assert settings.engine.max_concurrency == 16
+    assert settings.engine.max_concurrency == 1024
     assert settings.project_dir == tmp_path.resolve()
     assert all(source == "default" for _, source in sources(tmp_path, env={}).values())
 

@@ -22,7 +22,7 @@ def test_defaults_live_under_the_project(tmp_path: Path) -> None:
 def test_documented_defaults(tmp_path: Path) -> None:
     settings = Settings(project_dir=tmp_path)
     assert settings.log_level == "INFO"
-    assert (settings.engine.max_concurrency, settings.engine.lease_seconds) == (16, 30)
+    assert (settings.engine.max_concurrency, settings.engine.lease_seconds) == (1024, 30)
     assert settings.engine.default_on_failure == "fail_fast"
     assert (settings.models.default, settings.models.cache) == ("local", "disk")
     assert (settings.models.num_retries, settings.models.timeout_s) == (1, 120)

@@ -52,12 +52,17 @@ class EngineSettings(BaseModel):
 
     model_config = _SECTION_CONFIG
 
-    max_concurrency: int = Field(default=16, ge=1)
-    """Most steps running at the same time across all runs of this process."""
+    max_concurrency: int = Field(default=1024, ge=1)
+    """Most steps in flight at the same time across all runs of this process. A step
+    that waits on a model holds a coroutine, a few rows and a connection, not a CPU, so
+    this cap only bounds memory and open sockets; what protects a GPU or a provider's
+    rate limit is ``model_concurrency`` (and ``rpm``/``tpm`` in the model list). The
+    default lets 200 concurrent runs with parallel steps proceed without queueing."""
     agent_concurrency: dict[str, Cap] = Field(default_factory=dict)
     """Per-agent cap, agent name -> most steps of that agent at once."""
     model_concurrency: dict[str, Cap] = Field(default_factory=dict)
-    """Per-model cap, model alias -> most calls in flight to it at once."""
+    """Per-model cap, model alias -> most calls in flight to it at once: size it to
+    what the server behind the alias serves at once (a GPU's parallel slots)."""
     lease_seconds: float = Field(default=30, gt=0)
     """How long a worker's claim on a step lasts without a heartbeat before another
     worker may take the step over."""

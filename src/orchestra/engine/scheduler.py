@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 class EngineSettings:
     """Plain values the engine needs (the CLI adapts them from ``Settings``)."""
 
-    max_concurrency: int | None = 64
+    max_concurrency: int | None = 1024
     agent_concurrency: Cap = None
     """One cap for every agent, or a cap per agent name."""
     model_concurrency: Cap = None

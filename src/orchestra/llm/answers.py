@@ -12,12 +12,15 @@ text nor a tool call. A stream that ends without the server ever saying why
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from orchestra.llm.errors import (
     EmptyAnswer,
+    LLMError,
     MalformedOutput,
     MalformedToolCall,
+    ProviderUnavailable,
     StreamInterrupted,
 )
 from orchestra.llm.translate import translate_litellm_error
@@ -45,9 +48,14 @@ def parse_response(raw: Any) -> ChatResponse:
 
 
 async def consume_stream(
-    stream: Any, request: ChatRequest, on_token: TokenCallback | None
+    stream: Any,
+    request: ChatRequest,
+    on_token: TokenCallback | None,
+    *,
+    translate: Callable[[BaseException], LLMError] | None = None,
 ) -> ChatResponse:
-    """Read a LiteLLM stream to its end, handing each text delta to ``on_token``."""
+    """Read a LiteLLM stream (or, with ``translate`` for its exceptions, an ``openai`` SDK
+    stream) to its end, handing each text delta to ``on_token``."""
     text: list[str] = []
     calls: dict[int, dict[str, str]] = {}
     finish: str | None = None
@@ -59,18 +67,11 @@ async def consume_stream(
         except StopAsyncIteration:
             break
         except Exception as exc:
-            cause = translate_litellm_error(exc, model=request.model)
-            if not text and not calls:
-                # Nothing came yet: the call failed, not the stream; keep its own error
-                # (an authentication failure must not be retried as a broken stream).
-                raise cause from exc
-            raise StreamInterrupted(
-                f"model {request.model!r}: the stream broke after "
-                f"{sum(map(len, text))} characters ({cause}).",
-                status=getattr(cause, "status", None),
-                provider=getattr(cause, "provider", ""),
-                model=request.model,
-            ) from exc
+            if translate is not None:
+                cause = translate(exc)
+            else:
+                cause = translate_litellm_error(exc, model=request.model)
+            raise _broken(cause, request, text, calls) from exc
         chunk_usage = getattr(chunk, "usage", None)
         if chunk_usage is not None:
             usage = Usage(
@@ -92,19 +93,97 @@ async def consume_stream(
             text.append(delta.content)
             if on_token is not None:
                 await on_token(delta.content)
-    if not _server_said_why(stream):
-        raise StreamInterrupted(
-            f"model {request.model!r}: the stream ended after {sum(map(len, text))} characters "
-            "without a finish reason, so the answer was cut short (llama.cpp-based servers end "
-            "an earlier stream this way when a new request arrives; give such a server more "
-            "parallel slots, e.g. llama-server --parallel, or add deployments).",
-            model=request.model,
-        )
+    said_why = finish is not None if translate is not None else _server_said_why(stream)
+    if not said_why:
+        raise _cut_short(request, text)
     return ChatResponse(
         content="".join(text) or None,
         tool_calls=[ToolCall(**calls[i]) for i in sorted(calls)],
         finish_reason=finish,
         usage=usage,
+    )
+
+
+async def consume_chunks(
+    chunks: AsyncIterator[dict[str, Any]], request: ChatRequest, on_token: TokenCallback | None
+) -> ChatResponse:
+    """Read an in-process model's stream of ``GenericStreamingChunk`` dicts to its end,
+    handing each text delta to ``on_token``; the same checks as :func:`consume_stream`."""
+    text: list[str] = []
+    calls: dict[int, dict[str, str]] = {}
+    finish: str | None = None
+    usage = Usage()
+    iterator = chunks.__aiter__()
+    while True:
+        try:
+            chunk = await iterator.__anext__()
+        except StopAsyncIteration:
+            break
+        except Exception as exc:
+            cause = exc if isinstance(exc, LLMError) else _provider_bug(exc, request)
+            raise _broken(cause, request, text, calls) from exc
+        tool = chunk.get("tool_use")
+        if tool:
+            slot = calls.setdefault(
+                int(tool.get("index") or 0), {"id": "", "name": "", "arguments": ""}
+            )
+            slot["id"] = str(tool.get("id") or slot["id"])
+            function = tool.get("function") or {}
+            slot["name"] = str(function.get("name") or slot["name"])
+            slot["arguments"] += str(function.get("arguments") or "")
+        finish = chunk.get("finish_reason") or finish
+        chunk_usage = chunk.get("usage")
+        if chunk_usage:
+            usage = Usage(
+                prompt_tokens=int(chunk_usage.get("prompt_tokens") or 0),
+                completion_tokens=int(chunk_usage.get("completion_tokens") or 0),
+            )
+        piece = chunk.get("text")
+        if piece:
+            text.append(piece)
+            if on_token is not None:
+                await on_token(piece)
+    if finish is None:
+        raise _cut_short(request, text)
+    return ChatResponse(
+        content="".join(text) or None,
+        tool_calls=[ToolCall(**calls[i]) for i in sorted(calls)],
+        finish_reason=finish,
+        usage=usage,
+    )
+
+
+def _provider_bug(exc: BaseException, request: ChatRequest) -> LLMError:
+    """A provider's own exception (not one of ours) fails the try, as LiteLLM made it."""
+    from orchestra.llm.translate import failure
+
+    return failure(ProviderUnavailable, f"{type(exc).__name__}: {exc}", model=request.model)
+
+
+def _broken(
+    cause: LLMError, request: ChatRequest, text: list[str], calls: dict[int, dict[str, str]]
+) -> LLMError:
+    """The error of a stream that raised ``cause`` after ``text`` and ``calls`` came."""
+    if not text and not calls:
+        # Nothing came yet: the call failed, not the stream; keep its own error
+        # (an authentication failure must not be retried as a broken stream).
+        return cause
+    return StreamInterrupted(
+        f"model {request.model!r}: the stream broke after "
+        f"{sum(map(len, text))} characters ({cause}).",
+        status=getattr(cause, "status", None),
+        provider=getattr(cause, "provider", ""),
+        model=request.model,
+    )
+
+
+def _cut_short(request: ChatRequest, text: list[str]) -> StreamInterrupted:
+    return StreamInterrupted(
+        f"model {request.model!r}: the stream ended after {sum(map(len, text))} characters "
+        "without a finish reason, so the answer was cut short (llama.cpp-based servers end "
+        "an earlier stream this way when a new request arrives; give such a server more "
+        "parallel slots, e.g. llama-server --parallel, or add deployments).",
+        model=request.model,
     )
 
 

@@ -194,6 +194,15 @@ class CallAttempts:
     def merged(self, usage: Usage, latency_s: float) -> Usage:
         """The answer's usage plus what the failed tries cost and took."""
         spent = self.spent
+        if not (
+            spent.failed_attempts
+            or spent.retries
+            or spent.fallbacks
+            or spent.total_tokens
+            or spent.cost_usd
+        ):
+            usage.latency_s = latency_s  # the common case: one try answered (no copy)
+            return usage
         return usage.model_copy(
             update={
                 "prompt_tokens": usage.prompt_tokens + spent.prompt_tokens,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from orchestra.llm import local, scripted
 from orchestra.llm.errors import ScriptError
-from orchestra.llm.providers import ContextLookup, GatewayContext
+from orchestra.llm.providers import ContextLookup, GatewayContext, InProcessModel
 
 if TYPE_CHECKING:
     from litellm.llms.custom_llm import CustomLLM
@@ -23,7 +23,11 @@ class ScriptedProvider:
     """``scripted/<script>``: the offline model tests and demos script."""
 
     def handler(self, context_for: ContextLookup) -> CustomLLM:
-        return scripted.make_scripted_handler(lambda params: context_for(params).scripts)
+        return scripted.make_scripted_handler(context_for)
+
+    def in_process(self) -> InProcessModel:
+        """What the gateway calls, without LiteLLM."""
+        return scripted.ScriptedModel()
 
     def check_model(self, model: str, context: GatewayContext) -> None:
         known = context.scripts.names()
@@ -35,12 +39,22 @@ class ScriptedProvider:
 
 
 class LocalProvider:
-    """``orchestra-local/<name>``: the embedded model; its handler owns the loaded models."""
+    """``orchestra-local/<name>``: the embedded model. One :class:`~orchestra.llm.local.LocalModel`
+    per process owns the loaded models, for the gateway's direct calls and LiteLLM's handler."""
+
+    def __init__(self) -> None:
+        self._model: local.LocalModel | None = None
+
+    def in_process(self) -> InProcessModel:
+        """What the gateway calls, without LiteLLM."""
+        if self._model is None:
+            self._model = local.LocalModel(local.LocalRuntime())
+        return self._model
 
     def handler(self, context_for: ContextLookup) -> CustomLLM:
-        return local.make_local_handler(
-            local.LocalRuntime(), lambda params: context_for(params).local
-        )
+        model = self.in_process()
+        assert isinstance(model, local.LocalModel)
+        return local.make_local_handler(model, context_for)
 
     def check_model(self, model: str, context: GatewayContext) -> None:
         """Any name works: the model file is the one ``[models.local]`` configures."""

@@ -1,31 +1,43 @@
-"""The model gateway: one ``chat`` call over LiteLLM's Router.
+"""The model gateway: one ``chat`` call, routed as LiteLLM's Router would.
 
-:class:`Gateway` turns a :class:`~orchestra.llm.types.ChatRequest` into a
-Router call (aliases, load balancing across deployments, retries, fallbacks,
-timeouts, rpm/tpm limits are all the Router's), streams tokens to the caller,
+:class:`Gateway` turns a :class:`~orchestra.llm.types.ChatRequest` into one
+try after another (:mod:`orchestra.llm.attempts`: retries, fallbacks,
+cool-downs), each on a deployment of the alias, streams tokens to the caller,
 checks the answer's shape (tool-call JSON, response schema), answers from the
 response cache when asked, and reports what the call cost in
 :class:`~orchestra.llm.types.Usage`. LiteLLM's exceptions are translated into
 :mod:`orchestra.llm.errors` here and nowhere else.
 
+Each try is made the cheapest way its deployment allows (:mod:`orchestra.llm.routes`):
+an in-process model (scripted, the embedded local model) is called directly, an
+OpenAI-compatible server with the ``openai`` SDK (:mod:`orchestra.llm.openai_compat`),
+anything else through ``Router.acompletion``. LiteLLM's per-call machinery (its
+logging object and callbacks, cost lookups, usage counters, response rebuilt into
+its own types) cost 5–9 ms of CPU a call, replaced here by Orchestra's own usage
+records; the Router still picks the deployment of a group with several.
+
 A request names an alias, ``default`` (the configured default alias), or a raw
 LiteLLM model string (``openai/gpt-4o-mini``): a provider string that is not an
-alias gets a direct route, added to the Router on first use.
+alias gets a direct route on first use.
 
 Build one with :func:`build_gateway`, pass it down, and ``await close()`` it.
-Building one does not import LiteLLM (seconds): the Router is built when the first
-call needs it, after :func:`~orchestra.llm.providers.start_import` finished.
+Building one does not import LiteLLM (seconds): the Router is built when a call
+(or :meth:`Gateway.ready`) needs it, after :func:`~orchestra.llm.providers.start_import`
+finished; a configuration of in-process models and lone OpenAI-compatible servers
+never imports it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
+import sys
 import time
 from typing import Any
 
-from orchestra.llm import providers
-from orchestra.llm.answers import consume_stream, parse_response
+from orchestra.llm import providers, routes
+from orchestra.llm.answers import consume_chunks, consume_stream, parse_response
 from orchestra.llm.attempts import CallAttempts
 from orchestra.llm.cache import ResponseCache, build_cache, cache_key
 from orchestra.llm.config import INLINE_ROUTER_SETTINGS, GatewayConfig, ResolvedModels
@@ -33,16 +45,21 @@ from orchestra.llm.errors import (
     LLMError,
     MalformedOutput,
     ModelConfigError,
+    ProviderUnavailable,
     UnknownModel,
 )
-from orchestra.llm.providers import ModelProvider
+from orchestra.llm.openai_compat import OpenAIClients, translate_openai_error
+from orchestra.llm.pricing import Prices
+from orchestra.llm.providers import InProcessCall, InProcessModel, ModelProvider
+from orchestra.llm.routes import Plan, Target
 from orchestra.llm.scripted import ScriptRegistry
-from orchestra.llm.translate import translate_litellm_error
+from orchestra.llm.translate import failure, translate_litellm_error
 from orchestra.llm.types import (
     ChatRequest,
     ChatResponse,
     RestartCallback,
     TokenCallback,
+    ToolCall,
     Usage,
 )
 from orchestra.plugins import Registry
@@ -66,12 +83,34 @@ class Gateway:
         self.scripts = scripts or ScriptRegistry()
         self._context = providers.GatewayContext(scripts=self.scripts, local=config.local)
         self._provider_registry = model_providers or providers.model_provider_registry()
-        self._providers: dict[str, ModelProvider] = {}
-        """Installed with LiteLLM when the Router is first built (LiteLLM loads late)."""
+        self._loaded: dict[str, ModelProvider] | None = None
+        self._in_process: dict[str, InProcessModel] = {}
         self._cache = cache
         self._built_router: Any = None
         self._labels: dict[str, str] = {}
         self._fallbacks: dict[tuple[str, str], list[str]] = {}
+        self._groups: dict[str, list[dict[str, Any]]] = {}
+        for deployment in self.models.model_list:
+            self._groups.setdefault(str(deployment["model_name"]), []).append(deployment)
+        self._added: list[dict[str, Any]] = []
+        """Direct routes of provider strings, added on first use."""
+        self._plans: dict[str, Plan] = {}
+        self._targets: dict[str, Target] = {}
+        self._clients = OpenAIClients()
+        self._prices = Prices()
+        self._ready = False
+        configured = self.models.router_settings.get("timeout")
+        self._timeout: float | None = (
+            float(configured) if isinstance(configured, int | float) else config.timeout_s
+        )
+
+    @property
+    def _providers(self) -> dict[str, ModelProvider]:
+        """Every provider that loads, by name, and the in-process ones (no LiteLLM import)."""
+        if self._loaded is None:
+            self._loaded = providers.load_providers(self._provider_registry)
+            self._in_process = providers.in_process_models(self._loaded)
+        return self._loaded
 
     @property
     def router(self) -> Any:
@@ -82,16 +121,37 @@ class Gateway:
     def _router(self) -> Any:
         """The Router, built on first use (imports LiteLLM if :meth:`ready` did not)."""
         if self._built_router is None:
-            self._providers = providers.install(self._context, self._provider_registry)
-            self._built_router = _build_router(self.models, self.config)
+            providers.install(self._context, self._provider_registry)
+            models = self.models.model_copy(
+                update={"model_list": [*self.models.model_list, *self._added]}
+            )
+            self._built_router = _build_router(models, self.config)
         return self._built_router
 
+    def _needs_router(self) -> bool:
+        self._providers  # noqa: B018 - loads them
+        return routes.needs_router(self._groups, self._in_process, self.models.router_settings)
+
     async def ready(self) -> None:
-        """Wait, off the event loop, for LiteLLM's import, then build the Router: the
-        loop keeps serving (e.g. ``/healthz``) while the first call waits."""
-        if self._built_router is None:
+        """Make the gateway ready for its first call. When the configuration needs
+        LiteLLM's Router, wait off the event loop for LiteLLM's import and build it
+        (which checks ``router_settings``): the loop keeps serving (e.g. ``/healthz``)
+        meanwhile. A configuration of in-process models and lone OpenAI-compatible
+        servers needs no Router, and LiteLLM is not imported."""
+        if self._built_router is None and self._needs_router():
             await asyncio.wrap_future(providers.start_import())
             self._router  # noqa: B018 - builds it
+        if self._calls_openai() and "openai" not in sys.modules:
+            await asyncio.to_thread(importlib.import_module, "openai")  # seconds, off the loop
+        self._ready = True
+
+    def _calls_openai(self) -> bool:
+        """Whether some deployment is called with the ``openai`` SDK."""
+        return any(
+            routes.kind_of(deployment, self._in_process) == "openai"
+            for group in self._groups.values()
+            for deployment in group
+        )
 
     @property
     def aliases(self) -> list[str]:
@@ -99,24 +159,43 @@ class Gateway:
 
     def resolve(self, model: str) -> str:
         """The Router model group for ``model``; adds a direct route for provider strings."""
-        if model == DEFAULT_ALIAS and DEFAULT_ALIAS not in self.models.aliases:
+        if model == DEFAULT_ALIAS and DEFAULT_ALIAS not in self._groups:
             model = self.models.default
-        if model in self._router.model_names:
+        if model in self._groups:
             return model
         provider = model.split("/", 1)[0] if "/" in model else ""
-        providers.prepare_litellm()
-        import litellm
+        known = provider in self._providers
+        if provider and not known:
+            providers.prepare_litellm()
+            import litellm
 
-        if provider and (provider in litellm.provider_list or provider in self._providers):
-            if provider in self._providers:
-                self._providers[provider].check_model(model.split("/", 1)[1], self._context)
+            known = provider in litellm.provider_list
+        if not known:
+            raise UnknownModel(model, self.models.aliases, providers=self._providers)
+        if provider in self._providers:
+            self._providers[provider].check_model(model.split("/", 1)[1], self._context)
+        route = {"model_name": model, "litellm_params": {"model": model}}
+        self._groups[model] = [route]
+        self._added.append(route)
+        if self._built_router is not None:
             from litellm.types.router import Deployment, LiteLLM_Params
 
             self._router.add_deployment(
                 Deployment(model_name=model, litellm_params=LiteLLM_Params(model=model))
             )
-            return model
-        raise UnknownModel(model, self.models.aliases, providers=self._providers)
+        return model
+
+    def _plan(self, group: str) -> Plan:
+        plan = self._plans.get(group)
+        if plan is None:
+            self._providers  # noqa: B018 - loads them
+            plan = routes.plan_of(
+                group, self._groups.get(group, []), self._in_process, self.models.router_settings
+            )
+            if plan.single is not None:
+                self._labels[plan.single.id] = plan.single.label
+            self._plans[group] = plan
+        return plan
 
     async def chat(
         self,
@@ -154,7 +233,8 @@ class Gateway:
                         )
                     }
                 )
-        await self.ready()
+        if not self._ready:
+            await self.ready()
         started = time.perf_counter()
         attempts = CallAttempts(self, request, on_token, on_restart)
         try:
@@ -193,7 +273,7 @@ class Gateway:
 
     def deployment_count(self, group: str) -> int:
         """How many deployments serve ``group`` (1 for a direct provider route)."""
-        return max(1, len(self._router.get_model_list(model_name=group) or ()))
+        return max(1, len(self._groups.get(group) or ()))
 
     def cool_down(self, group: str, error: LLMError) -> None:
         """Put the deployment that failed in the Router's cool-down, so no try or call
@@ -218,9 +298,127 @@ class Gateway:
     async def call_once(
         self, group: str, request: ChatRequest, on_token: TokenCallback | None
     ) -> tuple[ChatResponse, str]:
-        """One try: the Router picks a deployment of ``group`` and asks it, without
-        retries or fallbacks of its own. Returns the answer and the Router's id of the
+        """One try on a deployment of ``group`` (the Router picks it when there are
+        several), without retries or fallbacks. Returns the answer and the id of the
         deployment; an error carries that id in ``deployment_id``."""
+        plan = self._plan(group)
+        if not plan.direct:
+            return await self._call_litellm(group, request, on_token)
+        target = plan.single or await self._pick(group)
+        try:
+            if target.kind == "in_process":
+                response = await self._call_in_process(target, request, on_token)
+            else:
+                response = await self._call_openai(target, request, on_token)
+        except LLMError as exc:
+            exc.deployment_id = target.id
+            raise
+        usage = response.usage
+        usage.model = target.model
+        usage.deployment = target.label
+        if target.kind == "openai":
+            usage.cost_usd = self._prices.cost(
+                target.model, usage.prompt_tokens, usage.completion_tokens
+            )
+        return response, target.id
+
+    async def _pick(self, group: str) -> Target:
+        """The deployment the Router picks for one try of ``group`` (order, weights,
+        cool-downs); an error when it has none to offer (every one cooling down)."""
+        try:
+            deployment = await self._router.async_get_available_deployment(
+                model=group, request_kwargs={}
+            )
+        except Exception as exc:
+            raise translate_litellm_error(exc, model=group) from exc
+        model_id = str((deployment.get("model_info") or {}).get("id") or "")
+        target = self._targets.get(model_id)
+        if target is None:
+            # The Router's copy of a deployment carries its own defaults; the gateway's
+            # plan is made from the configured entry, found by position in the group.
+            known = self._router.get_model_list(model_name=group) or []
+            for entry, routed in zip(self._groups.get(group, []), known, strict=False):
+                routed_id = str((routed.get("model_info") or {}).get("id") or "")
+                made = routes.target_of(group, entry, self._in_process, routed_id)
+                self._targets[routed_id] = made
+                self._labels[routed_id] = made.label
+            target = self._targets.get(model_id)
+        if target is None or target.kind == "litellm":
+            raise ProviderUnavailable(f"the Router picked an unknown deployment of {group!r}")
+        return target
+
+    async def _call_in_process(
+        self, target: Target, request: ChatRequest, on_token: TokenCallback | None
+    ) -> ChatResponse:
+        """Ask an in-process model directly: no LiteLLM, no HTTP-shaped objects."""
+        model = self._in_process[target.provider]
+        call = InProcessCall(target.name, _messages(request), _params(request), self._context)
+        try:
+            if request.stream or on_token is not None:
+                return await consume_chunks(model.stream(call), request, on_token)
+            answer = await model.complete(call)
+        except LLMError:
+            raise
+        except Exception as exc:  # a provider's bug fails the try, as LiteLLM made it
+            raise failure(
+                ProviderUnavailable,
+                f"{type(exc).__name__}: {exc}",
+                model=request.model,
+                provider=target.provider,
+            ) from exc
+        return ChatResponse(
+            content=answer.content,
+            tool_calls=[
+                ToolCall(
+                    id=str(c.get("id") or ""),
+                    name=str(c["function"].get("name") or ""),
+                    arguments=str(c["function"].get("arguments") or ""),
+                )
+                for c in answer.tool_calls
+            ],
+            finish_reason=answer.finish_reason,
+            usage=Usage(
+                prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens
+            ),
+        )
+
+    async def _call_openai(
+        self, target: Target, request: ChatRequest, on_token: TokenCallback | None
+    ) -> ChatResponse:
+        """Ask an OpenAI-compatible server with the ``openai`` SDK's async client."""
+        route = target.openai
+        assert route is not None
+        stream = request.stream or on_token is not None
+        kwargs: dict[str, Any] = {
+            "model": route.model,
+            "messages": _messages(request),
+            **_params(request),
+            "timeout": request.timeout_s or route.timeout or self._timeout,
+        }
+        if stream:
+            kwargs["stream"] = True
+            kwargs["stream_options"] = {"include_usage": True}
+        provider = target.provider
+
+        def translate(exc: BaseException) -> LLMError:
+            return translate_openai_error(exc, model=request.model, provider=provider)
+
+        client = self._clients.client(route)
+        try:
+            raw = await client.chat.completions.create(**kwargs)
+        except Exception as exc:
+            raise translate(exc) from exc
+        if not stream:
+            return parse_response(raw)
+        try:
+            return await consume_stream(raw, request, on_token, translate=translate)
+        finally:
+            await raw.close()
+
+    async def _call_litellm(
+        self, group: str, request: ChatRequest, on_token: TokenCallback | None
+    ) -> tuple[ChatResponse, str]:
+        """One try through ``Router.acompletion``, for what only LiteLLM can call."""
         stream = request.stream or on_token is not None
         kwargs = _router_kwargs(group, request, self._context.token, stream=stream)
         metadata: dict[str, Any] = kwargs["metadata"]
@@ -250,7 +448,7 @@ class Gateway:
         model = str(hidden.get("litellm_model_name") or "")
         cost = hidden.get("response_cost")
         if cost is None:
-            cost = _cost(model, usage)
+            cost = self._prices.cost(model, usage.prompt_tokens, usage.completion_tokens)
         headers: dict[str, Any] = hidden.get("additional_headers") or {}
         return usage.model_copy(
             update={
@@ -268,6 +466,8 @@ class Gateway:
             return ""
         if model_id in self._labels:
             return self._labels[model_id]
+        if self._built_router is None:
+            return ""
         deployment = self._router.get_deployment(model_id=model_id)
         if deployment is None:
             return ""
@@ -297,6 +497,7 @@ class Gateway:
         """Release the cache and the Router's clients. The gateway is unusable afterwards."""
         if self._cache is not None:
             await self._cache.close()
+        await self._clients.close()
         if self._built_router is not None:
             self._built_router.discard()
 
@@ -377,10 +578,18 @@ def _picked(metadata: dict[str, Any]) -> str | None:
     return str(picked) if picked else None
 
 
-def _router_kwargs(group: str, request: ChatRequest, token: str, *, stream: bool) -> dict[str, Any]:
+def _messages(request: ChatRequest) -> list[dict[str, Any]]:
+    """The request's messages in OpenAI's chat format."""
     messages: list[dict[str, Any]] = []
     for message in request.messages:
-        data = message.model_dump(exclude_none=True, exclude={"tool_calls"})
+        # By hand, not model_dump (several times slower, on every call of every step).
+        data: dict[str, Any] = {"role": message.role}
+        if message.content is not None:
+            data["content"] = message.content
+        if message.tool_call_id is not None:
+            data["tool_call_id"] = message.tool_call_id
+        if message.name is not None:
+            data["name"] = message.name
         if message.tool_calls:
             data["tool_calls"] = [
                 {
@@ -391,11 +600,12 @@ def _router_kwargs(group: str, request: ChatRequest, token: str, *, stream: bool
                 for c in message.tool_calls
             ]
         messages.append(data)
-    kwargs: dict[str, Any] = {
-        "model": group,
-        "messages": messages,
-        "metadata": {**request.metadata, providers.GATEWAY_KEY: token},
-    }
+    return messages
+
+
+def _params(request: ChatRequest) -> dict[str, Any]:
+    """The request's options by their OpenAI names, those it sets only."""
+    kwargs: dict[str, Any] = {}
     if request.tools:
         kwargs["tools"] = [
             {"type": "function", "function": tool.model_dump()} for tool in request.tools
@@ -414,26 +624,19 @@ def _router_kwargs(group: str, request: ChatRequest, token: str, *, stream: bool
         kwargs["temperature"] = request.temperature
     if request.max_tokens is not None:
         kwargs["max_tokens"] = request.max_tokens
+    return kwargs
+
+
+def _router_kwargs(group: str, request: ChatRequest, token: str, *, stream: bool) -> dict[str, Any]:
+    """The keyword arguments of ``Router.acompletion`` for one try of ``request``."""
+    kwargs: dict[str, Any] = {
+        "model": group,
+        "messages": _messages(request),
+        "metadata": {**request.metadata, providers.GATEWAY_KEY: token},
+        **_params(request),
+    }
     if request.timeout_s is not None:
         kwargs["timeout"] = request.timeout_s
     if stream:
         kwargs["stream_options"] = {"include_usage": True}
     return kwargs
-
-
-def _cost(model: str, usage: Usage) -> float:
-    """Cost from LiteLLM's (local) cost map; zero for models it does not price."""
-    if not model or usage.total_tokens == 0:
-        return 0.0
-    providers.prepare_litellm()
-    import litellm
-
-    try:
-        prompt, completion = litellm.cost_per_token(
-            model=model,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-        )
-    except Exception:  # LiteLLM raises a bare Exception for models it cannot price
-        return 0.0
-    return float(prompt + completion)

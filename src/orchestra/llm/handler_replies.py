@@ -9,7 +9,32 @@ only inside :func:`model_response` because importing it takes seconds.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
+
+
+@dataclass(slots=True)
+class Answer:
+    """A whole answer of an in-process model, before it is a ``ChatResponse`` or a LiteLLM
+    ``ModelResponse``: the gateway reads it directly, the LiteLLM handler wraps it."""
+
+    content: str | None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    """OpenAI-shaped calls: ``{"id", "type": "function", "function": {"name", "arguments"}}``."""
+    finish_reason: str = "stop"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def model_response(self, model: str) -> Any:
+        """The same answer as LiteLLM's ``ModelResponse`` (for the LiteLLM handler)."""
+        return model_response(
+            model,
+            self.content,
+            self.tool_calls,
+            self.finish_reason,
+            self.prompt_tokens,
+            self.completion_tokens,
+        )
 
 
 def usage_of(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:

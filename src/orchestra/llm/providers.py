@@ -13,6 +13,14 @@ by the first gateway whose registry has it, and every call names its gateway
 through request metadata (:data:`GATEWAY_KEY`); the handler looks that
 gateway's context up in a weak registry that forgets gateways once they are gone.
 
+A provider may also answer inside this process without LiteLLM: one with an
+``in_process()`` method returning an :class:`InProcessModel` is called by the
+gateway directly, with an :class:`InProcessCall` that names the gateway's
+context (:func:`in_process_models`); Orchestra's own two do. LiteLLM's per-call
+machinery (its logging object, callbacks, ``ModelResponse`` building, cost
+lookup) costs milliseconds per call, far more than a scripted answer or the
+bookkeeping of a local one.
+
 This module also makes LiteLLM offline and quiet: it must be imported through
 :func:`prepare_litellm`, which sets ``LITELLM_LOCAL_MODEL_COST_MAP`` first so
 LiteLLM never fetches its cost map from the internet, and turns telemetry off.
@@ -29,7 +37,7 @@ import threading
 import uuid
 import warnings
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint
@@ -42,6 +50,8 @@ from orchestra.plugins import Registry
 
 if TYPE_CHECKING:
     from litellm.llms.custom_llm import CustomLLM
+
+    from orchestra.llm.handler_replies import Answer
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +83,36 @@ class ModelProvider(Protocol):
     def check_model(self, model: str, context: GatewayContext) -> None:
         """Raise a :class:`~orchestra.llm.errors.ModelConfigError` if ``<name>/<model>``
         cannot be answered, before a route to it is added (``model`` is without the prefix)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class InProcessCall:
+    """One call of an in-process model, in OpenAI's chat format."""
+
+    model: str
+    """The model string without the provider prefix (``echo`` for ``scripted/echo``)."""
+    messages: list[dict[str, Any]]
+    params: dict[str, Any]
+    """``tools``, ``tool_choice``, ``response_format``, ``temperature``, ``max_tokens``
+    when the request sets them (what LiteLLM hands a handler as ``optional_params``)."""
+    context: GatewayContext
+
+
+class InProcessModel(Protocol):
+    """A model the gateway calls directly, in this process, without LiteLLM.
+
+    Failures are raised as :mod:`orchestra.llm.errors` (a ``ProviderError`` for what a
+    server would have failed with), not as LiteLLM's exceptions.
+    """
+
+    async def complete(self, call: InProcessCall) -> Answer:
+        """The whole answer."""
+        ...
+
+    def stream(self, call: InProcessCall) -> AsyncIterator[dict[str, Any]]:
+        """The answer as LiteLLM ``GenericStreamingChunk`` dicts (``text``, ``tool_use``,
+        ``finish_reason``, ``usage``; :mod:`orchestra.llm.handler_replies` builds them)."""
         ...
 
 
@@ -113,6 +153,9 @@ class _Installed:
 
 _lock = threading.Lock()
 _installed: list[_Installed] = []
+_in_process: dict[tuple[str, int], InProcessModel] = {}
+"""One in-process model per provider name and process (the local model's weights are
+loaded once per process, whichever gateway asks)."""
 _warmed: list[bool] = []
 _importing: list[Future[None]] = []
 
@@ -205,3 +248,29 @@ def install(context: GatewayContext, registry: Registry[ModelProvider]) -> dict[
             ] + [{"provider": name, "custom_handler": h} for name, h in new.items()]
         state.contexts[context.token] = context
     return loaded
+
+
+def load_providers(registry: Registry[ModelProvider]) -> dict[str, ModelProvider]:
+    """Every provider of ``registry`` that loads, by name; LiteLLM is not imported. A
+    provider that fails to load is logged and left out: one broken plugin must not take
+    every model down."""
+    loaded, problems = registry.load_all()
+    for problem in problems:
+        log.warning("model provider not loaded: %s", problem)
+    return loaded
+
+
+def in_process_models(loaded: dict[str, ModelProvider]) -> dict[str, InProcessModel]:
+    """The providers of ``loaded`` that answer in-process (``in_process()``), by name, built
+    once per process. The others are left to LiteLLM."""
+    models: dict[str, InProcessModel] = {}
+    with _lock:
+        for name, provider in loaded.items():
+            make = getattr(provider, "in_process", None)
+            if not callable(make):
+                continue
+            key = (name, id(provider))
+            if key not in _in_process:
+                _in_process[key] = make()
+            models[name] = _in_process[key]
+    return models

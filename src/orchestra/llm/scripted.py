@@ -1,8 +1,9 @@
 """The scripted model: ``scripted/<name>`` answers from a script, offline.
 
-It stands in for hosted providers in tests and demos, behind the very same
-Router path as a real model (retries, fallbacks, usage, cache, streaming), so
-engine and agent tests exercise real gateway code. It never stands in for our
+It stands in for hosted providers in tests and demos, behind the same gateway
+code as a real model (routing, retries, fallbacks, usage, cache, streaming), so
+engine and agent tests exercise real gateway code; like every in-process model it
+is called directly, without LiteLLM. It never stands in for our
 own components.
 
 Use from a test of any package::
@@ -36,6 +37,8 @@ from orchestra.llm.errors import ScriptError
 
 if TYPE_CHECKING:
     from litellm.llms.custom_llm import CustomLLM
+
+    from orchestra.llm.providers import ContextLookup, InProcessCall
 
 PROVIDER = "scripted"
 
@@ -250,55 +253,100 @@ def _reply_text(reply: Reply, messages: list[dict[str, Any]], params: dict[str, 
     return reply.text
 
 
-def make_scripted_handler(
-    registry_for: Callable[[dict[str, Any] | None], ScriptRegistry],
-) -> CustomLLM:
-    """The LiteLLM custom handler behind ``scripted/…``; one per process, shared by gateways.
+class ScriptedModel:
+    """``scripted/<name>`` answered in-process: the gateway calls it directly
+    (:class:`~orchestra.llm.providers.InProcessModel`), so a scripted call costs what a
+    real model's call costs in Orchestra's own code and nothing of LiteLLM's.
 
-    ``registry_for`` finds the calling gateway's registry from the call's litellm_params.
-    Built lazily because importing LiteLLM is slow.
+    ``fail`` raises a reply's scripted failure: Orchestra's errors by default, LiteLLM's
+    exceptions when LiteLLM's handler wraps this model.
     """
-    from litellm.llms.custom_llm import CustomLLM
 
-    counter = itertools.count(1)
+    def __init__(self, fail: Callable[[Reply, str], None] | None = None) -> None:
+        self._counter = itertools.count(1)
+        self._fail = fail or _raise_our_failure
 
-    async def _prepare(
-        model: str, messages: list[dict[str, Any]], litellm_params: dict[str, Any] | None
-    ) -> Reply:
-        registry = registry_for(litellm_params)
-        reply = registry.next_reply(model, messages)
+    async def _reply(self, call: InProcessCall) -> Reply:
+        reply = call.context.scripts.next_reply(call.model, call.messages)
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
         if reply.fail is not None:
-            _raise_failure(reply, model)
+            self._fail(reply, call.model)
         return reply
+
+    async def complete(self, call: InProcessCall) -> replies.Answer:
+        reply = await self._reply(call)
+        text = _reply_text(reply, call.messages, call.params)
+        calls = _tool_call_dicts(reply, self._counter)
+        return replies.Answer(
+            text,
+            calls,
+            "tool_calls" if calls else "stop",
+            *_token_counts(call.messages, text, calls),
+        )
+
+    async def stream(self, call: InProcessCall) -> AsyncIterator[dict[str, Any]]:
+        reply = await self._reply(call)
+        text = _reply_text(reply, call.messages, call.params) or ""
+        calls = _tool_call_dicts(reply, self._counter)
+        pieces = text.split(" ") if text else []
+        for i, piece in enumerate(pieces):
+            yield replies.chunk(piece if i == 0 else " " + piece)
+        for item in replies.tool_chunks(calls):
+            yield item
+        yield replies.final_chunk("stop", calls, *_token_counts(call.messages, text, calls))
+
+
+def _raise_our_failure(reply: Reply, model: str) -> None:
+    """A scripted failure as the error the gateway makes of the same failure from a server."""
+    from orchestra.llm import errors
+    from orchestra.llm.translate import failure
+
+    text = f"scripted failure: {reply.fail}"
+    name = f"{PROVIDER}/{model}"
+    kinds: dict[str, tuple[type[errors.ProviderError], int | None]] = {
+        "rate_limit": (errors.RateLimited, 429),
+        "timeout": (errors.Timeout, 408),
+        "unavailable": (errors.ProviderUnavailable, 503),
+        "context_window": (errors.ContextWindowExceeded, 400),
+        "auth": (errors.AuthenticationFailed, 401),
+        "bad_request": (errors.ProviderError, 400),
+    }
+    cls, status = kinds[str(reply.fail)]
+    extra: dict[str, object] = {}
+    if cls is errors.RateLimited:
+        extra["retry_after"] = reply.retry_after
+    raise failure(cls, text, model=name, status=status, provider=PROVIDER, **extra)
+
+
+def make_scripted_handler(context_for: ContextLookup) -> CustomLLM:
+    """The LiteLLM custom handler behind ``scripted/…`` (a plugin's route through the
+    Router, and the path of a caller that uses LiteLLM itself); one per process, shared
+    by gateways. ``context_for`` finds the calling gateway's context from the call's
+    litellm_params. Built lazily because importing LiteLLM is slow."""
+    from litellm.llms.custom_llm import CustomLLM
+
+    model = ScriptedModel(fail=_raise_failure)
+
+    def call_of(kwargs: dict[str, Any]) -> InProcessCall:
+        from orchestra.llm.providers import InProcessCall
+
+        return InProcessCall(
+            kwargs["model"],
+            kwargs["messages"],
+            kwargs.get("optional_params") or {},
+            context_for(kwargs.get("litellm_params")),
+        )
 
     class ScriptedLLM(CustomLLM):
         async def acompletion(self, *args: Any, **kwargs: Any) -> Any:
-            model: str = kwargs["model"]
-            messages: list[dict[str, Any]] = kwargs["messages"]
-            params: dict[str, Any] = kwargs.get("optional_params") or {}
-            reply = await _prepare(model, messages, kwargs.get("litellm_params"))
-            text = _reply_text(reply, messages, params)
-            calls = _tool_call_dicts(reply, counter)
-            return replies.model_response(
-                f"{PROVIDER}/{model}", text, calls, "stop", *_token_counts(messages, text, calls)
-            )
+            answer = await model.complete(call_of(kwargs))
+            return answer.model_response(f"{PROVIDER}/{kwargs['model']}")
 
         async def astreaming(  # type: ignore[override]
             self, *args: Any, **kwargs: Any
         ) -> AsyncIterator[dict[str, Any]]:
-            model: str = kwargs["model"]
-            messages: list[dict[str, Any]] = kwargs["messages"]
-            params: dict[str, Any] = kwargs.get("optional_params") or {}
-            reply = await _prepare(model, messages, kwargs.get("litellm_params"))
-            text = _reply_text(reply, messages, params) or ""
-            calls = _tool_call_dicts(reply, counter)
-            pieces = text.split(" ") if text else []
-            for i, piece in enumerate(pieces):
-                yield replies.chunk(piece if i == 0 else " " + piece)
-            for item in replies.tool_chunks(calls):
+            async for item in model.stream(call_of(kwargs)):
                 yield item
-            yield replies.final_chunk("stop", calls, *_token_counts(messages, text, calls))
 
     return ScriptedLLM()

@@ -93,6 +93,20 @@ def translate_litellm_error(exc: BaseException, *, model: str) -> LLMError:
         cls = ProviderUnavailable
     else:
         cls = ProviderError
+    return failure(cls, text, model=model, status=status, provider=provider, **kwargs)
+
+
+def failure(
+    cls: type[ProviderError],
+    text: str,
+    *,
+    model: str,
+    status: int | None = None,
+    provider: str = "",
+    **kwargs: object,
+) -> ProviderError:
+    """Our ``cls`` error for a server's failure ``text``, saying what to do next: the one
+    message format of every provider failure, whichever client saw it."""
     what_next = _WHAT_NEXT.get(cls, "check the model configuration with `orchestra models test`")
     status_text = f" (HTTP {status})" if status is not None else ""
     message = f"model {model!r} failed{status_text}: {text.strip()[:500]}. Next: {what_next}."

@@ -167,17 +167,34 @@ def _sqlite_error(error: BaseException) -> sqlite3.Error | None:
     return None
 
 
+def _in_memory(database: str | None, query: Any) -> bool:
+    """Whether a SQLite URL names an in-memory database (``sqlite:///:memory:``,
+    ``sqlite://``, or a ``mode=memory`` URI)."""
+    return not database or database == ":memory:" or query.get("mode") == "memory"
+
+
 class SqliteDatabase(Database):
+    """SQLite: writes inline on the event loop, reads on a thread of their own; an
+    in-memory database has one connection for both (see ``__init__``)."""
+
     dialect = "sqlite"
 
     def __init__(self, url: str) -> None:
-        self.path = make_url(url).database or ":memory:"
+        parsed = make_url(url)
+        self.path = parsed.database or ":memory:"
         self._writer_engine = _sqlite_engine(url, "")  # the writer begins on its own
-        self._reader_engine = _sqlite_engine(url, "BEGIN")
         self._writer = _ThreadConnection(
             self._writer_engine, "orchestra-sqlite-writer", inline=True
         )
-        self._reader = _ThreadConnection(self._reader_engine, "orchestra-sqlite-reader")
+        if _in_memory(parsed.database, parsed.query):
+            # Every connection to ``:memory:`` is a database of its own: a reader of
+            # its own would find no tables. Reads share the writer's one connection
+            # (on the event loop's thread, like the writes; nothing waits on a disk).
+            self._reader_engine = self._writer_engine
+            self._reader = self._writer
+        else:
+            self._reader_engine = _sqlite_engine(url, "BEGIN")
+            self._reader = _ThreadConnection(self._reader_engine, "orchestra-sqlite-reader")
 
     async def write(self, work: Work[T]) -> T:
         try:
@@ -199,9 +216,10 @@ class SqliteDatabase(Database):
 
     async def aclose(self) -> None:
         await self._writer.aclose()
-        await self._reader.aclose()
         self._writer_engine.dispose()
-        self._reader_engine.dispose()
+        if self._reader is not self._writer:
+            await self._reader.aclose()
+            self._reader_engine.dispose()
 
 
 class PostgresDatabase(Database):

@@ -26,7 +26,7 @@ from orchestra.store.group_commit import Operation, Tx, drafts_of, dumps
 from orchestra.store.runs.approvals import decisions
 from orchestra.store.runs.claims import claim_in
 from orchestra.store.runs.records import RunRecords
-from orchestra.store.runs.statements import CLAIM_RUN, RELEASE_RUN, set_status
+from orchestra.store.runs.statements import CLAIM_RUN, HEARTBEAT_RUN, RELEASE_RUN, set_status
 from orchestra.store.tables import runs
 
 
@@ -105,14 +105,12 @@ def heartbeat(
     """Renew the lease if still ours; say whether a cancel (or decisions) arrived."""
 
     def operation(tx: Tx) -> RunSignals:
-        cancel = tx.conn.execute(
-            update(runs)
-            .where(runs.c.id == run_id, runs.c.owner == owner)
-            .values(lease_expires_at=tx.now + lease_s)
-            .returning(runs.c.cancel_requested)
-        ).scalar_one_or_none()
-        if cancel is None:
+        found = HEARTBEAT_RUN.rows(
+            tx.conn, {"rid": run_id, "me": owner, "expires": tx.now + lease_s}
+        )
+        if not found:
             return RunSignals(owns_run=False, cancel_requested=False)
+        cancel = found[0][0]
         decided = decisions(tx.conn, run_id) if with_decisions else {}
         return RunSignals(True, bool(cancel), decided)
 

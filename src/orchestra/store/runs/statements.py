@@ -154,6 +154,13 @@ CLAIM_RUN = Prepared(
     )
     .values(owner=bindparam("owner"), lease_expires_at=bindparam("expires"))
 )
+HEARTBEAT_RUN = Prepared(
+    update(runs)
+    .where(runs.c.id == bindparam("rid"), runs.c.owner == bindparam("me"))
+    .values(lease_expires_at=bindparam("expires"))
+    .returning(runs.c.cancel_requested)
+)
+"""Renew a run's lease if ``me`` still holds it; returns its cancel flag (no row: lost)."""
 RELEASE_RUN = Prepared(
     update(runs)
     # "me", not "owner": values(owner=None) already binds a parameter named "owner"
