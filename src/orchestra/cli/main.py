@@ -18,6 +18,7 @@ from orchestra.cli import (
     serve_cmd,
     tasks_cmd,
     tools_cmd,
+    worker_cmd,
 )
 from orchestra.errors import root_cause
 
@@ -42,6 +43,8 @@ app.command("serve")(serve_cmd.serve)
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(agents_cmd.app, name="agents")
+app.command("worker")(worker_cmd.worker)
+app.add_typer(worker_cmd.workers_app, name="workers")
 
 
 def run() -> None:
