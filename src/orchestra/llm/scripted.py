@@ -104,6 +104,10 @@ class ScriptRegistry:
     def names(self) -> list[str]:
         return sorted(self._scripts)
 
+    def knows(self, name: str) -> bool:
+        """Whether ``scripted/<name>`` answers: registered, or ``echo-after-<N>ms``."""
+        return name in self._scripts or _delayed_echo(name) is not None
+
     def calls(self, name: str) -> list[list[dict[str, Any]]]:
         """The messages of every call ``scripted/<name>`` received, in order."""
         return list(self._calls.get(name, []))
