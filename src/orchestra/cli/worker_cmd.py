@@ -124,7 +124,13 @@ def list_workers(project: ProjectOption = None, as_json: JsonOption = False) -> 
 
     settings = _settings(project)
     assert settings.distributed.broker_url is not None
-    found = asyncio.run(read(settings.distributed.broker_url))
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    try:
+        found = asyncio.run(read(settings.distributed.broker_url))
+    except (OSError, RedisConnectionError) as error:
+        typer.echo(f"error: cannot reach the broker ([distributed] broker_url): {error}", err=True)
+        raise typer.Exit(1) from error
     if as_json:
         typer.echo(json.dumps(found, indent=2))
         return
