@@ -30,6 +30,9 @@ def numbers() -> Registry[int]:
 def test_the_built_ins_are_entry_points_of_the_installed_package() -> None:
     # pyproject.toml declares them; a stale install (no `uv sync`) would fail here first.
     assert executor_registry().get("local") is LocalExecutor
+    from orchestra.distributed.executor import CeleryExecutor
+
+    assert executor_registry().get("celery") is CeleryExecutor
     providers = model_provider_registry()
     assert providers.get("scripted") is SCRIPTED
     assert providers.get("orchestra-local") is LOCAL
@@ -41,7 +44,7 @@ def test_an_unknown_name_lists_what_is_registered() -> None:
     message = str(caught.value)
     assert "no executor named 'locl'" in message
     assert "Did you mean local?" in message
-    assert "Registered: local" in message
+    assert "Registered: celery, local" in message
     assert "orchestra.executors" in message
     assert isinstance(caught.value, NotFoundMistake)
     assert caught.value.code == "unknown_plugin"

@@ -110,7 +110,7 @@ async def test_an_unknown_executor_fails_before_anything_opens(project: Path) ->
     with pytest.raises(UnknownPlugin) as caught:
         await Container.open(settings, ContainerOptions(resume=False))
     assert "no executor named 'celry'" in str(caught.value)
-    assert "Registered: local" in str(caught.value)
+    assert "Registered: celery, local" in str(caught.value)
     assert not (project / ".orchestra" / "orchestra.db").exists()
 
 

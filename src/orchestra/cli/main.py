@@ -20,6 +20,7 @@ from orchestra.cli import (
     serve_cmd,
     tasks_cmd,
     tools_cmd,
+    worker_cmd,
 )
 from orchestra.errors import root_cause
 
@@ -46,6 +47,8 @@ app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(agents_cmd.app, name="agents")
 app.command("mcp")(mcp_cmd.mcp)
 app.add_typer(secrets_cmd.app, name="secrets")
+app.command("worker")(worker_cmd.worker)
+app.add_typer(worker_cmd.workers_app, name="workers")
 
 
 def run() -> None:

@@ -100,11 +100,12 @@ def show(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = Fa
     from orchestra.engine.ids import RunId
     from orchestra.store.usage_store import SqlUsageStore
 
-    async def read(store: SqlRunStore) -> tuple[RunRecord, UsageReport]:
+    async def read(store: SqlRunStore) -> tuple[RunRecord, UsageReport, dict[str, str | None]]:
         record = await store.get_run(RunId(run_id))
-        return record, await SqlUsageStore(store.database).report(run_id)
+        workers = {str(a.step_id): a.worker for a in await store.list_attempts(RunId(run_id))}
+        return record, await SqlUsageStore(store.database).report(run_id), workers
 
-    record, report = _with_store(project, read)
+    record, report, workers = _with_store(project, read)
     if as_json:
         typer.echo(
             json.dumps(
@@ -122,6 +123,7 @@ def show(run_id: RunArg, project: ProjectOption = None, as_json: JsonOption = Fa
                             "outputs": dict(s.outputs),
                             "usage": s.usage.to_json(),
                             "error": s.error,
+                            "worker": workers.get(sid),
                         }
                         for sid, s in record.steps.items()
                     },

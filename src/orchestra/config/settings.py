@@ -75,6 +75,28 @@ class EngineSettings(BaseModel):
     on the failed one."""
 
 
+class DistributedSettings(BaseModel):
+    """``[distributed]``: hand steps to ``orchestra worker`` processes over Celery
+    (docs/deployment.md). Unset ``broker_url``: steps run in-process."""
+
+    model_config = _SECTION_CONFIG
+
+    broker_url: str | None = None
+    """Celery broker, e.g. ``redis://127.0.0.1:6379/0``. When set, ``orchestra run``
+    and ``orchestra serve`` send each ready step to a worker instead of running it."""
+    default_queue: str = "orchestra"
+    """The queue of a step no route matches (every worker listens to it by default)."""
+    routes: dict[str, str] = Field(default_factory=dict)
+    """``"model:<alias>"`` or ``"agent:<name>"`` → queue; an agent route wins over a
+    model route. A step goes only to the workers listening to its queue."""
+    reconcile_seconds: float = Field(default=2.0, gt=0)
+    """How often a driver re-checks in the store each step it handed out, and
+    re-sends those whose message is gone (broker flushed, worker killed)."""
+    visibility_timeout_seconds: float = Field(default=3600, gt=0)
+    """Redis transport: how long an unacknowledged message waits before Redis
+    delivers it again. Only a backstop: the reconciler re-sends sooner."""
+
+
 class TasksSettings(BaseModel):
     """``[tasks]``: how queued tasks are given to agents (docs/tasks.md)."""
 
@@ -310,6 +332,7 @@ class Settings(BaseSettings):
     """Folder for Orchestra's own state (database, logs, workspaces)."""
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    distributed: DistributedSettings = Field(default_factory=DistributedSettings)
     tasks: TasksSettings = Field(default_factory=TasksSettings)
     models: ModelsSettings = Field(default_factory=ModelsSettings)
     tools: ToolsSettings = Field(default_factory=ToolsSettings)

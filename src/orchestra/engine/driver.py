@@ -132,6 +132,8 @@ class RunDriver:
         ]
         if self.run_status is RunStatus.WAITING or self._budget_spent() is not None:
             first = []  # waiting: it goes back to running through the driver's own transition
+        if not getattr(self.engine.executor, "claims_ahead", True):
+            first = []  # a remote executor's workers claim the steps themselves
         first = self.ahead.reserve(first, None)
         return RunOpening(status, [started], [self.ahead.request(sid) for sid in first])
 

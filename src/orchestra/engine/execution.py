@@ -147,6 +147,9 @@ class StepExecution:
         self._ahead: dict[tuple[RunId, StepId], Claim] = {}
         self.detaching: set[RunId] = set()
         """Runs being detached: a cancelled attempt of theirs is left running, not ended."""
+        self.claim_content: dict[str, Any] = {}
+        """Extra content of every ``step_started`` this execution claims: an ``orchestra
+        worker`` sets ``{"worker": <node name>}``, which the store also keeps on the attempt."""
 
     def adopt(self, claims: Sequence[Claim]) -> None:
         """Keep claims made ahead (by the scheduler's run opening) until their step runs."""
@@ -291,7 +294,12 @@ class StepExecution:
         reclaim: set[str] = set()
         while True:
             claim = await self.store.claim_step(
-                run_id, step_id, self.owner, self.lease_s, reclaim, {"agent": agent}
+                run_id,
+                step_id,
+                self.owner,
+                self.lease_s,
+                reclaim,
+                {"agent": agent, **self.claim_content},
             )
             if claim is not None:
                 return claim

@@ -377,6 +377,11 @@ class StepOutcome:
 
 
 class Executor(Protocol):
-    """Runs a ready step given only its ids; all it needs is read from the store."""
+    """Runs a ready step given only its ids; all it needs is read from the store.
+
+    An executor whose steps are claimed by other processes (workers) sets a class
+    attribute ``claims_ahead = False``: the driver then claims no step ahead for its
+    own in-process execution (a claim only that process could use).
+    """
 
     async def execute(self, run_id: RunId, step_id: StepId) -> StepOutcome: ...

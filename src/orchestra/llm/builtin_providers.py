@@ -31,7 +31,7 @@ class ScriptedProvider:
 
     def check_model(self, model: str, context: GatewayContext) -> None:
         known = context.scripts.names()
-        if model not in known:
+        if not context.scripts.knows(model):
             raise ScriptError(
                 f"no script named {model!r}; register it with gateway.scripts.register({model!r}, "
                 f"[...]) before calling scripted/{model}. Known: {', '.join(sorted(known))}"

@@ -19,7 +19,8 @@ Use from a test of any package::
 
 Built-in scripts: ``scripted/echo`` answers ``echo: <last user message>``
 (or, with a response schema, a minimal JSON instance of it); ``scripted/instant``
-answers ``ok`` at once, for benchmarks.
+answers ``ok`` at once, for benchmarks; ``scripted/echo-after-200ms`` answers like echo
+after 200 ms (any number of milliseconds).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -105,6 +107,10 @@ class ScriptRegistry:
     def names(self) -> list[str]:
         return sorted(self._scripts)
 
+    def knows(self, name: str) -> bool:
+        """Whether ``scripted/<name>`` answers: registered, or ``echo-after-<N>ms``."""
+        return name in self._scripts or _delayed_echo(name) is not None
+
     def calls(self, name: str) -> list[list[dict[str, Any]]]:
         """The messages of every call ``scripted/<name>`` received, in order."""
         return list(self._calls.get(name, []))
@@ -112,7 +118,7 @@ class ScriptRegistry:
     def next_reply(self, name: str, messages: list[dict[str, Any]]) -> Reply:
         """The reply for this call; raises :class:`ScriptError` when none is left."""
         with self._lock:
-            script = self._scripts.get(name)
+            script = self._scripts.get(name) or _delayed_echo(name)
             if script is None:
                 raise ScriptError(
                     f"no script named {name!r} (scripted/{name}). Register it with "
@@ -141,6 +147,20 @@ def _last_user_text(messages: list[dict[str, Any]]) -> str:
             content = message.get("content")
             return content if isinstance(content, str) else json.dumps(content)
     return ""
+
+
+_DELAYED_ECHO = re.compile(r"echo-after-(\d{1,6})ms")
+
+
+def _delayed_echo(name: str) -> Script | None:
+    """``scripted/echo-after-<N>ms``: answers like echo after N milliseconds, in any
+    process (a worker started from the command line has no registry a test could fill):
+    the latency-bound model of the distributed tests and benchmarks."""
+    matched = _DELAYED_ECHO.fullmatch(name)
+    if matched is None:
+        return None
+    delay = Reply(delay_s=int(matched.group(1)) / 1000)
+    return lambda _messages: delay
 
 
 def _echo(messages: list[dict[str, Any]]) -> Reply:

@@ -62,8 +62,21 @@ def engine_settings(settings: Settings) -> EngineSettings:
 
 
 def executor_factory(settings: Settings, plugins: Plugins) -> ExecutorFactory:
-    """The executor ``[engine] executor`` names; raises UnknownPlugin listing the registered."""
-    return plugins.executors.get(settings.engine.executor)
+    """The executor ``[engine] executor`` names; raises UnknownPlugin listing the registered.
+
+    ``[distributed] broker_url`` set with the default ``local`` executor selects ``celery``
+    (steps go to ``orchestra worker`` processes). A factory with a ``from_settings``
+    classmethod is bound to the settings through it (the Celery executor needs its broker).
+    """
+    name = settings.engine.executor
+    if settings.distributed.broker_url and name == "local":
+        name = "celery"
+    factory = plugins.executors.get(name)
+    configure = getattr(factory, "from_settings", None)
+    if callable(configure):
+        configured: ExecutorFactory = configure(settings)
+        return configured
+    return factory
 
 
 async def open_database(settings: Settings, exits: contextlib.AsyncExitStack) -> Database:
@@ -141,6 +154,15 @@ def build_step_runner(
 
 
 def build_engine(
-    settings: Settings, store: SqlRunStore, runner: GatewayStepRunner, executor: ExecutorFactory
+    settings: Settings,
+    store: SqlRunStore,
+    runner: GatewayStepRunner,
+    executor: ExecutorFactory,
+    exits: contextlib.AsyncExitStack | None = None,
 ) -> Engine:
-    return Engine(store, runner, engine_settings(settings), executor_factory=executor)
+    """The engine; an executor holding connections (``aclose``) is closed with ``exits``."""
+    engine = Engine(store, runner, engine_settings(settings), executor_factory=executor)
+    closer = getattr(engine.executor, "aclose", None)
+    if exits is not None and callable(closer):
+        exits.push_async_callback(closer)
+    return engine

@@ -67,7 +67,7 @@ async def open_worker_parts(
     gateway = builders.open_gateway(settings, plugins, exits, scripts=scripts)
     tools = builders.build_tools()
     runner = builders.build_step_runner(settings, gateway, usage, tools)
-    engine = builders.build_engine(settings, store, runner, executor)
+    engine = builders.build_engine(settings, store, runner, executor, exits)
     return WorkerParts(database, store, bus, relay, usage, gateway, tools, engine)
 
 

@@ -49,6 +49,8 @@ class AttemptRow:
     finished_at: float | None
     usage: UsageTotals
     error: dict[str, Any] | None
+    worker: str | None = None
+    """The ``orchestra worker`` that ran it (None: run in the driving process)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +165,7 @@ class RunQueries:
                     row.finished_at,
                     UsageTotals.from_json(loads(row.usage_json)),
                     loads(row.error_json),
+                    row.worker,
                 )
                 for row in rows
             ]

@@ -76,6 +76,8 @@ step_attempts = Table(
     Column("finished_at", Float),
     Column("usage_json", Text),
     Column("error_json", Text),
+    # The node name of the ``orchestra worker`` that ran it (migration 0010); NULL in-process.
+    Column("worker", String(200)),
 )
 
 events = Table(

@@ -84,6 +84,7 @@ def claim_in(
                 "finished_at": None,
                 "usage_json": None,
                 "error_json": None,
+                "worker": extra.get("worker"),
             }
         ],
     )
