@@ -8,6 +8,10 @@ Keys, under ``<prefix>:bus``:
   (band 0 holds priorities 7–9, band 1 4–6, band 2 0–3), each with the consumer
   group ``g``. Consumers read band 0 first, so a high-priority message overtakes a
   backlog of low ones;
+* ``ready`` (set of streams that may hold unread entries: a doorbell, so a consumer
+  of a thousand subscriptions reads only the streams that have something) and
+  ``signal`` (a short stream every publish appends to; waiting consumers block on
+  it with XREAD);
 * ``dlq`` (stream of dead letters), ``hist`` (the latest messages, capped),
   ``topics`` (hash: topic → count), ``dd:<key>`` (dedupe keys, kept ``retention_s``).
 
@@ -41,7 +45,6 @@ if TYPE_CHECKING:
 GROUP = "g"
 BANDS = 3
 HISTORY_MAXLEN = 10_000
-_RECLAIM_EVERY_S = 0.5
 
 _PUBLISH = """
 local v = redis.call('GET', KEYS[1]) or '0'
@@ -51,12 +54,14 @@ if ARGV[6] == '1' then
   if first then return {0, first} end
   redis.call('SET', KEYS[2], ARGV[8], 'EX', ARGV[5])
 end
-for i = 5, #KEYS do
+for i = 7, #KEYS do
   redis.call('XADD', KEYS[i], '*', 'h', ARGV[2], 'b', ARGV[3])
+  redis.call('SADD', KEYS[5], KEYS[i])
 end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'h', ARGV[2], 'b', ARGV[3])
 redis.call('HINCRBY', KEYS[4], ARGV[4], 1)
-return {1, tostring(#KEYS - 4)}
+if #KEYS > 6 then redis.call('XADD', KEYS[6], 'MAXLEN', '~', 1000, '*', 's', '1') end
+return {1, tostring(#KEYS - 6)}
 """
 
 
@@ -151,7 +156,6 @@ class RedisStreamsBackend:
         await pipe.execute()
         if replay_since is not None and subscription.patterns:
             await self._replay_history(subscription, replay_since)
-        await self._refresh()
         return subscription
 
     async def _replay_history(self, subscription: Subscription, since: float) -> None:
@@ -167,6 +171,7 @@ class RedisStreamsBackend:
             if subscription.accepts(message):
                 stream = self._stream(subscription.name, band(message.priority))
                 pipe.xadd(stream, {"h": fields[b"h"], "b": fields[b"b"]})
+                pipe.sadd(self._key("ready"), stream)
         await pipe.execute()
 
     async def delete_subscription(self, name: str) -> bool:
@@ -196,6 +201,8 @@ class RedisStreamsBackend:
                 self._key("dd", message.dedupe_key or ""),
                 self._key("hist"),
                 self._key("topics"),
+                self._key("ready"),
+                self._key("signal"),
                 *(self._stream(t, band(message.priority)) for t in targets),
             ]
             args = [
@@ -304,40 +311,41 @@ class RedisStreamsBackend:
         pipe.xdel(stream, entry_id)
         await pipe.execute()
 
-    async def _read(
-        self, names: Sequence[str] | None, consumer: str, limit: int, block_ms: int | None
-    ) -> list[Delivery]:
+    async def _ring(self, streams: Sequence[str]) -> None:
+        """Mark ``streams`` as possibly holding unread entries."""
+        if streams:
+            await self.redis.sadd(self._key("ready"), *streams)
+
+    async def _read(self, names: Sequence[str] | None, consumer: str, limit: int) -> list[Delivery]:
+        """New entries of the wanted streams whose doorbell rang, band 0 first.
+
+        The doorbell is taken (SREM) before reading, so an entry published after the
+        read rings it again; a stream that gave a full batch may hold more and is rung
+        back at once.
+        """
         now = time.time()
-        if block_ms is None:
-            found: list[Delivery] = []
-            for b in range(BANDS):
-                streams = self._streams_of(names, b)
-                if not streams or len(found) >= limit:
-                    continue
-                replies = await self.redis.xreadgroup(
-                    GROUP, consumer, {s: ">" for s in streams}, count=limit - len(found)
-                )
-                found.extend(self._deliveries(replies, now))
-            return found
-        streams = [s for b in range(BANDS) for s in self._streams_of(names, b)]
-        if not streams:
-            return []
-        replies = await self.redis.xreadgroup(
-            GROUP, consumer, {s: ">" for s in streams}, count=limit, block=block_ms
-        )
-        found = sorted(self._deliveries(replies, time.time()), key=lambda d: -d.message.priority)
-        for surplus in found[limit:]:  # one per stream came back: give the rest back
-            stream, entry = surplus.token.split("|")
-            await self.redis.xclaim(
-                stream,
-                GROUP,
-                consumer,
-                0,
-                [entry],
-                idle=int(self.policy.visibility_s * 1000) + 1,
-                retrycount=0,
+        ready = {_text(x) for x in await self.redis.smembers(self._key("ready"))}
+        found: list[Delivery] = []
+        for b in range(BANDS):
+            streams = [s for s in self._streams_of(names, b) if s in ready]
+            if not streams or len(found) >= limit:
+                continue
+            await self.redis.srem(self._key("ready"), *streams)
+            want = limit - len(found)
+            replies = await self.redis.xreadgroup(
+                GROUP, consumer, {s: ">" for s in streams}, count=want
             )
-        return found[:limit]
+            taken = self._deliveries(replies, now)
+            found.extend(taken)
+            per_stream: dict[str, int] = {}
+            for delivery in taken:
+                stream = delivery.token.split("|")[0]
+                per_stream[stream] = per_stream.get(stream, 0) + 1
+            full = [st for st, n in per_stream.items() if n >= want]
+            if len(found) >= limit:  # streams not read this time keep their doorbell
+                full.extend(st for st in streams if st not in per_stream)
+            await self._ring(full)
+        return found
 
     async def fetch(
         self, subscriptions: Sequence[str] | None, *, limit: int, consumer: str, wait_s: float
@@ -345,29 +353,24 @@ class RedisStreamsBackend:
         from redis.exceptions import RedisError
 
         deadline = time.monotonic() + wait_s
+        every = max(0.1, self.policy.visibility_s / 4)
         try:
             while True:
                 await self._refresh()
+                signal = await self.redis.xrevrange(self._key("signal"), count=1)
+                seen = _text(signal[0][0]) if signal else "0-0"
                 found: list[Delivery] = []
-                if time.monotonic() - self._last_reclaim >= min(
-                    _RECLAIM_EVERY_S, self.policy.visibility_s / 2
-                ):
+                if time.monotonic() - self._last_reclaim >= every:
                     self._last_reclaim = time.monotonic()
                     found = await self._reclaim(subscriptions, consumer, limit)
                 if len(found) < limit:
-                    found.extend(
-                        await self._read(subscriptions, consumer, limit - len(found), None)
-                    )
+                    found.extend(await self._read(subscriptions, consumer, limit - len(found)))
                 found = await self._drop_expired(found)
                 left = deadline - time.monotonic()
                 if found or left <= 0:
                     return found
-                block = int(min(left, _RECLAIM_EVERY_S) * 1000) or 1
-                found = await self._drop_expired(
-                    await self._read(subscriptions, consumer, limit, block)
-                )
-                if found:
-                    return found
+                block = int(min(left, every) * 1000) or 1
+                await self.redis.xread({self._key("signal"): seen}, count=1, block=block)
         except RedisError as exc:
             raise BackendUnavailable(f"Redis at {self.url} failed: {exc}") from exc
 
@@ -449,6 +452,7 @@ class RedisStreamsBackend:
             fields = letter[0][1]
             pipe = self.redis.pipeline(transaction=True)
             pipe.xadd(_text(fields[b"stream"]), {"h": fields[b"h"], "b": fields[b"b"]})
+            pipe.sadd(self._key("ready"), _text(fields[b"stream"]))
             pipe.xdel(self._key("dlq"), letter_id)
             await pipe.execute()
             replayed += 1
