@@ -12,6 +12,7 @@ from orchestra.cli import (
     definitions_cmd,
     doctor_cmd,
     keys_cmd,
+    messages_cmd,
     models_cmd,
     run_cmd,
     runs_cmd,
@@ -42,6 +43,7 @@ app.command("serve")(serve_cmd.serve)
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(agents_cmd.app, name="agents")
+app.add_typer(messages_cmd.app, name="messages")
 
 
 def run() -> None:
