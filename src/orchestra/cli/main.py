@@ -13,6 +13,7 @@ from orchestra.cli import (
     doctor_cmd,
     keys_cmd,
     mcp_cmd,
+    messages_cmd,
     models_cmd,
     run_cmd,
     runs_cmd,
@@ -49,6 +50,7 @@ app.command("mcp")(mcp_cmd.mcp)
 app.add_typer(secrets_cmd.app, name="secrets")
 app.command("worker")(worker_cmd.worker)
 app.add_typer(worker_cmd.workers_app, name="workers")
+app.add_typer(messages_cmd.app, name="messages")
 
 
 def run() -> None:

@@ -249,6 +249,59 @@ class ToolsSettings(BaseModel):
     """MCP servers whose tools agents may use (``[[tools.mcp_servers]]`` tables)."""
 
 
+class MessagingPermission(BaseModel):
+    """What one agent may do on the message bus (``[messaging.permissions.<agent>]``)."""
+
+    model_config = _SECTION_CONFIG
+
+    publish: list[str] = Field(default_factory=lambda: ["#"])
+    """Topic patterns the agent may publish to (``@<agent>`` for direct messages to an
+    agent, ``@*`` for direct to any and broadcast)."""
+    subscribe: list[str] = Field(default_factory=lambda: ["#"])
+    """Topic patterns the agent may subscribe to (a pattern must lie inside one of these)."""
+
+
+class MessagingSettings(BaseModel):
+    """``[messaging]``: the message bus between agents (docs/messaging.md)."""
+
+    model_config = _SECTION_CONFIG
+
+    backend: Literal["auto", "database", "redis"] = "auto"
+    """Where messages live: ``database`` (the project database), ``redis`` (Redis Streams
+    with consumer groups, needs ``redis_url``), ``auto``: Redis when ``redis_url`` is set."""
+    redis_url: str | None = None
+    """Redis URL for the Redis Streams backend, e.g. ``redis://127.0.0.1:6379/0``."""
+    prefix: str = "orchestra"
+    """Prefix of every Redis key the bus writes, so projects can share one Redis."""
+    max_body_bytes: int = Field(default=262_144, ge=256)
+    """Largest stored body (after compression); bigger messages are refused."""
+    compress_above_bytes: int = Field(default=8192, ge=0)
+    """Bodies whose JSON is larger than this are stored gzip-compressed."""
+    visibility_s: float = Field(default=30.0, gt=0)
+    """Seconds a delivered message may stay unacknowledged before it is redelivered."""
+    max_deliveries: int = Field(default=5, ge=1, le=1000)
+    """Deliveries without an ack after which a message goes to the dead-letter queue."""
+    backoff_base_s: float = Field(default=1.0, ge=0)
+    """First delay after a negative acknowledgement; doubles with each attempt."""
+    backoff_max_s: float = Field(default=60.0, ge=0)
+    """Longest delay between redeliveries after negative acknowledgements."""
+    poll_s: float = Field(default=0.05, gt=0)
+    """How often a waiting database consumer looks for messages published by other processes."""
+    retention_s: float = Field(default=86_400.0, gt=0)
+    """How long delivered messages stay in the history (``messages tail``, replay to new
+    subscriptions)."""
+    permissions: dict[str, MessagingPermission] = Field(default_factory=dict)
+    """Agent name → what it may publish and subscribe to; agents not listed get
+    ``default_publish`` / ``default_subscribe``."""
+    default_publish: list[str] = Field(default_factory=lambda: ["#", "@*"])
+    """Publish patterns of agents without their own entry in ``permissions``."""
+    default_subscribe: list[str] = Field(default_factory=lambda: ["#"])
+    """Subscribe patterns of agents without their own entry in ``permissions``."""
+    task_topic: str | None = None
+    """A topic whose messages become tasks (body: title, description, …) in
+    ``orchestra serve``; None turns that off."""
+
+
 class ServerSettings(BaseModel):
     """``[server]``: the HTTP API and web UI."""
 
@@ -339,6 +392,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     workspaces: WorkspacesSettings = Field(default_factory=WorkspacesSettings)
     definitions: DefinitionsSettings = Field(default_factory=DefinitionsSettings)
+    messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Plugin name → its ``[plugins.<name>]`` table, which the plugin validates itself."""
 

@@ -25,9 +25,12 @@ from orchestra.engine.events import EventBus
 from orchestra.engine.scheduler import Engine
 from orchestra.llm.gateway import Gateway
 from orchestra.llm.scripted import ScriptRegistry
+from orchestra.messaging import MessageBus
+from orchestra.messaging.tools import make_message_tools
 from orchestra.runtime.builders import Plugins, engine_settings
 from orchestra.runtime.feed import ActiveSteps, EventFeed
 from orchestra.runtime.keys import KeyService
+from orchestra.runtime.messaging import MessageTasks, open_bus
 from orchestra.runtime.notifications import open_email_notifier
 from orchestra.runtime.project_checks import load_project
 from orchestra.runtime.relay import CommitRelay
@@ -90,6 +93,7 @@ class Container:
         self.queries: RunQueries
         self.usage: SqlUsageStore
         self.tasks: TaskService
+        self.messages: MessageBus
 
     @classmethod
     async def open(cls, settings: Settings, options: ContainerOptions | None = None) -> Container:
@@ -122,6 +126,14 @@ class Container:
         await self.runs.start()
         self._exits.push_async_callback(self.runs.close)
         self.tasks = TaskService.of(self)
+        self.messages = await open_bus(self.settings, self.database, self._exits)
+        for message_tool in make_message_tools(self.messages):
+            self.tools.register(message_tool, replace=True)
+        topic = self.settings.messaging.task_topic
+        if self.options.dispatch and topic is not None:
+            message_tasks = MessageTasks(self.messages, self.tasks, topic)
+            await message_tasks.start()
+            self._exits.push_async_callback(message_tasks.close)
         await self.tasks.sync_agents()
         self.notifier = await open_email_notifier(self, self._exits)
         if self.options.dispatch:

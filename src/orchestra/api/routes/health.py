@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from prometheus_client import generate_latest
 
 from orchestra.api.deps import Viewer, api_state
 from orchestra.api.errors import ApiError
@@ -41,7 +42,11 @@ async def readyz(request: Request) -> Status:
     },
 )
 async def metrics(request: Request, who: Viewer) -> Response:
-    """Prometheus metrics: runs by state, step latency histogram, tokens, cost."""
+    """Prometheus metrics: runs by state, step latency histogram, tokens, cost, messages."""
     state = api_state(request)
     body = await state.metrics.render(state.services.queries)
+    bus = getattr(state.services, "messages", None)
+    if bus is not None:  # the message bus's own registry (docs/messaging.md)
+        await bus.refresh_metrics()
+        body += generate_latest(bus.metrics.registry)
     return Response(body, media_type=CONTENT_TYPE)
