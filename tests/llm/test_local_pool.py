@@ -7,6 +7,7 @@ it llama.cpp contexts (tests/llm/test_local_parallel.py runs it on the real mode
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from itertools import count
 from pathlib import Path
@@ -38,30 +39,32 @@ class Waits:
 
     def __init__(self) -> None:
         self.told = 0
+        self.event = asyncio.Event()
 
     async def __call__(self) -> None:
         self.told += 1
+        self.event.set()
 
 
 async def test_parallel_leases_load_a_context_each_up_to_the_size_then_queue() -> None:
     loader, waits = Loader(), Waits()
     pool = ContextPool(loader, 2)
     held: list[str] = []
-    release = asyncio.Event()
+    release, two_held = asyncio.Event(), asyncio.Event()
 
     async def call() -> None:
         async with pool.lease(waits) as context:
             held.append(context)
+            if len(held) == 2:
+                two_held.set()
             await release.wait()
 
     first, second = asyncio.create_task(call()), asyncio.create_task(call())
-    while len(held) < 2:
-        await asyncio.sleep(0)
+    await two_held.wait()
     assert sorted(held) == ["context-1", "context-2"] and waits.told == 0
 
     third = asyncio.create_task(call())
-    while waits.told == 0:
-        await asyncio.sleep(0)
+    await waits.event.wait()
     assert len(held) == 2  # the third waits: the pool is full
     release.set()
     await asyncio.gather(first, second, third)
@@ -82,8 +85,7 @@ async def test_a_waiter_that_gives_up_strands_no_context() -> None:
     pool, waits = ContextPool(Loader(), 1), Waits()
     async with pool.lease(waits):
         waiter = asyncio.create_task(pool.lease(waits).__aenter__())
-        while waits.told == 0:
-            await asyncio.sleep(0)
+        await waits.event.wait()
         waiter.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiter
@@ -97,8 +99,7 @@ async def test_a_context_given_back_from_another_thread_reaches_the_waiter() -> 
     lease = pool.lease(waits)
     context = await lease.__aenter__()
     waiter = asyncio.create_task(pool.lease(waits).__aenter__())
-    while waits.told == 0:
-        await asyncio.sleep(0)
+    await waits.event.wait()
     thread = threading.Thread(target=pool._release, args=(context,))
     thread.start()
     thread.join()
@@ -117,21 +118,26 @@ async def test_a_second_context_that_cannot_load_leaves_the_pool_at_one() -> Non
     pool = ContextPool(loader, 2)
     pool.first()
     loader.fail = True
-    release = asyncio.Event()
+    release, leased = asyncio.Event(), asyncio.Event()
 
     async def call() -> str:
         async with pool.lease(waits) as context:
+            leased.set()
             await release.wait()
             return str(context)
 
+    warned = threading.Event()
+    handler = logging.Handler()
+    handler.emit = lambda record: warned.set()  # type: ignore[method-assign]
+    logging.getLogger("orchestra.llm.local_pool").addHandler(handler)
     first = asyncio.create_task(call())
-    while pool._free:
-        await asyncio.sleep(0)
+    await leased.wait()
     second = asyncio.create_task(call())  # asks for a second context, which fails to load
-    while pool.size == 2:
-        await asyncio.sleep(0.01)
+    await asyncio.to_thread(warned.wait)  # the failed load was handled
     release.set()
     assert await asyncio.gather(first, second) == ["context-1", "context-1"]
+    logging.getLogger("orchestra.llm.local_pool").removeHandler(handler)
+    assert pool.size == 1 and waits.told == 0
 
 
 def test_the_pool_size_and_threads_follow_the_settings() -> None:
@@ -140,7 +146,7 @@ def test_the_pool_size_and_threads_follow_the_settings() -> None:
     assert LocalModelConfig(parallel=1, n_threads=None).threads() == available_cores()
     assert LocalModelConfig(parallel=4, n_threads=3).threads() == 3
     assert LocalModelConfig(parallel=64 // 4).threads() >= 1
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one context"):
         ContextPool(Loader(), 0)
 
 

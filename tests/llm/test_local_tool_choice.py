@@ -14,8 +14,8 @@ import jsonschema
 import pytest
 
 from orchestra.llm.config import GatewayConfig, LocalModelConfig
-from orchestra.llm.gateway import Gateway, build_gateway
 from orchestra.llm.errors import EmptyAnswer
+from orchestra.llm.gateway import Gateway, build_gateway
 from orchestra.llm.local import (
     FORCED_CALL_TRIES,
     clean_answer,
