@@ -135,7 +135,7 @@ async def test_a_second_context_that_cannot_load_leaves_the_pool_at_one() -> Non
     second = asyncio.create_task(call())  # asks for a second context, which fails to load
     await asyncio.to_thread(warned.wait)  # the failed load was handled
     release.set()
-    assert await asyncio.gather(first, second) == ["context-1", "context-1"]
+    assert list(await asyncio.gather(first, second)) == ["context-1", "context-1"]
     logging.getLogger("orchestra.llm.local_pool").removeHandler(handler)
     assert pool.size == 1 and waits.told == 0
 

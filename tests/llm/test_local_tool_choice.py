@@ -194,6 +194,7 @@ async def test_an_unusable_forced_call_is_asked_again_at_another_seed(
     with pytest.raises(EmptyAnswer) as raised:
         await gateway.chat(request)
     tries = gateway.num_retries + 1
+    assert raised.value.usage is not None
     assert raised.value.usage.completion_tokens == 3 * FORCED_CALL_TRIES * tries
     asked_again = [r for r in caplog.records if "asking again at another seed" in r.message]
     assert len(asked_again) == tries

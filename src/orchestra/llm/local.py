@@ -33,7 +33,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -272,7 +272,7 @@ def clean_answer(text: str, params: dict[str, Any]) -> str:
 
 async def _in_thread(
     iterator_factory: Callable[[], Iterator[dict[str, Any]]],
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """Drive a blocking iterator in a worker thread, yielding its items on the event loop."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
