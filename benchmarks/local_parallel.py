@@ -1,29 +1,30 @@
-"""Can the embedded model serve several sequences at once? Tokens/s per sequence and in total.
+"""Several sequences at once on the embedded model: tokens/s per sequence and in total.
 
-llama-cpp-python's ``Llama.create_completion`` decodes one sequence per context (its
-multi-sequence path is only for embeddings), which is why the local runtime serves one
-call at a time. llama.cpp itself batches: one ``llama_decode`` can advance several
-sequences of one context (``n_seq_max``), each with its own KV cells. This script
-measures, on the packaged Gemma 3 270M and the same prompt:
+The runtime serves parallel calls from a pool of llama.cpp contexts
+(``orchestra.llm.local_pool``, ``[models.local] parallel``). The default run measures that
+pool, as the runtime builds it (its contexts, threads per context), for pool sizes 1 and
+2 side by side: two sequences started together on the same prompt, greedy, a fixed
+number of tokens each. Per sequence it prints the rate of its own decoding and the rate
+its caller sees (tokens over the time from the start of both, so a sequence that waited
+for the only context counts its wait), the total, and the memory each context adds.
 
-* ``create_completion``: one sequence, llama-cpp-python's own loop (what a call gets);
-* ``batched N``: N sequences advanced together by the low-level API, greedy sampling,
-  for N = 1, 2, 4: tokens/s of each sequence and of all together;
-* ``two contexts``: two ``Llama`` objects (the weights are mmapped, so shared) decoding
-  in two threads at once, which is what a pool of contexts would do.
+``--batched`` also runs what the last session measured against it: llama.cpp's own
+batching (N sequences of one context advanced by one ``llama_decode``, through the
+low-level API, greedy), for N = 1, 2, 4 (llama-cpp-python's ``create_completion``
+decodes one sequence per context, so the runtime would need its own decoding loop).
 
-Greedy decoding, a fixed number of tokens per sequence (end of text ignored), so every
-variant does the same work. Usage::
+Rounds are interleaved, so a shared machine's load hits every variant alike; medians.
+Usage::
 
-    uv run python benchmarks/local_parallel.py [--tokens 64] [--threads 2]
+    uv run python benchmarks/local_parallel.py [--tokens 64] [--rounds 3] [--batched]
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
+import itertools
 import statistics
-import threading
 import time
 from typing import Any
 
@@ -112,46 +113,106 @@ def _argmax(logits: Any, n_vocab: int) -> int:
     return int(view.argmax())
 
 
-def two_contexts(tokens: int, threads: int) -> tuple[float, float]:
-    """Two ``Llama`` objects decoding at once in two threads (a pool of contexts)."""
-    models = [load(max(1, threads // 2)) for _ in range(2)]
-    for llm in models:
-        completion(llm, 4)  # warm up
-    rates: list[float] = []
+def rss_mib() -> tuple[float, float]:
+    """(resident, private anonymous) MiB of this process, from /proc (Linux)."""
+    fields: dict[str, float] = {}
+    with open("/proc/self/smaps_rollup", encoding="ascii") as rollup:
+        for line in rollup:
+            name, _, rest = line.partition(":")
+            if rest.strip().endswith("kB"):
+                fields[name] = float(rest.split()[0]) / 1024
+    return fields.get("Rss", 0.0), fields.get("Anonymous", 0.0)
+
+
+def pool_of(size: int) -> tuple[Any, int, list[tuple[float, float]]]:
+    """The runtime's pool for ``parallel = size``, every context loaded; its threads per
+    context, and (RSS, anonymous) MiB after each load, starting before the first."""
+    from orchestra.llm.config import LocalModelConfig
+    from orchestra.llm.local import LocalRuntime
+
+    config = LocalModelConfig(n_ctx=2048, parallel=size)
+    pool = LocalRuntime().pool(config)
+    memory = [rss_mib()]
+    contexts = []
+    for _ in range(size):  # load each context as a parallel call would
+        contexts.append(pool._load())
+        memory.append(rss_mib())
+    for context in contexts:
+        pool._contexts.append(context)
+        pool._release(context)
+        completion(context.llm, 4)  # warm up
+    return pool, config.threads(), memory
+
+
+async def two_sequences(pool: Any, tokens: int) -> tuple[list[float], list[float], float]:
+    """Two sequences started together on ``pool``: each one's own decoding rate, the rate
+    its caller saw (from the common start), and the total rate."""
+    import asyncio
+
     start = time.perf_counter()
-    workers = [
-        threading.Thread(target=lambda m=m: rates.append(completion(m, tokens))) for m in models
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+
+    async def queued() -> None:
+        """A lease's ``on_wait``: nothing to tell here."""
+
+    async def one() -> tuple[float, float, float]:
+        async with pool.lease(queued) as context:
+            began = time.perf_counter()
+            rate = await asyncio.to_thread(completion, context.llm, tokens)
+            ended = time.perf_counter()
+        made = rate * (ended - began)
+        return rate, made / (ended - start), made
+
+    results = await asyncio.gather(one(), one())
     elapsed = time.perf_counter() - start
-    return sum(rates) / len(rates), 2 * tokens / elapsed
+    return [r[0] for r in results], [r[1] for r in results], sum(r[2] for r in results) / elapsed
 
 
 def main() -> None:
+    import asyncio
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tokens", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="threads of --batched")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians")
+    parser.add_argument("--batched", action="store_true", help="also llama.cpp batching")
     args = parser.parse_args()
-    llm = load(args.threads)
-    completion(llm, 4)  # warm up
-    results: dict[str, list[tuple[float, float]]] = {}
-    for _ in range(args.rounds):  # interleaved: a shared machine's load hits every variant
-        rate = completion(llm, args.tokens)
-        results.setdefault("create_completion, 1 sequence", []).append((rate, rate))
-        for n_seq in (1, 2, 4):
-            key = f"batched, {n_seq} sequence{'s' if n_seq > 1 else ''}"
-            results.setdefault(key, []).append(batched(llm, n_seq, args.tokens, args.threads))
-        results.setdefault("two contexts in two threads", []).append(
-            two_contexts(args.tokens, args.threads)
+    pools = {size: pool_of(size) for size in (1, 2)}
+    llm = load(args.threads) if args.batched else None
+    runs: dict[int, list[tuple[list[float], list[float], float]]] = {1: [], 2: []}
+    batched_runs: dict[int, list[tuple[float, float]]] = {}
+    for _ in range(args.rounds):
+        for size, (pool, _threads, _memory) in pools.items():
+            runs[size].append(asyncio.run(two_sequences(pool, args.tokens)))
+        if llm is not None:
+            for n_seq in (1, 2, 4):
+                batched_runs.setdefault(n_seq, []).append(
+                    batched(llm, n_seq, args.tokens, args.threads)
+                )
+    print(f"two sequences of {args.tokens} tokens started together, medians of {args.rounds}")
+    print(
+        f"{'pool':>4} {'threads/ctx':>11} {'own decoding':>21} {'as the caller sees it':>23}"
+        f" {'total':>12}"
+    )
+    for size, (_pool, threads, _memory) in pools.items():
+        own = sorted(statistics.median(r[0][i] for r in runs[size]) for i in (0, 1))
+        seen = sorted(statistics.median(r[1][i] for r in runs[size]) for i in (0, 1))
+        total = statistics.median(r[2] for r in runs[size])
+        print(
+            f"{size:>4} {threads:>11} {own[0]:6.1f} / {own[1]:5.1f} tok/s"
+            f" {seen[0]:8.1f} / {seen[1]:5.1f} tok/s {total:6.1f} tok/s"
         )
-    for key, runs in results.items():
-        per = statistics.median(r[0] for r in runs)
-        total = statistics.median(r[1] for r in runs)
-        print(f"{key:32} {per:6.1f} tok/s each, {total:6.1f} tok/s total")
+    print("memory each context added (RSS / private anonymous), n_ctx 2048:")
+    for size, (_pool, _threads, memory) in pools.items():
+        added = [
+            f"{after[0] - before[0]:.0f} / {after[1] - before[1]:.0f} MiB"
+            for before, after in itertools.pairwise(memory)
+        ]
+        print(f"  pool {size}: " + ", ".join(added))
+    for n_seq, results in batched_runs.items():
+        per = statistics.median(r[0] for r in results)
+        total = statistics.median(r[1] for r in results)
+        label = f"batched, {n_seq} sequence{'s' if n_seq > 1 else ''}, {args.threads} threads"
+        print(f"{label:32} {per:6.1f} tok/s each, {total:6.1f} tok/s total")
 
 
 if __name__ == "__main__":

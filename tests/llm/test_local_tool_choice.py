@@ -14,8 +14,16 @@ import jsonschema
 import pytest
 
 from orchestra.llm.config import GatewayConfig, LocalModelConfig
+from orchestra.llm.errors import EmptyAnswer
 from orchestra.llm.gateway import Gateway, build_gateway
-from orchestra.llm.local import offered_tools, render_prompt, tool_call_schema
+from orchestra.llm.local import (
+    FORCED_CALL_TRIES,
+    clean_answer,
+    offered_tools,
+    parse_tool_call,
+    render_prompt,
+    tool_call_schema,
+)
 from orchestra.llm.types import ChatMessage, ChatRequest, ToolSchema
 from orchestra.tools.builtin import register_builtins
 from orchestra.tools.registry import ToolRegistry
@@ -109,6 +117,24 @@ def test_auto_and_none_are_not_forced_and_none_hides_the_tools() -> None:
     assert "Tools (" not in prompt
 
 
+def test_a_forced_call_with_a_raw_newline_in_a_string_is_a_call() -> None:
+    # llama-cpp-python's grammar lets the model write raw control characters in strings;
+    # strict JSON refused such a call, and the same unusable call came back on the retry
+    forced = params(builtin_tools("files.*"), named("files.write"))
+    written = '{"tool_call": {"name": "files.write", "arguments": {"path": "a.md", '
+    written += '"content": "Workspaces: Workspaces:\n"}} }'
+    cleaned = clean_answer(written, forced)
+    assert json.loads(cleaned)["tool_call"]["arguments"]["content"] == "Workspaces: Workspaces:\n"
+    call = parse_tool_call(cleaned, {"files.write"})
+    assert call is not None and json.loads(call[1]) == {
+        "path": "a.md",
+        "content": "Workspaces: Workspaces:\n",
+    }
+    looping = written.replace("Workspaces: Workspaces:", "Workspaces: " * 20)
+    content = json.loads(clean_answer(looping, forced))["tool_call"]["arguments"]["content"]
+    assert content == "Workspaces:"  # cut where the loop starts again
+
+
 @pytest.fixture
 async def gateway() -> AsyncIterator[Gateway]:
     # No wall clock on the model's calls (timeout_s=None): on a loaded machine any guess is
@@ -149,3 +175,26 @@ async def test_the_local_model_makes_the_forced_call(gateway: Gateway) -> None:
         jsonschema.validate(arguments, by_name[call.name].parameters)
     answered = await ask("none", max_tokens=32)
     assert answered.tool_calls == [] and answered.content
+
+
+@pytest.mark.timeout(0)  # bounded by tokens: 4 tries of 3 tokens
+async def test_an_unusable_forced_call_is_asked_again_at_another_seed(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A call the cap cuts short is no call: the handler tries once more itself (at its
+    own seed and a higher temperature) before the gateway's own retry asks again."""
+    request = ChatRequest(
+        model="local",
+        messages=[ChatMessage(role="user", content="Write notes to notes.md.")],
+        tools=builtin_tools("files.write"),
+        tool_choice="files.write",
+        max_tokens=3,  # never room for a whole call
+    )
+    caplog.set_level("INFO", logger="orchestra.llm.local")
+    with pytest.raises(EmptyAnswer) as raised:
+        await gateway.chat(request)
+    tries = gateway.num_retries + 1
+    assert raised.value.usage is not None
+    assert raised.value.usage.completion_tokens == 3 * FORCED_CALL_TRIES * tries
+    asked_again = [r for r in caplog.records if "asking again at another seed" in r.message]
+    assert len(asked_again) == tries

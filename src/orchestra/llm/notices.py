@@ -1,8 +1,9 @@
 """Notes a provider has for the caller of one model call, besides its answer.
 
-The embedded model serves one call at a time, so a step whose call waits for
-another step's is not running in parallel, and the user should read that in the
-run's log rather than guess it from the timings. The gateway's contract
+The embedded model serves a few calls at once (one per llama.cpp context of its
+pool), so a step whose call waits for a free context is not running in parallel,
+and the user should read that in the run's log rather than guess it from the
+timings; a call that found a free context says nothing. The gateway's contract
 (:class:`~orchestra.llm.types.ChatResponse`) has no place for it and LiteLLM
 sits between the caller and the provider, so the caller listens through a
 context variable instead: :func:`listening` binds a callback for the calls made
