@@ -137,9 +137,17 @@ async def test_two_calls_decode_at_once_on_a_pool_of_two_and_take_turns_on_one(
     # then on both contexts are there.
     order, heard = await two_streams(gateways[2])
     assert heard == {"a": [], "b": []}  # loading a context is not queueing
-    order, heard = await two_streams(gateways[2])
-    assert interleaved(order, "a", "b"), order
-    assert heard == {"a": [], "b": []}
+    # Two threads on a loaded machine may still run one after the other for a whole short
+    # answer (the OS decides): up to three pairs, one of which must overlap. A pool that
+    # serialises calls never does, as the pool of one below shows.
+    orders = []
+    for _ in range(3):
+        order, heard = await two_streams(gateways[2])
+        assert heard == {"a": [], "b": []}
+        orders.append(order)
+        if interleaved(order, "a", "b"):
+            break
+    assert any(interleaved(order, "a", "b") for order in orders), orders
 
     order, heard = await two_streams(gateways[1])
     assert not interleaved(order, "a", "b"), order  # parallel = 1 is honoured
