@@ -26,7 +26,7 @@ from orchestra.api.errors import install_error_handlers
 from orchestra.api.limits import BodySizeLimit, RateLimiter
 from orchestra.api.methods import HeadAsGet
 from orchestra.api.metrics import ApiMetrics
-from orchestra.api.routes import admin, catalog, health, models, runs, team
+from orchestra.api.routes import admin, catalog, context, health, models, runs, team
 from orchestra.api.web import WEB_DIR, mount_web_ui
 from orchestra.api.websocket import router as websocket_router
 from orchestra.config.settings import Settings
@@ -97,6 +97,7 @@ def create_app(
         team.register_router,
         models.router,
         admin.router,
+        context.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(websocket_router, prefix=API_PREFIX)
@@ -107,7 +108,7 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(opts.cors_origins),
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         )
     mount_web_ui(app, web_dir)

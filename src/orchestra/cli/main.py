@@ -9,6 +9,7 @@ import typer
 from orchestra.cli import (
     agents_cmd,
     config_cmd,
+    context_cmd,
     definitions_cmd,
     doctor_cmd,
     keys_cmd,
@@ -42,6 +43,7 @@ app.command("serve")(serve_cmd.serve)
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(agents_cmd.app, name="agents")
+app.add_typer(context_cmd.app, name="context")
 
 
 def run() -> None:

@@ -34,6 +34,7 @@ from orchestra.runtime.runs import RunService
 from orchestra.runtime.tasks import TaskService
 from orchestra.runtime.worker import open_worker_parts
 from orchestra.store.auth_repo import AuditRepository, KeyRepository
+from orchestra.store.context import ContextRepository
 from orchestra.store.database import Database
 from orchestra.store.run_queries import RunQueries
 from orchestra.store.run_store import SqlRunStore
@@ -89,6 +90,7 @@ class Container:
         self.queries: RunQueries
         self.usage: SqlUsageStore
         self.tasks: TaskService
+        self.context: ContextRepository
 
     @classmethod
     async def open(cls, settings: Settings, options: ContainerOptions | None = None) -> Container:
@@ -115,6 +117,7 @@ class Container:
         self.queries = RunQueries(self.database)
         self.keys = KeyService(KeyRepository(self.database))
         self.audit = AuditRepository(self.database)
+        self.context = ContextRepository(self.database)
         self.runs = RunService(
             self.engine, self.queries, lambda: self.project, grace_s=self.options.grace_s
         )
