@@ -134,6 +134,10 @@ class ContextFilter:
     run_id: str | None = None
 
 
+ANY_ENTRY = ContextFilter()
+"""The filter that matches every entry."""
+
+
 @dataclass(frozen=True, slots=True)
 class ContextEntry:
     """A stored entry. ``rank`` is set by a search (higher is more relevant)."""

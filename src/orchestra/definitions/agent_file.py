@@ -31,6 +31,7 @@ AGENT_FIELDS = (
     "mcp",
     "cache",
     "budget",
+    "context",
 )
 
 SkillLoader = Callable[[Path], tuple[SkillSpec | None, list[Diagnostic]]]

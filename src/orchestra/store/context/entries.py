@@ -7,6 +7,7 @@ whatever the size of the store; ``rank`` is higher for a better match on both.
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from sqlalchemy import (
 )
 
 from orchestra.context.entries import (
+    ANY_ENTRY,
     ContextDraft,
     ContextEntry,
     ContextFilter,
@@ -40,7 +42,6 @@ from orchestra.store.context.tables import context_entries
 from orchestra.store.database import Database
 
 _c = context_entries.c
-ANY_ENTRY = ContextFilter()
 _ROW = [
     _c.id,
     _c.job_id,
@@ -159,7 +160,7 @@ class ContextRepository:
 
     async def list(
         self, where: ContextFilter = ANY_ENTRY, *, limit: int = 100, offset: int = 0
-    ) -> list[ContextEntry]:
+    ) -> builtins.list[ContextEntry]:
         """Entries matching ``where``, newest first."""
         query = (
             select(*_ROW)
@@ -176,7 +177,7 @@ class ContextRepository:
 
     async def search(
         self, query: str, where: ContextFilter = ANY_ENTRY, *, limit: int = 10
-    ) -> list[ContextEntry]:
+    ) -> builtins.list[ContextEntry]:
         """Entries matching every word of ``query`` and ``where``, best first.
 
         A query with no words (only punctuation) matches nothing rather than everything.
@@ -187,11 +188,11 @@ class ContextRepository:
         dialect = self.database.dialect
         conditions = _conditions(where)
 
-        def work(conn: Connection) -> list[ContextEntry]:
+        def work(conn: Connection) -> builtins.list[ContextEntry]:
             statement: Select[Any]
             if dialect == "postgresql":
                 ts = func.plainto_tsquery(literal_column("'english'::regconfig"), tsquery(words))
-                vector = literal_column("context_entries.search")
+                vector: ColumnElement[Any] = literal_column("context_entries.search")
                 rank = func.ts_rank_cd(vector, ts).label("rank")
                 statement = (
                     select(*_ROW, rank)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orchestra.context.tools import NoContext, make_context_tools
 from orchestra.tasks.tool import NoTasks, make_task_update_tool
 from orchestra.tools.builtin import files, http_fetch, python_exec, shell
 from orchestra.tools.builtin.web_search import SearchTransport, WebSearch, make_web_search_tool
@@ -12,7 +13,7 @@ def register_builtins(
     registry: ToolRegistry, *, search_transport: SearchTransport | None = None
 ) -> None:
     """Add ``files.*``, ``shell``, ``python``, ``python.install``, ``http.fetch``,
-    ``web.search`` and ``task.update``.
+    ``web.search``, ``task.update`` and ``context.search``/``context.add``.
 
     ``search_transport`` replaces DuckDuckGo's HTTP exchange (tests, offline demos).
     """
@@ -22,6 +23,9 @@ def register_builtins(
     # Known everywhere (validate checks agents' tool names); a task service replaces it
     # with one that stores the phase.
     registry.register(make_task_update_tool(NoTasks()))
+    # Likewise ``context.search``/``context.add``; a process with a database replaces them.
+    for context_tool in make_context_tools(NoContext()):
+        registry.register(context_tool)
 
 
 __all__ = ["register_builtins"]
