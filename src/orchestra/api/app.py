@@ -26,7 +26,7 @@ from orchestra.api.errors import install_error_handlers
 from orchestra.api.limits import BodySizeLimit, RateLimiter
 from orchestra.api.methods import HeadAsGet
 from orchestra.api.metrics import ApiMetrics
-from orchestra.api.routes import admin, catalog, context, health, models, runs, team
+from orchestra.api.routes import admin, catalog, commands, context, health, models, runs, team
 from orchestra.api.web import WEB_DIR, mount_web_ui
 from orchestra.api.websocket import router as websocket_router
 from orchestra.config.settings import Settings
@@ -98,6 +98,7 @@ def create_app(
         models.router,
         admin.router,
         context.router,
+        commands.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(websocket_router, prefix=API_PREFIX)

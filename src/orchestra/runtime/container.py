@@ -26,6 +26,7 @@ from orchestra.engine.scheduler import Engine
 from orchestra.llm.gateway import Gateway
 from orchestra.llm.scripted import ScriptRegistry
 from orchestra.runtime.builders import Plugins, engine_settings
+from orchestra.runtime.commands import CommandService
 from orchestra.runtime.feed import ActiveSteps, EventFeed
 from orchestra.runtime.keys import KeyService
 from orchestra.runtime.project_checks import load_project
@@ -91,6 +92,7 @@ class Container:
         self.usage: SqlUsageStore
         self.tasks: TaskService
         self.context: ContextRepository
+        self.commands: CommandService
 
     @classmethod
     async def open(cls, settings: Settings, options: ContainerOptions | None = None) -> Container:
@@ -124,6 +126,9 @@ class Container:
         await self.runs.start()
         self._exits.push_async_callback(self.runs.close)
         self.tasks = TaskService.of(self)
+        self.commands = CommandService(
+            lambda: self.project, self.gateway, self.tools, self.context, self.runs.start_run
+        )
         await self.tasks.sync_agents()
         if self.options.dispatch:
             await self.tasks.start()
