@@ -8,6 +8,7 @@ import typer
 
 from orchestra.cli import (
     agents_cmd,
+    command_cmd,
     config_cmd,
     context_cmd,
     definitions_cmd,
@@ -33,6 +34,7 @@ app = typer.Typer(
 app.command("init")(definitions_cmd.init)
 app.command("validate")(definitions_cmd.validate)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("command")(command_cmd.command)
 app.add_typer(definitions_cmd.show_app, name="show")
 app.add_typer(config_cmd.app, name="config")
 app.command("run")(run_cmd.run)
