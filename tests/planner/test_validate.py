@@ -15,7 +15,7 @@ from orchestra.definitions.specs import AgentSpec
 from orchestra.llm.config import GatewayConfig
 from orchestra.llm.gateway import build_gateway
 from orchestra.llm.scripted import Reply, ScriptRegistry
-from orchestra.planner import PlanRejected, Planner, catalogue_of, compile_plan
+from orchestra.planner import Planner, PlanRejected, catalogue_of, compile_plan
 from orchestra.planner.schema import plan_schema
 from orchestra.planner.validate import Plan, check_plan, parse_plan
 
