@@ -15,14 +15,17 @@ from orchestra.planner.catalogue import Catalogue
 
 STEP_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,39}$"
 MAX_STEPS = 20
+MAX_TEXT = 300
+"""Strings are bounded so a small grammar-constrained model cannot ramble in one until
+its token cap (an unterminated string is not a plan)."""
 
 
 def _param_schema(properties: dict[str, Any], required: tuple[str, ...]) -> dict[str, Any]:
-    props = {name: {"type": "string"} for name in required}
+    props: dict[str, Any] = {name: {"type": "string", "maxLength": MAX_TEXT} for name in required}
     for name, prop in properties.items():
         if name in props:
             kind = prop.get("type") if isinstance(prop, dict) else None
-            if kind in ("integer", "number", "boolean", "string"):
+            if kind in ("integer", "number", "boolean"):
                 props[name] = {"type": kind}
     return {"type": "object", "properties": props, "required": list(required)}
 
@@ -40,7 +43,11 @@ def plan_schema(catalogue: Catalogue) -> dict[str, Any]:
                         "agent": {"const": agent.name},
                         "action": {"const": action.name},
                         "params": _param_schema(dict(action.properties), action.required),
-                        "depends_on": {"type": "array", "items": {"type": "string"}},
+                        "depends_on": {
+                            "type": "array",
+                            "items": {"type": "string", "pattern": STEP_ID_PATTERN},
+                            "maxItems": MAX_STEPS,
+                        },
                     },
                     "required": ["id", "agent", "action", "params", "depends_on"],
                 }
@@ -48,7 +55,7 @@ def plan_schema(catalogue: Catalogue) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "objective": {"type": "string"},
+            "objective": {"type": "string", "maxLength": MAX_TEXT},
             "steps": {
                 "type": "array",
                 "items": {"anyOf": variants},
