@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from orchestra.api.deps import Operator, Services, Viewer, audit
 from orchestra.api.routes import ERRORS
 from orchestra.context import ContextDraft, ContextEntry, ContextFilter, ContextPatch, Provenance
 
+EntryId = Annotated[int, Path(ge=1, le=2**62)]
 router = APIRouter(prefix="/context", tags=["context"], responses=ERRORS)
 
 
@@ -72,10 +73,14 @@ async def list_context(
     job_type: Annotated[str | None, Query(max_length=100)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     run_id: Annotated[str | None, Query(max_length=32)] = None,
-    since: Annotated[float | None, Query(description="Created at or after (UNIX s).")] = None,
-    until: Annotated[float | None, Query(description="Created before (UNIX s).")] = None,
+    since: Annotated[
+        float | None, Query(ge=0, le=1e11, description="Created at or after (UNIX s).")
+    ] = None,
+    until: Annotated[
+        float | None, Query(ge=0, le=1e11, description="Created before (UNIX s).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> ContextPage:
     """Entries newest first, or with ``q`` the best matches first; filters narrow both."""
     where = ContextFilter(
@@ -90,13 +95,13 @@ async def list_context(
 
 
 @router.get("/{entry_id}", response_model=ContextItem)
-async def get_context(entry_id: int, who: Viewer, services: Services) -> ContextItem:
+async def get_context(entry_id: EntryId, who: Viewer, services: Services) -> ContextItem:
     return item(await services.context.get(entry_id))
 
 
 @router.put("/{entry_id}", response_model=ContextItem)
 async def edit_context(
-    entry_id: int, body: ContextPatch, who: Operator, services: Services
+    entry_id: EntryId, body: ContextPatch, who: Operator, services: Services
 ) -> ContextItem:
     """Change the fields given (the search index follows)."""
     entry = await services.context.update(entry_id, body)
@@ -105,7 +110,7 @@ async def edit_context(
 
 
 @router.delete("/{entry_id}", status_code=204)
-async def delete_context(entry_id: int, who: Operator, services: Services) -> Response:
+async def delete_context(entry_id: EntryId, who: Operator, services: Services) -> Response:
     await services.context.delete(entry_id)
     await audit(services, who, "context.delete", str(entry_id), {})
     return Response(status_code=204)
