@@ -29,6 +29,8 @@ from orchestra.api.metrics import ApiMetrics
 from orchestra.api.routes import (
     admin,
     catalog,
+    commands,
+    context,
     health,
     models,
     runs,
@@ -114,6 +116,8 @@ def create_app(
         admin.router,
         tool_stats.router,
         workspaces.router,
+        context.router,
+        commands.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(websocket_router, prefix=API_PREFIX)
@@ -127,7 +131,7 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(opts.cors_origins),
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         )
     mount_web_ui(app, web_dir)

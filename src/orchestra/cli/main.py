@@ -8,7 +8,9 @@ import typer
 
 from orchestra.cli import (
     agents_cmd,
+    command_cmd,
     config_cmd,
+    context_cmd,
     definitions_cmd,
     doctor_cmd,
     keys_cmd,
@@ -36,6 +38,7 @@ app = typer.Typer(
 app.command("init")(definitions_cmd.init)
 app.command("validate")(definitions_cmd.validate)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("command")(command_cmd.command)
 app.add_typer(definitions_cmd.show_app, name="show")
 app.add_typer(config_cmd.app, name="config")
 app.command("run")(run_cmd.run)
@@ -51,6 +54,7 @@ app.add_typer(secrets_cmd.app, name="secrets")
 app.command("worker")(worker_cmd.worker)
 app.add_typer(worker_cmd.workers_app, name="workers")
 app.add_typer(messages_cmd.app, name="messages")
+app.add_typer(context_cmd.app, name="context")
 
 
 def run() -> None:

@@ -41,6 +41,7 @@ AGENT_FIELDS = (
     "a2a_token",
     "a2a_balance",
     "a2a_weights",
+    "context",
 )
 
 SkillLoader = Callable[[Path], tuple[SkillSpec | None, list[Diagnostic]]]

@@ -38,7 +38,7 @@ Position = tuple[int, int]
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-STEP_OPTIONS = ("retries", "timeout_s", "approval", "when", "cache", "budget")
+STEP_OPTIONS = ("retries", "timeout_s", "approval", "when", "cache", "budget", "remember")
 """The typed options a step draft may set (see :class:`StepSpec`)."""
 
 

@@ -64,6 +64,20 @@ class SkillSpec(_Spec):
     path: Path
 
 
+class ContextQuerySpec(_Spec):
+    """What an agent asks of the context store before each step (front matter ``context:``).
+
+    ``query`` may name the step's variables (``"${Territory}"``), resolved from its
+    inputs; an empty query takes the newest entries of ``job_type``.
+    """
+
+    job_type: str | None = Field(default=None, min_length=1, max_length=100)
+    query: str = Field(default="", max_length=500)
+    top_k: int = Field(default=5, ge=1, le=50)
+    max_tokens: int = Field(default=1500, ge=50, le=20_000)
+    """The budget of the inserted entries (about four characters a token)."""
+
+
 class AgentSpec(_Spec):
     """An agent: a model, a system prompt, skills and the tools it may call."""
 
@@ -99,6 +113,7 @@ class AgentSpec(_Spec):
     """Each endpoint's share under ``weighted`` (one per ``a2a`` URL)."""
     a2a_token: str | None = None
     """The bearer token for ``a2a`` (``os.environ/NAME`` names a secret)."""
+    context: ContextQuerySpec | None = None
     path: Path
 
 
@@ -123,6 +138,8 @@ class StepSpec(_Spec):
     when: str | None = None
     cache: bool | None = None
     budget: Budget | None = None
+    remember: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+    """Store the step's outputs in the context store under this job type."""
     line: int = 1
 
 

@@ -37,6 +37,7 @@ BULLETS = {
     "when": "When",
     "cache": "Cache",
     "budget": "Budget",
+    "remember": "Remember",
 }
 """What users may write (lower case) -> the canonical bullet name."""
 

@@ -41,6 +41,7 @@ _BULLET_FIELD = {
     "when": "When",
     "cache": "Cache",
     "budget": "Budget",
+    "remember": "Remember",
 }
 
 
@@ -274,6 +275,23 @@ def _typed_values(path: Path, step: RawStep, diagnostics: list[Diagnostic]) -> d
                 )
             else:
                 values[key] = flag
+    if "Remember" in bullets:
+        # "job_type=prospecting" or just "prospecting"; StepSpec checks the name.
+        b = bullets["Remember"]
+        key, _, job_type = b.value.strip().rpartition("=")
+        if key.strip() not in ("", "job_type") or not job_type.strip():
+            diagnostics.append(
+                Diagnostic(
+                    path,
+                    b.line,
+                    b.col,
+                    Code.INVALID_VALUE,
+                    f"invalid value '{b.value}' for 'Remember'",
+                    "write the job type the outputs are stored under, e.g. 'job_type=prospecting'",
+                )
+            )
+        else:
+            values["remember"] = job_type.strip()
     if "Budget" in bullets:
         b = bullets["Budget"]
         budget = _budget_from_text(b.value)

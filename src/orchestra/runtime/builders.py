@@ -17,11 +17,15 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from orchestra.agents.prompt import AgentPromptBuilder
 from orchestra.agents.step_runner import GatewayStepRunner
 from orchestra.config.settings import Settings
+from orchestra.context.enrich import ContextPromptBuilder
+from orchestra.context.protocols import ContextSource
+from orchestra.context.tools import make_context_tools
 from orchestra.engine.events import EventBus
 from orchestra.engine.executor import ExecutorFactory, executor_registry
-from orchestra.engine.protocols import CommitNotifier, EventSink
+from orchestra.engine.protocols import CommitNotifier, EventSink, StepRunner
 from orchestra.engine.scheduler import Engine, EngineSettings
 from orchestra.llm.config import GatewayConfig
 from orchestra.llm.gateway import Gateway, build_gateway
@@ -127,10 +131,14 @@ def open_gateway(
     return gateway
 
 
-def build_tools() -> ToolRegistry:
-    """The built-in tools plus every ``orchestra.tools`` plugin (broken ones are logged)."""
+def build_tools(context: ContextSource | None = None) -> ToolRegistry:
+    """The built-in tools plus every ``orchestra.tools`` plugin (broken ones are logged);
+    with ``context``, ``context.search``/``context.add`` read and write that store."""
     tools = ToolRegistry()
     register_builtins(tools)
+    if context is not None:
+        for context_tool in make_context_tools(context):
+            tools.register(context_tool, replace=True)
     tools.load_plugins()
     for problem in tools.plugin_errors:
         log.warning("tool plugin not loaded: %s", problem)
@@ -138,11 +146,18 @@ def build_tools() -> ToolRegistry:
 
 
 def build_step_runner(
-    settings: Settings, gateway: Gateway, usage: UsageSink, tools: ToolRegistry
+    settings: Settings,
+    gateway: Gateway,
+    usage: UsageSink,
+    tools: ToolRegistry,
+    context: ContextSource | None = None,
 ) -> GatewayStepRunner:
-    """The agent loop as the engine's step runner; every model call is recorded in ``usage``."""
+    """The agent loop as the engine's step runner; every model call is recorded in ``usage``.
+    With ``context``, agents whose front matter asks for context get it in their prompt."""
+    prompts = ContextPromptBuilder(AgentPromptBuilder(), context) if context else None
     return GatewayStepRunner(
         RecordingGateway(gateway, usage),
+        prompts=prompts,
         tools=tools,
         tool_settings=ToolSettings.from_sections(settings.tools, settings.workspaces),
         project_dir=settings.project_dir,
@@ -156,7 +171,7 @@ def build_step_runner(
 def build_engine(
     settings: Settings,
     store: SqlRunStore,
-    runner: GatewayStepRunner,
+    runner: StepRunner,
     executor: ExecutorFactory,
     exits: contextlib.AsyncExitStack | None = None,
 ) -> Engine:

@@ -28,6 +28,7 @@ from orchestra.llm.scripted import ScriptRegistry
 from orchestra.messaging import MessageBus
 from orchestra.messaging.tools import make_message_tools
 from orchestra.runtime.builders import Plugins, engine_settings
+from orchestra.runtime.commands import CommandService
 from orchestra.runtime.feed import ActiveSteps, EventFeed
 from orchestra.runtime.keys import KeyService
 from orchestra.runtime.messaging import MessageTasks, open_bus
@@ -38,6 +39,7 @@ from orchestra.runtime.runs import RunService
 from orchestra.runtime.tasks import TaskService
 from orchestra.runtime.worker import open_worker_parts
 from orchestra.store.auth_repo import AuditRepository, KeyRepository
+from orchestra.store.context import ContextRepository
 from orchestra.store.database import Database
 from orchestra.store.run_queries import RunQueries
 from orchestra.store.run_store import SqlRunStore
@@ -94,6 +96,8 @@ class Container:
         self.usage: SqlUsageStore
         self.tasks: TaskService
         self.messages: MessageBus
+        self.context: ContextRepository
+        self.commands: CommandService
 
     @classmethod
     async def open(cls, settings: Settings, options: ContainerOptions | None = None) -> Container:
@@ -120,6 +124,7 @@ class Container:
         self.queries = RunQueries(self.database)
         self.keys = KeyService(KeyRepository(self.database))
         self.audit = AuditRepository(self.database)
+        self.context = ContextRepository(self.database)
         self.runs = RunService(
             self.engine, self.queries, lambda: self.project, grace_s=self.options.grace_s
         )
@@ -134,6 +139,9 @@ class Container:
             message_tasks = MessageTasks(self.messages, self.tasks, topic)
             await message_tasks.start()
             self._exits.push_async_callback(message_tasks.close)
+        self.commands = CommandService(
+            lambda: self.project, self.gateway, self.tools, self.context, self.runs.start_run
+        )
         await self.tasks.sync_agents()
         self.notifier = await open_email_notifier(self, self._exits)
         if self.options.dispatch:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from orchestra.config.settings import Settings
+from orchestra.context.enrich import RememberingRunner
 from orchestra.engine.events import EventBus
 from orchestra.engine.protocols import EventSink
 from orchestra.engine.scheduler import Engine
@@ -26,6 +27,7 @@ from orchestra.llm.scripted import ScriptRegistry
 from orchestra.runtime import builders
 from orchestra.runtime.builders import Plugins
 from orchestra.runtime.relay import CommitRelay
+from orchestra.store.context import ContextRepository
 from orchestra.store.database import Database
 from orchestra.store.run_store import SqlRunStore
 from orchestra.store.usage_store import SqlUsageStore
@@ -65,9 +67,13 @@ async def open_worker_parts(
     store, bus, relay = await builders.open_run_store(database, settings.database.url, sinks, exits)
     usage = SqlUsageStore(database)
     gateway = builders.open_gateway(settings, plugins, exits, scripts=scripts)
-    tools = builders.build_tools()
-    runner = builders.build_step_runner(settings, gateway, usage, tools)
-    engine = builders.build_engine(settings, store, runner, executor, exits)
+    context = ContextRepository(database)
+    tools = builders.build_tools(context)
+    runner = builders.build_step_runner(settings, gateway, usage, tools, context)
+    # A step with "Remember:" stores its outputs in the context store once it succeeds.
+    engine = builders.build_engine(
+        settings, store, RememberingRunner(runner, context), executor, exits
+    )
     return WorkerParts(database, store, bus, relay, usage, gateway, tools, engine)
 
 

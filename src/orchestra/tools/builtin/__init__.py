@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orchestra.context.tools import NoContext, make_context_tools
 from orchestra.messaging.tools import make_message_tools
 from orchestra.tasks.tool import NoTasks, make_task_update_tool
 from orchestra.tools.builtin import files, http_fetch, python_exec, shell
@@ -13,7 +14,7 @@ def register_builtins(
     registry: ToolRegistry, *, search_transport: SearchTransport | None = None
 ) -> None:
     """Add ``files.*``, ``shell``, ``python``, ``python.install``, ``http.fetch``,
-    ``web.search``, ``task.update`` and ``messages.*``.
+    ``web.search``, ``task.update``, ``messages.*`` and ``context.search``/``context.add``.
 
     ``search_transport`` replaces DuckDuckGo's HTTP exchange (tests, offline demos).
     """
@@ -26,6 +27,9 @@ def register_builtins(
     # Known everywhere too; a process with a message bus replaces them (runtime/container.py).
     for message_tool in make_message_tools(None):
         registry.register(message_tool)
+    # Likewise ``context.search``/``context.add``; a process with a database replaces them.
+    for context_tool in make_context_tools(NoContext()):
+        registry.register(context_tool)
 
 
 __all__ = ["register_builtins"]
