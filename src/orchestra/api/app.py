@@ -30,6 +30,7 @@ from orchestra.api.routes import (
     admin,
     catalog,
     health,
+    messages,
     models,
     runs,
     team,
@@ -114,6 +115,7 @@ def create_app(
         admin.router,
         tool_stats.router,
         workspaces.router,
+        messages.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(websocket_router, prefix=API_PREFIX)
