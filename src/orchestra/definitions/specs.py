@@ -102,6 +102,15 @@ class AgentSpec(_Spec):
     path: Path
 
 
+class WaitFor(_Spec):
+    """What a ``* **Wait for:** topic=review.done`` step waits for: the first message on
+    the bus whose topic ``topic`` (a pattern: ``*`` one word, ``#`` any) matches,
+    published after the step first started; ``timeout_s`` bounds the wait."""
+
+    topic: str = Field(min_length=1, max_length=200)
+    timeout_s: float | None = Field(default=None, gt=0)
+
+
 class StepSpec(_Spec):
     """One step of a workflow: an agent, an instruction, the variables it reads and writes.
 
@@ -123,6 +132,8 @@ class StepSpec(_Spec):
     when: str | None = None
     cache: bool | None = None
     budget: Budget | None = None
+    wait_for: WaitFor | None = None
+    """Set for a step that waits for a message instead of calling a model."""
     line: int = 1
 
 

@@ -37,6 +37,7 @@ BULLETS = {
     "when": "When",
     "cache": "Cache",
     "budget": "Budget",
+    "wait for": "Wait for",
 }
 """What users may write (lower case) -> the canonical bullet name."""
 
