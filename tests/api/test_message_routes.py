@@ -61,6 +61,12 @@ async def test_roles_bad_input_and_permission_denial(
         "/api/v1/messages", json={"topic": "a", "to": "b"}, headers=auth(keys.operator)
     )
     assert two.status_code == 422 and "exactly one" in two.text
+    for odd in ("\u0089\u00e4", "a b", "x" * 101):  # no inbox name could hold these
+        bad_to = await client.post(
+            "/api/v1/messages", json={"to": odd}, headers=auth(keys.operator)
+        )
+        assert bad_to.status_code == 422, bad_to.text
+        assert bad_to.json()["error"]["code"] == "validation_error"
     pattern = await client.get("/api/v1/messages?topic=a.#.#x", headers=auth(keys.viewer))
     assert pattern.status_code == 422
     assert pattern.json()["error"]["details"]["error"] == "invalid_topic"

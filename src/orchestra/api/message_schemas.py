@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestra.messaging import DeadLetter, Message, MessageDraft
+from orchestra.messaging.model import AGENT_NAME
 
 
 class SendMessage(MessageDraft):
@@ -17,8 +18,7 @@ class SendMessage(MessageDraft):
 
     sender: str | None = Field(
         default=None,
-        min_length=1,
-        max_length=100,
+        pattern=AGENT_NAME,
         description="Publish as this agent; default 'operator' (never limited).",
     )
 
