@@ -10,7 +10,7 @@ from typing import Any
 
 from orchestra.config import load_settings
 from orchestra.engine.events import EventType
-from orchestra.engine.ids import RunId
+from orchestra.engine.ids import RunId, StepId
 from orchestra.engine.states import RunStatus
 from orchestra.llm.scripted import Reply, ScriptedToolCall, ScriptRegistry
 from orchestra.runtime.container import Container, ContainerOptions
@@ -68,6 +68,7 @@ async def test_two_agents_coordinate_through_topics(tmp_path: Path) -> None:
         record = await wait_for(container.store, run_id, timeout_s=120)
         events = await container.store.read_events(RunId(run_id))
         history = await container.messages.history()
+        stored = await container.store.read_outputs(RunId(run_id), [StepId("receipt")])
     finally:
         await container.close()
     assert record.status is RunStatus.SUCCEEDED, [
@@ -79,3 +80,7 @@ async def test_two_agents_coordinate_through_topics(tmp_path: Path) -> None:
     ]
     outputs = [e.content for e in events if e.type is EventType.STEP_COMPLETE]
     assert any("approved: Bees dance" in json.dumps(o) for o in outputs), outputs
+    receipt = stored[StepId("receipt")]  # the wait step: the message body, no model call
+    assert json.loads(receipt["ReviewMessage"]) == {
+        "verdict": "approved: Bees dance to share where flowers are."
+    }

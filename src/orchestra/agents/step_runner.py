@@ -38,6 +38,7 @@ from orchestra.agents.a2a_peer import A2aPeers
 from orchestra.agents.prompt import AgentPromptBuilder, PromptBuilder
 from orchestra.agents.resources import RunResources
 from orchestra.agents.toolbox import RunMcpSessions, StepToolbox, open_toolbox
+from orchestra.agents.wait_step import MessageWaiter, run_wait_step
 from orchestra.engine.errors import StepBudgetExceeded, StepFailed, over_budget
 from orchestra.engine.events import EventType
 from orchestra.engine.ids import RunId
@@ -137,6 +138,9 @@ class GatewayStepRunner:
         self.mcp = RunMcpSessions(self.tool_settings, self.resources)
         self.peers = A2aPeers(self.services)
         """Answers the steps of agents that name a remote A2A agent (``a2a:``)."""
+        self.waiter: MessageWaiter | None = None
+        """Answers ``Wait for:`` steps from the message bus; set by the runtime that has
+        one (:mod:`orchestra.agents.wait_step`)."""
 
     async def close_run(self, run_id: RunId) -> None:
         """Close the run's resources (MCP sessions...); the engine calls this when it stops
@@ -148,6 +152,8 @@ class GatewayStepRunner:
         await self.resources.aclose()
 
     async def run_step(self, ctx: StepContext) -> StepResult:
+        if ctx.step.wait_for is not None:  # no model call: the step's output is a message
+            return await run_wait_step(ctx, self.waiter)
         if ctx.agent.a2a:
             return await self.peers.run_step(ctx)
         messages = await self.prompts.build(ctx)

@@ -32,6 +32,7 @@ from orchestra.api.routes import (
     commands,
     context,
     health,
+    messages,
     models,
     runs,
     team,
@@ -118,6 +119,7 @@ def create_app(
         workspaces.router,
         context.router,
         commands.router,
+        messages.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(websocket_router, prefix=API_PREFIX)

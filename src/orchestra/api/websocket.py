@@ -7,6 +7,8 @@ registers before reading the store and drops what it already replayed).
 ``run_id: "*"`` follows every run live. ``{"type": "subscribe", "channel": "tasks"}``
 (or ``"agents"``) replays every task update (agent state change) after ``after`` and
 follows new ones, ``task_update`` / ``agent_transition`` messages with their ``seq``.
+``{"type": "subscribe", "channel": "messages", "topic": "review.#"}`` follows the
+message bus live (:mod:`orchestra.api.message_channel`).
 
 Outgoing messages go through one bounded queue per connection drained by a
 sender task. Replayed events wait for room (a big replay is not "slow"); a
@@ -43,6 +45,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from orchestra.api.deps import LOOPBACK_HOSTS, ApiState, authenticate
 from orchestra.api.errors import ApiError
+from orchestra.api.message_channel import CHANNEL as MESSAGES
+from orchestra.api.message_channel import checked_pattern, listen_messages
 from orchestra.engine.errors import RunNotFound
 from orchestra.engine.events import ExecutionEvent
 from orchestra.engine.ids import RunId
@@ -194,6 +198,7 @@ class _Connection:
         self.close_code: int | None = None
         self.close_reason = ""
         self._unlisten_all: Any = None
+        self._unlisten_messages: Any = None
 
     def finish(self, code: int | None, reason: str = "") -> None:
         if not self.done.is_set():
@@ -227,6 +232,8 @@ class _Connection:
         finally:
             if self._unlisten_all is not None:
                 self._unlisten_all()
+            if self._unlisten_messages is not None:
+                self._unlisten_messages()
             every = tasks + list(self.subscriptions.values())
             for task in every:
                 task.cancel()
@@ -292,6 +299,8 @@ class _Connection:
             channel = message.get("channel")
             if isinstance(run_id, str):
                 self._unsubscribe(run_id)
+            elif channel == MESSAGES:
+                self._unsubscribe_messages()
             elif channel in CHANNELS:
                 self._unsubscribe(f"channel:{channel}")
         elif kind in ("pong", "auth"):
@@ -342,8 +351,11 @@ class _Connection:
     async def _subscribe_channel(self, message: dict[str, Any]) -> None:
         channel = message.get("channel")
         after = message.get("after", 0)
+        if channel == MESSAGES:
+            self._subscribe_messages(message)
+            return
         if channel not in CHANNELS:
-            self.push(_error("validation_error", 'channel must be "tasks" or "agents"'))
+            self.push(_error("validation_error", 'channel must be "tasks", "agents" or "messages"'))
             return
         if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**62:
             self.push(_error("validation_error", "after must be an integer >= 0"))
@@ -387,6 +399,21 @@ class _Connection:
                 continue
             replaying = False
             await asyncio.sleep(CHANNEL_POLL_S)
+
+    def _subscribe_messages(self, message: dict[str, Any]) -> None:
+        try:
+            pattern = checked_pattern(message.get("topic"))
+        except ValueError as error:
+            self.push(_error("validation_error", str(error)))
+            return
+        self._unsubscribe_messages()
+        self.push({"type": "subscribed", "channel": MESSAGES, "topic": pattern})
+        self._unlisten_messages = listen_messages(self.container.messages, pattern, self.push)
+
+    def _unsubscribe_messages(self) -> None:
+        if self._unlisten_messages is not None:
+            self._unlisten_messages()
+            self._unlisten_messages = None
 
     def _unsubscribe(self, run_id: str) -> None:
         if run_id == ALL_RUNS:

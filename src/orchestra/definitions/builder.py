@@ -38,7 +38,16 @@ Position = tuple[int, int]
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-STEP_OPTIONS = ("retries", "timeout_s", "approval", "when", "cache", "budget", "remember")
+STEP_OPTIONS = (
+    "retries",
+    "timeout_s",
+    "approval",
+    "when",
+    "cache",
+    "budget",
+    "remember",
+    "wait_for",
+)
 """The typed options a step draft may set (see :class:`StepSpec`)."""
 
 
@@ -248,7 +257,7 @@ class _Build:
             d, self.agent(d), reads, _located(d.writes, at), _located(d.depends_on, at), {}
         )
         self.options(step)
-        if not d.instruction.strip():
+        if not d.instruction.strip() and "wait_for" not in d.options:
             self.problem(
                 at,
                 Code.EMPTY_INSTRUCTION,

@@ -117,6 +117,15 @@ class AgentSpec(_Spec):
     path: Path
 
 
+class WaitFor(_Spec):
+    """What a ``* **Wait for:** topic=review.done`` step waits for: the first message on
+    the bus whose topic ``topic`` (a pattern: ``*`` one word, ``#`` any) matches,
+    published after the step first started; ``timeout_s`` bounds the wait."""
+
+    topic: str = Field(min_length=1, max_length=200)
+    timeout_s: float | None = Field(default=None, gt=0)
+
+
 class StepSpec(_Spec):
     """One step of a workflow: an agent, an instruction, the variables it reads and writes.
 
@@ -140,6 +149,8 @@ class StepSpec(_Spec):
     budget: Budget | None = None
     remember: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
     """Store the step's outputs in the context store under this job type."""
+    wait_for: WaitFor | None = None
+    """Set for a step that waits for a message instead of calling a model."""
     line: int = 1
 
 

@@ -38,6 +38,7 @@ BULLETS = {
     "cache": "Cache",
     "budget": "Budget",
     "remember": "Remember",
+    "wait for": "Wait for",
 }
 """What users may write (lower case) -> the canonical bullet name."""
 

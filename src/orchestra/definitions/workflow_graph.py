@@ -22,7 +22,7 @@ from orchestra.definitions.diagnostics import (
     outside_project,
 )
 from orchestra.definitions.fields import expose_list, parse_duration
-from orchestra.definitions.specs import AgentSpec, Budget, InputSpec, WorkflowSpec
+from orchestra.definitions.specs import AgentSpec, Budget, InputSpec, WaitFor, WorkflowSpec
 from orchestra.definitions.workflow_file import (
     VARIABLE,
     Bullet,
@@ -30,6 +30,8 @@ from orchestra.definitions.workflow_file import (
     RawWorkflow,
     read_inputs,
 )
+from orchestra.messaging.errors import InvalidTopic
+from orchestra.messaging.topics import pattern_words
 
 _LINK = re.compile(r"^\[(?P<label>[^\]]*)\]\((?P<target>[^)\s]+)\)$")
 _TRUE = {"required", "yes", "true", "on"}
@@ -42,6 +44,7 @@ _BULLET_FIELD = {
     "cache": "Cache",
     "budget": "Budget",
     "remember": "Remember",
+    "wait_for": "Wait for",
 }
 
 
@@ -292,6 +295,10 @@ def _typed_values(path: Path, step: RawStep, diagnostics: list[Diagnostic]) -> d
             )
         else:
             values["remember"] = job_type.strip()
+    if "Wait for" in bullets:
+        # None when malformed: its errors are reported and the step still counts as a
+        # wait step (no "missing instruction" on top of them).
+        values["wait_for"] = read_wait_for(path, bullets["Wait for"], diagnostics)
     if "Budget" in bullets:
         b = bullets["Budget"]
         budget = _budget_from_text(b.value)
@@ -309,6 +316,52 @@ def _typed_values(path: Path, step: RawStep, diagnostics: list[Diagnostic]) -> d
         else:
             values["budget"] = budget
     return values
+
+
+_WAIT_HINT = "write 'topic=<pattern>', optionally ', timeout=10m', e.g. 'topic=review.done'"
+
+
+def read_wait_for(path: Path, bullet: Bullet, diagnostics: list[Diagnostic]) -> WaitFor | None:
+    """``topic=review.#, timeout=10m`` -> :class:`WaitFor`; problems are reported at the
+    part of the value they concern."""
+    found: dict[str, str] = {}
+    problems = len(diagnostics)
+
+    def problem(part: str, message: str, hint: str = _WAIT_HINT) -> None:
+        col = bullet.col + max(0, bullet.value.find(part))
+        diagnostics.append(Diagnostic(path, bullet.line, col, Code.INVALID_VALUE, message, hint))
+
+    for part in _split_list(bullet.value):
+        key, sep, value = (s.strip() for s in part.partition("="))
+        if not sep or not value:
+            problem(part, f"invalid value '{part}' for 'Wait for': expected key=value")
+        elif key.lower() not in ("topic", "timeout"):
+            guess = did_you_mean(key.lower(), ["topic", "timeout"])
+            problem(part, f"unknown key '{key}' in 'Wait for'", f"{guess} {_WAIT_HINT}".strip())
+        elif key.lower() in found:
+            problem(part, f"'{key}' is given twice in 'Wait for'", "keep one")
+        else:
+            found[key.lower()] = value
+    topic = found.get("topic")
+    if topic is None and len(diagnostics) == problems:
+        problem(bullet.value, "'Wait for' needs a topic", _WAIT_HINT)
+    elif topic is not None:
+        try:
+            pattern_words(topic)
+        except InvalidTopic as error:
+            problem(topic, f"invalid topic in 'Wait for': {error}", _WAIT_HINT)
+    timeout_s = None
+    if "timeout" in found:
+        timeout_s = parse_duration(found["timeout"])
+        if timeout_s is None or timeout_s <= 0:
+            problem(
+                found["timeout"],
+                f"invalid timeout '{found['timeout']}' in 'Wait for': not a positive duration",
+                "write a duration such as 30s, 5m or 1h",
+            )
+    if len(diagnostics) > problems or topic is None:
+        return None
+    return WaitFor(topic=topic, timeout_s=timeout_s)
 
 
 def step_field_positions(step: RawStep) -> dict[str, tuple[int, int]]:

@@ -6,8 +6,8 @@ Tree::
     ├── InvalidTopic           user mistake: a topic or pattern that breaks the dotted syntax
     ├── InvalidMessage         user mistake: no target, two targets, bad priority, bad header
     ├── MessageTooLarge        user mistake: the encoded body is over ``[messaging] max_body_bytes``
-    ├── PublishDenied          user mistake (403): the agent may not publish to that topic
-    ├── SubscribeDenied        user mistake (403): the agent may not subscribe to that pattern
+    ├── PublishDenied          user mistake (API: 422, details.error publish_denied)
+    ├── SubscribeDenied        user mistake (API: 422, details.error subscribe_denied)
     ├── SubscriptionNotFound   not found: no subscription with that name
     ├── DeadLetterNotFound     not found: no dead letter with that id
     └── BackendUnavailable     runtime failure (retryable): Redis or the database did not answer

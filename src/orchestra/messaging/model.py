@@ -28,6 +28,10 @@ INBOX_PREFIX = "inbox."
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
+AGENT_NAME = r"^[A-Za-z0-9_.:-]{1,100}$"
+"""What a message's ``to`` may be: its inbox ``inbox.<agent>`` must be a valid
+subscription name."""
+
 
 def new_message_id() -> str:
     """A time-ordered id: 13 hex digits of microseconds, then 7 random bytes."""
@@ -39,7 +43,11 @@ class MessageDraft(BaseModel):
 
     model_config = _FROZEN
 
-    to: str | None = Field(default=None, description="The agent whose inbox receives it.")
+    to: str | None = Field(
+        default=None,
+        pattern=AGENT_NAME,
+        description="The agent whose inbox receives it (letters, digits, '_', '-', '.', ':').",
+    )
     topic: str | None = Field(default=None, description="A dotted topic, e.g. review.done.")
     broadcast: bool = Field(default=False, description="Deliver to every agent's inbox.")
     priority: int = Field(default=4, ge=0, le=9, description="0 (lowest) to 9 (highest).")

@@ -20,8 +20,10 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from orchestra.agents.step_runner import GatewayStepRunner
 from orchestra.config.settings import Settings
 from orchestra.engine.events import EventBus
+from orchestra.engine.ids import RunId
 from orchestra.engine.scheduler import Engine
 from orchestra.llm.gateway import Gateway
 from orchestra.llm.scripted import ScriptRegistry
@@ -31,7 +33,7 @@ from orchestra.runtime.builders import Plugins, engine_settings
 from orchestra.runtime.commands import CommandService
 from orchestra.runtime.feed import ActiveSteps, EventFeed
 from orchestra.runtime.keys import KeyService
-from orchestra.runtime.messaging import MessageTasks, open_bus
+from orchestra.runtime.messaging import BusWaiter, MessageTasks, open_bus
 from orchestra.runtime.notifications import open_email_notifier
 from orchestra.runtime.project_checks import load_project
 from orchestra.runtime.relay import CommitRelay
@@ -134,6 +136,7 @@ class Container:
         self.messages = await open_bus(self.settings, self.database, self._exits)
         for message_tool in make_message_tools(self.messages):
             self.tools.register(message_tool, replace=True)
+        self._wire_wait_steps()
         topic = self.settings.messaging.task_topic
         if self.options.dispatch and topic is not None:
             message_tasks = MessageTasks(self.messages, self.tasks, topic)
@@ -154,6 +157,17 @@ class Container:
             self._exits.push_async_callback(self._stop_watcher)
         if self.options.resume:
             await self.runs.resume_interrupted()
+
+    def _wire_wait_steps(self) -> None:
+        """Give the engine's step runner the bus, for ``Wait for:`` steps."""
+        runner = self.engine.runner
+        if isinstance(runner, GatewayStepRunner):
+            store = self.store
+
+            async def run_created(run_id: RunId) -> float:
+                return (await store.get_run(run_id)).created_at
+
+            runner.waiter = BusWaiter(self.messages, run_created)
 
     async def close(self) -> None:
         """Close in reverse order of opening: runs (phased shutdown), gateway, store, database."""

@@ -15,11 +15,16 @@ import contextlib
 import logging
 import os
 import socket
-from typing import Protocol
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from orchestra.config.settings import Settings
+from orchestra.definitions.specs import WaitFor
+from orchestra.engine.ids import RunId
+from orchestra.engine.protocols import StepContext
 from orchestra.messaging import BodyLimits, Delivery, DeliveryPolicy, MessageBus, Permissions
 from orchestra.messaging.backend import MessageBackend
 from orchestra.messaging.errors import MessagingError
@@ -29,6 +34,9 @@ from orchestra.store.team.tasks import TaskRow
 from orchestra.tasks.specs import TaskDraft
 
 log = logging.getLogger(__name__)
+
+WAIT_SLICE_S = 30.0
+"""Longest single fetch of a waiting step (the backend's wait is bounded this way)."""
 
 
 def delivery_policy(settings: Settings) -> DeliveryPolicy:
@@ -84,6 +92,50 @@ async def open_bus(
     await bus.start()
     exits.push_async_callback(bus.aclose)
     return bus
+
+
+class BusWaiter:
+    """The bus side of ``Wait for:`` steps (:mod:`orchestra.agents.wait_step`).
+
+    Each (run, step) gets the durable subscription ``wait.<run>.<step>``, created on the
+    step's first attempt with the messages retained since the run was created, so the
+    message may come before the step starts (a parallel branch finished first) and a
+    retried or resumed step still gets it. The first delivery is acknowledged and the
+    subscription deleted. Any matching message counts, also one another run published
+    on the same topic.
+    """
+
+    def __init__(self, bus: MessageBus, run_created: Callable[[RunId], Awaitable[float]]) -> None:
+        self.bus = bus
+        self.run_created = run_created
+
+    @staticmethod
+    def name(ctx: StepContext) -> str:
+        return f"wait.{ctx.run_id}.{ctx.step_id}"
+
+    async def prepare(self, ctx: StepContext, wait: WaitFor) -> None:
+        name = self.name(ctx)
+        if name in {s.name for s in await self.bus.subscriptions()}:
+            return
+        await self.bus.subscribe(
+            name,
+            agent=ctx.agent.name,
+            patterns=[wait.topic],
+            replay_since=await self.run_created(ctx.run_id),
+        )
+
+    async def wait(
+        self, ctx: StepContext, wait: WaitFor, timeout_s: float
+    ) -> tuple[str, Any] | None:
+        name = self.name(ctx)
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            got = await self.bus.fetch([name], limit=1, wait_s=min(left, WAIT_SLICE_S))
+            if got:
+                await self.bus.ack(got)
+                await self.bus.unsubscribe(name)
+                return got[0].message.id, got[0].message.body
+        return None
 
 
 class TaskCreator(Protocol):
