@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from orchestra.agents.step_runner import GatewayStepRunner
 from orchestra.config.settings import Settings
+from orchestra.context.enrich import RememberingRunner
 from orchestra.engine.events import EventBus
 from orchestra.engine.ids import RunId
 from orchestra.engine.scheduler import Engine
@@ -161,6 +162,8 @@ class Container:
     def _wire_wait_steps(self) -> None:
         """Give the engine's step runner the bus, for ``Wait for:`` steps."""
         runner = self.engine.runner
+        if isinstance(runner, RememberingRunner):  # Remember: steps wrap the gateway's runner
+            runner = runner.inner
         if isinstance(runner, GatewayStepRunner):
             store = self.store
 
