@@ -203,6 +203,26 @@ class McpServerSettings(BaseModel):
         return self
 
 
+class ToolAccessRule(BaseModel):
+    """One layer of ``[tools.access]``: tool name patterns allowed (empty: all) and denied."""
+
+    model_config = _SECTION_CONFIG
+
+    allow: list[str] = Field(default_factory=list)
+    """Only tools matching one of these (globs such as ``files.*``); empty allows all."""
+    deny: list[str] = Field(default_factory=list)
+    """Tools matching one of these are refused, whatever ``allow`` says."""
+
+
+class ToolAccessSettings(ToolAccessRule):
+    """``[tools.access]``: who may call which tool (docs/tools.md "Access control")."""
+
+    agents: dict[str, ToolAccessRule] = Field(default_factory=dict)
+    """Per agent name: a layer applied to that agent's steps."""
+    roles: dict[str, ToolAccessRule] = Field(default_factory=dict)
+    """Per API role (viewer, operator, admin): a layer applied to API callers."""
+
+
 class ToolsSettings(BaseModel):
     """``[tools]``: limits and permissions of the built-in tools."""
 
@@ -247,6 +267,8 @@ class ToolsSettings(BaseModel):
     undone and refused."""
     mcp_servers: list[McpServerSettings] = Field(default_factory=list)
     """MCP servers whose tools agents may use (``[[tools.mcp_servers]]`` tables)."""
+    access: ToolAccessSettings = Field(default_factory=ToolAccessSettings)
+    """Which agents and API roles may call which tools."""
 
 
 class MessagingPermission(BaseModel):

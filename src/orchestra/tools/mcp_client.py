@@ -45,6 +45,7 @@ from orchestra.tools.protocol import (
     ToolSettings,
 )
 from orchestra.tools.registry import ToolRegistry
+from orchestra.tools.versions import UNKNOWN_VERSION
 
 log = logging.getLogger(__name__)
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -71,6 +72,8 @@ class _Connection:
         self.timeout_s = timeout_s
         self.client: Client | None = None
         self.tools: list[McpTool] = []
+        self.version = UNKNOWN_VERSION
+        """What the server reported at initialisation; every tool of it carries it."""
         self.error: BaseException | None = None
         self._ready = asyncio.Event()
         self._stop = asyncio.Event()
@@ -105,6 +108,8 @@ class _Connection:
             ) as client:
                 listed = await client.list_tools()
                 self.tools = list(listed.tools)
+                info = client.server_info
+                self.version = (info.version if info is not None else "") or UNKNOWN_VERSION
                 self.client = client
                 self._ready.set()
                 await self._stop.wait()
@@ -195,7 +200,7 @@ class McpPool:
         out: list[Tool] = []
         for name, conn in self._conns.items():
             for mt in conn.tools:
-                out.append(self._wrap(name, mt))
+                out.append(self._wrap(name, mt).with_version(conn.version))
         return out
 
     async def register_into(self, registry: ToolRegistry) -> list[str]:
