@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from orchestra.definitions.specs import McpServerSpec
+from orchestra.tools.access import AccessRule, ToolAccess
 from orchestra.tools.builtin import register_builtins
 from orchestra.tools.mcp_client import McpPool
 from orchestra.tools.protocol import Permission, ToolContext, ToolSettings, tool
@@ -19,7 +21,6 @@ from orchestra.tools.versions import (
     translate_range,
 )
 from orchestra.tools.workspace import Workspace
-from pydantic import BaseModel
 
 ECHO_SERVER = str(Path(__file__).parent / "mcp_echo_server.py")
 
@@ -103,3 +104,19 @@ async def test_mcp_tools_carry_their_server_s_version_and_pins_apply(tmp_path: P
         pinned_out = registry.for_agent(["echo.echo@^1"])
         refused = await pinned_out.call("echo.echo", {"text": "hi"}, ctx)
         assert refused.status == "refused" and "version 2.1.0" in refused.content
+
+
+async def test_access_settings_narrow_what_the_view_offers(tmp_path: Path) -> None:
+    registry = ToolRegistry([versioned("files.read", "1.0.0"), versioned("shell", "1.0.0")])
+    access = ToolAccess(deny=("shell",), agents={"writer": AccessRule(allow=("files.*",), deny=())})
+    view = registry.for_agent(["*"], agent="writer", access=access)
+    assert view.names() == ["files.read"]
+    assert [s.name for s in view.schemas()] == ["files.read"]
+    ctx = ToolContext(workspace=Workspace.create(tmp_path, "w"))
+    refused = await view.call("shell", {}, ctx)
+    assert refused.status == "refused" and "denied by 'shell'" in refused.content
+    # Another agent is not narrowed by writer's layer.
+    other = registry.for_agent(["files.*"], agent="reader", access=access)
+    assert (await other.call("files.read", {}, ctx)).status == "ok"
+    assert access.refusal("shell", role="viewer") is not None
+    assert access.refusal("files.read", role="viewer") is None

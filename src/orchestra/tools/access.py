@@ -68,3 +68,10 @@ class ToolAccess(AccessRule):
                     "orchestra.toml. Ask the operator to change that setting, or do without it."
                 )
         return None
+
+
+def access_from(section: object) -> ToolAccess:
+    """The policy of a ``[tools.access]`` settings section (a model or a mapping)."""
+    if isinstance(section, BaseModel):
+        section = section.model_dump()
+    return ToolAccess.model_validate(section or {})
