@@ -191,8 +191,12 @@ class McpServerSettings(BaseModel):
     """Name tools are listed under (``<name>.<tool>``)."""
     command: list[str] | None = None
     """Argv of a stdio server, e.g. ``["uvx", "mcp-server-git"]``."""
-    url: str | None = None
-    """URL of a streamable-HTTP server."""
+    url: str | list[str] | None = None
+    """URL of a streamable-HTTP server, or a list of endpoints of the same server."""
+    balance: Literal["round-robin", "least-loaded", "weighted"] = "round-robin"
+    """How a call picks one of several ``url`` endpoints."""
+    weights: list[float] = Field(default_factory=list)
+    """For ``balance = "weighted"``: one positive weight per URL."""
     env: dict[str, str] = Field(default_factory=dict)
     """Extra environment variables for a stdio server."""
 
