@@ -10,7 +10,7 @@ import sys
 
 from mcp.server.mcpserver import MCPServer
 
-server = MCPServer("echo")
+server = MCPServer("echo", version="2.1.0")  # tool versions come from here
 STATE = {"calls": 0}
 
 

@@ -35,6 +35,16 @@ def alive(pid: int) -> bool:
     return status.exists() and "zombie" not in status.read_text()
 
 
+def wait_port(port: int) -> None:
+    """Until something listens on ``port`` (the server printed nothing we could wait on)."""
+    for _ in range(600):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
 @pytest.fixture(scope="module")
 def http_server() -> Iterator[str]:
     with socket.socket() as s:
@@ -46,11 +56,7 @@ def http_server() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
     )
     try:
-        for _ in range(200):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
+        wait_port(port)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         proc.terminate()

@@ -45,6 +45,7 @@ from orchestra.llm.types import ChatMessage, ToolCall, ToolSchema
 from orchestra.tools.errors import ToolError
 from orchestra.tools.protocol import Tool, ToolContext, ToolServices, ToolSettings
 from orchestra.tools.registry import AgentTools, ToolRegistry
+from orchestra.tools.versions import pattern_of
 from orchestra.tools.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -54,9 +55,10 @@ if TYPE_CHECKING:
 def servers_for(patterns: tuple[str, ...], servers: list[McpServerSpec]) -> list[McpServerSpec]:
     """The servers whose tools one of ``patterns`` could match (deduplicated by name, agent wins)."""
     chosen: dict[str, McpServerSpec] = {}
+    names = [pattern_of(p) for p in patterns]
     for spec in servers:
         probe = f"{spec.name}.x"
-        if any(fnmatch.fnmatchcase(probe, p) or p.split(".")[0] == spec.name for p in patterns):
+        if any(fnmatch.fnmatchcase(probe, p) or p.split(".")[0] == spec.name for p in names):
             chosen[spec.name] = spec
     return list(chosen.values())
 
@@ -237,5 +239,5 @@ async def open_toolbox(
             tools = registry.copy()
             for tool in server_tools:
                 tools.register(tool, replace=True)
-        view = tools.for_agent(ctx.agent.tools, agent=ctx.agent.name)
+        view = tools.for_agent(ctx.agent.tools, agent=ctx.agent.name, access=settings.access)
         yield StepToolbox(view=view, context=tool_ctx, step=ctx)

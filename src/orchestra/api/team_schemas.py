@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from orchestra.tools.versions import VersionPinError, parse_pin
 
 TaskStatusName = Literal[
     "queued", "assigned", "design", "build", "test", "review", "complete", "failed", "cancelled"
@@ -139,9 +141,20 @@ class RegisterAgent(BaseModel):
     )
     max_tasks: int = Field(default=1, ge=1, le=100)
     weight: float = Field(default=1.0, ge=0.001, le=1000)
-    tools: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.*-]{1,64}$")]] = Field(
-        default_factory=list, max_length=50
-    )
+    tools: list[
+        Annotated[str, Field(pattern=r"^[A-Za-z0-9_.*-]{1,64}(@[0-9A-Za-z^~<>=!.,* ]{1,40})?$")]
+    ] = Field(default_factory=list, max_length=50)
+    """Tool name patterns, optionally pinned to a version range (``files.read@^1``)."""
+
+    @field_validator("tools")
+    @classmethod
+    def _pins_parse(cls, tools: list[str]) -> list[str]:
+        for entry in tools:
+            try:
+                parse_pin(entry)
+            except VersionPinError as exc:
+                raise ValueError(f"tool {entry!r}: {exc}") from exc
+        return tools
 
     @model_validator(mode="after")
     def _range(self) -> Self:

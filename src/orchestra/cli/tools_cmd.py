@@ -63,7 +63,7 @@ def list_tools(
         typer.Option("--mcp/--no-mcp", help="Start configured MCP servers to list their tools."),
     ] = True,
 ) -> None:
-    """Every tool: name, source, permission, description and JSON schema."""
+    """Every tool: name, version, source, permission, description and JSON schema."""
     from orchestra.tools.builtin import register_builtins
     from orchestra.tools.mcp_client import McpPool
     from orchestra.tools.registry import ToolRegistry
@@ -99,7 +99,9 @@ def list_tools(
     width = max(len(t.name) for t in tools)
     for t in tools:
         summary = t.description.splitlines()[0] if t.description else ""
-        typer.echo(f"{t.name:<{width}}  {t.source:<12} {t.permission.value:<8} {summary}")
+        typer.echo(
+            f"{t.name:<{width}}  {t.version:<8} {t.source:<12} {t.permission.value:<8} {summary}"
+        )
         props = t.parameters.get("properties", {})
         required = set(t.parameters.get("required", []))
         for key, spec in props.items():
@@ -177,8 +179,12 @@ def call_tool(
         if specs:
             async with McpPool(specs, settings=ts) as pool:
                 await pool.register_into(registry)
-                return await registry.for_agent(patterns, agent=agent_name).call(name, args, ctx)
-        return await registry.for_agent(patterns, agent=agent_name).call(name, args, ctx)
+                return await registry.for_agent(patterns, agent=agent_name, access=ts.access).call(
+                    name, args, ctx
+                )
+        return await registry.for_agent(patterns, agent=agent_name, access=ts.access).call(
+            name, args, ctx
+        )
 
     result = asyncio.run(run())
     if as_json:

@@ -212,8 +212,12 @@ class McpServerSettings(BaseModel):
     """Name tools are listed under (``<name>.<tool>``)."""
     command: list[str] | None = None
     """Argv of a stdio server, e.g. ``["uvx", "mcp-server-git"]``."""
-    url: str | None = None
-    """URL of a streamable-HTTP server."""
+    url: str | list[str] | None = None
+    """URL of a streamable-HTTP server, or a list of endpoints of the same server."""
+    balance: Literal["round-robin", "least-loaded", "weighted"] = "round-robin"
+    """How a call picks one of several ``url`` endpoints."""
+    weights: list[float] = Field(default_factory=list)
+    """For ``balance = "weighted"``: one positive weight per URL."""
     env: dict[str, str] = Field(default_factory=dict)
     """Extra environment variables for a stdio server."""
 
@@ -222,6 +226,26 @@ class McpServerSettings(BaseModel):
         if (self.command is None) == (self.url is None):
             raise ValueError("set exactly one of 'command' (stdio server) or 'url' (HTTP server)")
         return self
+
+
+class ToolAccessRule(BaseModel):
+    """One layer of ``[tools.access]``: tool name patterns allowed (empty: all) and denied."""
+
+    model_config = _SECTION_CONFIG
+
+    allow: list[str] = Field(default_factory=list)
+    """Only tools matching one of these (globs such as ``files.*``); empty allows all."""
+    deny: list[str] = Field(default_factory=list)
+    """Tools matching one of these are refused, whatever ``allow`` says."""
+
+
+class ToolAccessSettings(ToolAccessRule):
+    """``[tools.access]``: who may call which tool (docs/tools.md "Access control")."""
+
+    agents: dict[str, ToolAccessRule] = Field(default_factory=dict)
+    """Per agent name: a layer applied to that agent's steps."""
+    roles: dict[str, ToolAccessRule] = Field(default_factory=dict)
+    """Per API role (viewer, operator, admin): a layer applied to API callers."""
 
 
 class ToolsSettings(BaseModel):
@@ -268,6 +292,8 @@ class ToolsSettings(BaseModel):
     undone and refused."""
     mcp_servers: list[McpServerSettings] = Field(default_factory=list)
     """MCP servers whose tools agents may use (``[[tools.mcp_servers]]`` tables)."""
+    access: ToolAccessSettings = Field(default_factory=ToolAccessSettings)
+    """Which agents and API roles may call which tools."""
 
 
 class MessagingPermission(BaseModel):

@@ -253,6 +253,7 @@ def _tool_choice(
             f"name a tool the agent's 'tools' list allows, e.g. '{example}', or use required",
         )
         for item, at in zip(items, positions, strict=False)
-        if item not in TOOL_CHOICE_MODES and not any(fnmatch.fnmatchcase(item, p) for p in tools)
+        if item not in TOOL_CHOICE_MODES
+        and not any(fnmatch.fnmatchcase(item, p.partition("@")[0]) for p in tools)
     ]
     return tuple(items), diagnostics

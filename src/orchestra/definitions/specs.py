@@ -40,12 +40,23 @@ class McpServerSpec(_Spec):
     """An MCP server an agent (or the project) uses as a tool source.
 
     Exactly one of ``command`` (stdio transport) or ``url`` (streamable HTTP) is set.
+    ``url`` may list several endpoints of the same server; each call goes to one of
+    them, chosen by ``balance`` (``round-robin``, ``least-loaded`` or ``weighted`` with
+    ``weights``, one per URL; see :mod:`orchestra.tools.balancing`).
     """
 
     name: str
     command: list[str] | None = None
-    url: str | None = None
+    url: str | list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)
+    balance: str = "round-robin"
+    weights: list[float] = Field(default_factory=list)
+
+    def endpoints(self) -> list[str]:
+        """The URLs of an HTTP server (one or several); empty for a stdio server."""
+        if self.url is None:
+            return []
+        return [self.url] if isinstance(self.url, str) else list(self.url)
 
 
 class Budget(_Spec):

@@ -40,6 +40,7 @@ from orchestra.protocols.runs import (
 )
 from orchestra.runtime.container import Container
 from orchestra.runtime.keys import Identity
+from orchestra.tools.access import access_from
 
 RUNS_URI = "orchestra://runs"
 RUN_TEMPLATE = "orchestra://runs/{run_id}"
@@ -62,6 +63,11 @@ def caller(ctx: ServerRequestContext[Any, Any]) -> Identity | None:
     return None
 
 
+def role_of(identity: Identity | None) -> str | None:
+    """The role whose ``[tools.access.roles.<role>]`` layer applies (none over stdio)."""
+    return identity.role if identity is not None else None
+
+
 def build_mcp_server(container: Callable[[], Container]) -> Server[Any]:
     """The MCP server over the container ``container()`` returns (looked up per request, so
     the server can be built before the container has opened)."""
@@ -77,6 +83,10 @@ def build_mcp_server(container: Callable[[], Container]) -> Server[Any]:
                 input_schema=input_schema(spec),
             )
             for name, spec in sorted(exposed_workflows(bridge.container.project, "mcp").items())
+            if access_from(bridge.container.settings.tools.access).refusal(
+                name, role=role_of(caller(ctx))
+            )
+            is None
         ]
         return types.ListToolsResult(tools=tools)
 
@@ -90,6 +100,10 @@ def build_mcp_server(container: Callable[[], Container]) -> Server[Any]:
                 f"calling a tool starts a run, which needs the operator role; key "
                 f"{identity.key_id!r} is {identity.role}. Ask an admin for an operator key",
             )
+        access = access_from(bridge.container.settings.tools.access)
+        refusal = access.refusal(params.name, role=role_of(identity))
+        if refusal is not None:
+            raise MCPError(types.INVALID_REQUEST, refusal)
         workflows = exposed_workflows(bridge.container.project, "mcp")
         spec = workflows.get(params.name)
         if spec is None:

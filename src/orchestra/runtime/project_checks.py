@@ -26,6 +26,7 @@ from orchestra.llm.config import GatewayConfig
 from orchestra.llm.errors import ModelConfigError
 from orchestra.tools.builtin import register_builtins
 from orchestra.tools.registry import ToolRegistry
+from orchestra.tools.versions import ToolPin, VersionPinError, parse_pin
 
 DEFAULT_ALIAS = "default"
 _TOML_LINE = re.compile(r"^orchestra\.toml:(\d+)$")
@@ -96,10 +97,27 @@ class ProjectChecks:
             s.name for s in self.settings.tools.mcp_servers
         }
         found: list[Diagnostic] = []
-        for index, pattern in enumerate(agent.tools):
-            if fnmatch.filter(names, pattern):
-                continue
+        for index, entry in enumerate(agent.tools):
             line, col = project.field_position(agent.path, "tools", index)
+            try:
+                pin = parse_pin(entry)
+            except VersionPinError as error:
+                found.append(
+                    Diagnostic(
+                        agent.path,
+                        line,
+                        col,
+                        Code.INVALID_VALUE,
+                        f"tool '{entry}': {error}",
+                        "write 'name@^1', 'name@~1.2', 'name@1.0.0' or 'name@>=1,<2'",
+                    )
+                )
+                continue
+            pattern = pin.pattern
+            matching = fnmatch.filter(names, pattern)
+            if matching:
+                found += self._versions(agent, pin, entry, matching, (line, col))
+                continue
             server = pattern.split(".", 1)[0]
             if server in servers:
                 found.append(
@@ -128,6 +146,36 @@ class ProjectChecks:
                 )
             )
         return found
+
+    def _versions(
+        self,
+        agent: AgentSpec,
+        pin: ToolPin,
+        entry: str,
+        matching: list[str],
+        at: tuple[int, int],
+    ) -> list[Diagnostic]:
+        """An error when a pinned range admits none of the registered versions."""
+        versions = {name: self._version(name) for name in matching}
+        if pin.spec is None or any(pin.admits(v) for v in versions.values()):
+            return []
+        registered = ", ".join(f"{n} {v}" for n, v in sorted(versions.items()))
+        return [
+            Diagnostic(
+                agent.path,
+                at[0],
+                at[1],
+                Code.UNKNOWN_TOOL,
+                f"no registered version of '{pin.pattern}' satisfies '{pin.text}' "
+                f"(in '{entry}'); registered: {registered}",
+                "widen the range (e.g. '@>=1') or install a matching version of the tool; "
+                "`orchestra tools list` shows every tool's version",
+            )
+        ]
+
+    def _version(self, name: str) -> str:
+        tool = self.tools.get(name)
+        return tool.version if tool is not None else ""
 
 
 def settings_problems(root: Path) -> tuple[Settings | None, list[Diagnostic]]:

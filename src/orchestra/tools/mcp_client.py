@@ -35,6 +35,7 @@ from mcp_types import CONNECTION_CLOSED, CallToolResult, TextContent
 from mcp_types import Tool as McpTool
 
 from orchestra.definitions.specs import McpServerSpec
+from orchestra.tools.balancing import Balancer
 from orchestra.tools.errors import McpServerError, ToolDefinitionError
 from orchestra.tools.protocol import (
     EventCallback,
@@ -45,6 +46,7 @@ from orchestra.tools.protocol import (
     ToolSettings,
 )
 from orchestra.tools.registry import ToolRegistry
+from orchestra.tools.versions import UNKNOWN_VERSION
 
 log = logging.getLogger(__name__)
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -61,6 +63,21 @@ def validate_spec(spec: McpServerSpec) -> None:
         raise ToolDefinitionError(
             f"MCP server name {spec.name!r} must be letters, digits, '_' or '-'"
         )
+    if spec.url is not None and not spec.endpoints():
+        raise ToolDefinitionError(f"MCP server {spec.name!r} has an empty list of URLs")
+    try:
+        Balancer(spec.endpoints() or ["stdio"], spec.balance, spec.weights)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ToolDefinitionError(f"MCP server {spec.name!r}: {exc}") from exc
+
+
+def endpoint_specs(spec: McpServerSpec) -> dict[str, McpServerSpec]:
+    """One spec per endpoint, keyed by connection: the server's name for a single
+    endpoint (stdio or one URL), ``<name>#<i>`` for each of several URLs."""
+    urls = spec.endpoints()
+    if len(urls) <= 1:
+        return {spec.name: spec.model_copy(update={"url": urls[0] if urls else None})}
+    return {f"{spec.name}#{i}": spec.model_copy(update={"url": u}) for i, u in enumerate(urls)}
 
 
 class _Connection:
@@ -71,6 +88,8 @@ class _Connection:
         self.timeout_s = timeout_s
         self.client: Client | None = None
         self.tools: list[McpTool] = []
+        self.version = UNKNOWN_VERSION
+        """What the server reported at initialisation; every tool of it carries it."""
         self.error: BaseException | None = None
         self._ready = asyncio.Event()
         self._stop = asyncio.Event()
@@ -105,6 +124,8 @@ class _Connection:
             ) as client:
                 listed = await client.list_tools()
                 self.tools = list(listed.tools)
+                info = client.server_info
+                self.version = (info.version if info is not None else "") or UNKNOWN_VERSION
                 self.client = client
                 self._ready.set()
                 await self._stop.wait()
@@ -156,18 +177,27 @@ class McpPool:
                     f"MCP server {spec.name!r} is listed twice; give each a unique name"
                 )
             seen.add(spec.name)
-        self.specs = {s.name: s for s in servers}
+        self.servers = {s.name: s for s in servers}
+        self.specs: dict[str, McpServerSpec] = {}
+        """Per connection key (see :func:`endpoint_specs`): the spec of one endpoint."""
+        self._endpoints: dict[str, Balancer] = {}
+        for spec in servers:
+            keys = endpoint_specs(spec)
+            self.specs.update(keys)
+            self._endpoints[spec.name] = Balancer(list(keys), spec.balance, spec.weights)  # type: ignore[arg-type]
         self.settings = settings or ToolSettings()
         self._emit = emit
         self._timeout_s = timeout_s
         self._conns: dict[str, _Connection] = {}
         self._restarts: dict[str, int] = {}
-        self._locks: dict[str, asyncio.Lock] = {name: asyncio.Lock() for name in self.specs}
+        self._locks: dict[str, asyncio.Lock] = {key: asyncio.Lock() for key in self.specs}
+        self.picks: dict[str, int] = {}
+        """Calls sent to each connection key (tells balanced endpoints apart)."""
 
     async def __aenter__(self) -> McpPool:
         try:
-            for name in self.specs:
-                await self._connect(name)
+            for key in self.specs:
+                await self._connect(key)
         except BaseException:
             await self.aclose()
             raise
@@ -193,9 +223,12 @@ class McpPool:
     def tools(self) -> list[Tool]:
         """Every server tool as an Orchestra :class:`Tool` named ``<server>.<tool>``."""
         out: list[Tool] = []
-        for name, conn in self._conns.items():
+        for name, balancer in self._endpoints.items():
+            conn = self._conns.get(balancer.endpoints[0])
+            if conn is None:
+                continue
             for mt in conn.tools:
-                out.append(self._wrap(name, mt))
+                out.append(self._wrap(name, mt).with_version(conn.version))
         return out
 
     async def register_into(self, registry: ToolRegistry) -> list[str]:
@@ -231,11 +264,21 @@ class McpPool:
         next call but this call is reported as failed, not repeated: it may have had
         side effects.
         """
-        conn = self._conns.get(server)
+        balancer = self._endpoints.get(server)
+        if balancer is None:
+            raise McpServerError(f"MCP server {server!r} is not running in this run")
+        with balancer.lease() as key:
+            self.picks[key] = self.picks.get(key, 0) + 1
+            return await self._call_endpoint(key, server, tool, args, ctx)
+
+    async def _call_endpoint(
+        self, key: str, server: str, tool: str, args: dict[str, Any], ctx: ToolContext | None
+    ) -> ToolOutput:
+        conn = self._conns.get(key)
         if conn is None:
             raise McpServerError(f"MCP server {server!r} is not running in this run")
         if not conn.alive():
-            conn = await self._restart(server, conn, conn.error or McpServerError("exited"), ctx)
+            conn = await self._restart(key, conn, conn.error or McpServerError("exited"), ctx)
         client = conn.client
         if client is None:
             raise McpServerError(f"MCP server {server!r} is not connected: {conn.error}")
@@ -249,7 +292,7 @@ class McpPool:
             failure = exc
         else:
             return _to_output(result)
-        await self._restart(server, conn, failure, ctx)
+        await self._restart(key, conn, failure, ctx)
         raise McpServerError(
             f"MCP server {server!r} died during {tool} ({type(failure).__name__}: {failure}); "
             f"{conn.stderr_tail()}it was restarted, but the call was not repeated because it may have "

@@ -38,6 +38,7 @@ tools call``) once per step and handed to every call in it:
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -50,10 +51,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orchestra.definitions.specs import McpServerSpec
 from orchestra.llm.types import ChatMessage, ToolSchema
+from orchestra.tools.access import ToolAccess
 from orchestra.tools.errors import ToolArgumentsError, ToolDefinitionError
 from orchestra.tools.netguard import policy_from
 from orchestra.tools.plugin_settings import PluginSettings
 from orchestra.tools.secrets import EnvSecrets, SecretProvider, require_secret
+from orchestra.tools.versions import DEFAULT_VERSION
 from orchestra.tools.workspace import Workspace
 
 if TYPE_CHECKING:  # httpx and httpcore cost ~0.3 s to import: only when a tool calls out
@@ -123,6 +126,8 @@ class ToolSettings(BaseModel):
     """How many searches may reach DuckDuckGo (``limits`` syntax); '' for no cap."""
     sandbox: Literal["auto", "bwrap", "limits"] = "auto"
     """``auto`` uses bubblewrap when it works here, else limits only; ``bwrap`` fails if it cannot."""
+    access: ToolAccess = Field(default_factory=ToolAccess)
+    """``[tools.access]``: which agents and roles may call which tools (tools/access.py)."""
     workspace_root: Path = Path(".orchestra/workspaces")
     venv: bool = False
     """Give each workspace its own virtualenv (made with ``uv venv``)."""
@@ -279,7 +284,8 @@ class Tool:
     invoke: Invoker
     """Validates the decoded arguments and runs the tool; raise ``ToolError`` on failure."""
     permission: Permission = Permission.READ
-    version: str = "1"
+    version: str = DEFAULT_VERSION
+    """Semver of the tool (built-ins ``1.0.0``; MCP tools their server's version)."""
     source: ToolSource = "builtin"
 
     def schema(self) -> ToolSchema:
@@ -296,13 +302,17 @@ class Tool:
             source=source,
         )
 
+    def with_version(self, version: str) -> Tool:
+        """The same tool under another version (MCP tools take their server's)."""
+        return dataclasses.replace(self, version=version)
+
 
 def tool(
     name: str,
     *,
     permission: Permission,
     description: str | None = None,
-    version: str = "1",
+    version: str = DEFAULT_VERSION,
     source: ToolSource = "builtin",
     args_model: type[BaseModel] | None = None,
 ) -> Callable[[ToolFunction[ArgsT]], Tool]:

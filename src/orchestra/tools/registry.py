@@ -36,6 +36,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from orchestra.llm.types import ToolSchema
+from orchestra.tools.access import ToolAccess
 from orchestra.tools.errors import (
     ToolArgumentsError,
     ToolDefinitionError,
@@ -44,6 +45,7 @@ from orchestra.tools.errors import (
     ToolNotFoundError,
 )
 from orchestra.tools.protocol import Tool, ToolContext, ToolOutput, ToolResult
+from orchestra.tools.versions import ToolPin, VersionPinError, parse_pin
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +136,12 @@ class ToolRegistry:
                 self.plugin_errors.append(msg)
         return added
 
-    def for_agent(self, patterns: Sequence[str], *, agent: str = "agent") -> AgentTools:
-        """A view exposing only tools matching ``patterns`` (exact names or globs like ``files.*``)."""
-        return AgentTools(self, tuple(patterns), agent)
+    def for_agent(
+        self, patterns: Sequence[str], *, agent: str = "agent", access: ToolAccess | None = None
+    ) -> AgentTools:
+        """A view exposing only tools matching ``patterns`` (exact names or globs like
+        ``files.*``, optionally pinned ``files.read@^1``) that ``access`` permits."""
+        return AgentTools(self, tuple(patterns), agent, access)
 
     async def call(
         self, name: str, arguments: str | Mapping[str, Any] | None, ctx: ToolContext
@@ -196,27 +201,74 @@ def _require_tool(obj: object, ep: EntryPoint) -> Tool:
 
 
 class AgentTools:
-    """The tools one agent may call. Everything else is refused and the model is told why."""
+    """The tools one agent may call. Everything else is refused and the model is told why.
 
-    def __init__(self, registry: ToolRegistry, patterns: tuple[str, ...], agent: str) -> None:
+    A tool is offered and callable when one of the agent's entries names it and, if that
+    entry pins a version range (``files.read@^1``), the tool's version satisfies it, and
+    the project's ``[tools.access]`` settings permit it for this agent.
+    """
+
+    def __init__(
+        self,
+        registry: ToolRegistry,
+        patterns: tuple[str, ...],
+        agent: str,
+        access: ToolAccess | None = None,
+    ) -> None:
         self._registry = registry
         self.patterns = patterns
         self.agent = agent
+        self.access = access
+        self.pins = tuple(_lenient_pin(p) for p in patterns)
 
     def allows(self, name: str) -> bool:
-        return any(fnmatch.fnmatchcase(name, p) for p in self.patterns)
+        """Whether ``name`` is on the agent's list (ignoring versions and access settings)."""
+        return any(fnmatch.fnmatchcase(name, pin.pattern) for pin in self.pins)
+
+    def refusal(self, tool: Tool) -> str | None:
+        """None when the agent may call ``tool``; otherwise why not, for the model."""
+        pins = [pin for pin in self.pins if fnmatch.fnmatchcase(tool.name, pin.pattern)]
+        if not pins:
+            allowed = ", ".join(self.names()) or "none"
+            return (
+                f"tool {tool.name!r} is not allowed for agent {self.agent!r}; allowed: "
+                f"{allowed}. Use one of the allowed tools or answer without it."
+            )
+        if not any(pin.admits(tool.version) for pin in pins):
+            ranges = ", ".join(f"{p.pattern}@{p.text}" for p in pins if p.spec is not None)
+            return (
+                f"tool {tool.name!r} is version {tool.version}, which agent {self.agent!r} "
+                f"does not accept ({ranges} in its tools list); update the pin in the agent "
+                "file or install a matching version of the tool"
+            )
+        if self.access is not None:
+            return self.access.refusal(tool.name, agent=self.agent)
+        return None
 
     def names(self) -> list[str]:
-        return [n for n in self._registry.names() if self.allows(n)]
+        return [t.name for t in self._permitted()]
 
     def schemas(self) -> list[ToolSchema]:
         """What to offer the model in ``ChatRequest.tools``."""
-        return [t.schema() for t in self._registry.tools() if self.allows(t.name)]
+        return [t.schema() for t in self._permitted()]
+
+    def _permitted(self) -> list[Tool]:
+        return [t for t in self._registry.tools() if self.allows(t.name) and self._fine(t)]
+
+    def _fine(self, tool: Tool) -> bool:
+        pins = [pin for pin in self.pins if fnmatch.fnmatchcase(tool.name, pin.pattern)]
+        if not any(pin.admits(tool.version) for pin in pins):
+            return False
+        return self.access is None or self.access.refusal(tool.name, agent=self.agent) is None
 
     def unmatched_patterns(self) -> list[str]:
         """Patterns that match no registered tool (a typo in the agent file, or a missing server)."""
         names = self._registry.names()
-        return [p for p in self.patterns if not fnmatch.filter(names, p)]
+        return [
+            p
+            for p, pin in zip(self.patterns, self.pins, strict=True)
+            if not fnmatch.filter(names, pin.pattern)
+        ]
 
     async def call(
         self, name: str, arguments: str | Mapping[str, Any] | None, ctx: ToolContext
@@ -231,7 +283,20 @@ class AgentTools:
                     "Use one of the allowed tools or answer without it."
                 ),
             )
+        tool = self._registry.get(name)
+        if tool is not None:
+            why = self.refusal(tool)
+            if why is not None:
+                return _refusal(name, ToolNotAllowedError(why))
         return await self._registry.call(name, arguments, ctx)
+
+
+def _lenient_pin(entry: str) -> ToolPin:
+    """A pin whose range is malformed admits nothing (the project checks report it)."""
+    try:
+        return parse_pin(entry)
+    except VersionPinError as exc:
+        return ToolPin(entry.partition("@")[0], text=entry.partition("@")[2], invalid=str(exc))
 
 
 def _decode_arguments(name: str, arguments: str | Mapping[str, Any] | None) -> Mapping[str, Any]:
