@@ -40,20 +40,22 @@ from orchestra.agents.lifecycle import AgentState
 from orchestra.config.settings import TasksSettings
 from orchestra.definitions import Project
 from orchestra.definitions.specs import AgentSpec
-from orchestra.engine.ids import RunId, owner_is_dead
+from orchestra.engine.ids import RunId, StepId, owner_is_dead
 from orchestra.engine.states import RunStatus
 from orchestra.engine.variables import resolve_inputs
 from orchestra.runtime.errors import Conflict
 from orchestra.runtime.runs import RunService
-from orchestra.runtime.task_specs import agent_profile, task_run_id, task_workflow
+from orchestra.runtime.task_specs import RESULT_VAR, agent_profile, task_run_id, task_workflow
 from orchestra.store.database import Database
 from orchestra.store.tables import runs
 from orchestra.store.team import AgentRepository, TaskRepository, assign_batch
 from orchestra.store.team.agents import AgentRow, move_agent
 from orchestra.store.team.tables import agents as agents_table
 from orchestra.store.team.tables import tasks as tasks_table
-from orchestra.store.team.tasks import TaskRow
+from orchestra.store.team.tasks import TaskParent, TaskRow
 from orchestra.tasks import TaskStatus
+from orchestra.tasks.delegate import Delegation, make_delegate_tools
+from orchestra.tasks.errors import TaskNotFound
 from orchestra.tasks.specs import TaskDraft
 from orchestra.tasks.states import ACTIVE
 from orchestra.tasks.tool import make_task_update_tool
@@ -114,6 +116,8 @@ class TaskService:
             workspaces=container.settings.workspaces.root,
         )
         container.tools.register(service.update_tool(), replace=True)
+        for delegate_tool in make_delegate_tools(service):
+            container.tools.register(delegate_tool, replace=True)
         return service
 
     @property
@@ -264,6 +268,41 @@ class TaskService:
                 await ensure_task_venv(workspace)
             except ToolError as error:  # the run goes on; python.install will say why
                 log.warning("task %s: no virtual environment: %s", task.id, error.message)
+
+    async def delegate(self, draft: TaskDraft, *, by: str, run_id: str, step_id: str) -> Delegation:
+        """Queue a task an agent's step hands over (``delegate``), recording that step as
+        its parent, and wake the dispatcher."""
+        task, _ = await self.tasks.create(draft, by=by, parent=TaskParent(run_id, step_id))
+        self._wake.set()
+        return Delegation(task.id, task.status.value, task.agent)
+
+    async def delegation(self, task_id: str, *, run_id: str, wait_s: float) -> Delegation:
+        """A delegated task's state once it ended, or after ``wait_s``. It polls the
+        task row (every ``poll_seconds``, at most): the row is what any process's
+        reconcile pass ends, so this works whoever drives the child's run."""
+        deadline = time.monotonic() + wait_s
+        every = min(self.settings.poll_seconds, 0.25)
+        while True:
+            task = await self.tasks.get(task_id)
+            if task.parent_run_id != run_id:
+                raise TaskNotFound(task_id)
+            if task.status.terminal or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(min(every, max(deadline - time.monotonic(), 0.0)))
+        if not task.status.terminal:
+            return Delegation(task.id, task.status.value, task.agent)
+        outputs: dict[str, str] = {}
+        if task.run_id is not None and task.status is TaskStatus.COMPLETE:
+            record = await self.runs.store.get_run(RunId(task.run_id))
+            for step in record.definition.spec.steps:
+                found = record.steps.get(StepId(step.id))
+                if found is not None:
+                    outputs.update(found.outputs)
+        error = None
+        if task.status is not TaskStatus.COMPLETE:
+            error = str((task.error or {}).get("message") or task.status.value)
+        result = outputs.get(RESULT_VAR) or "\n\n".join(outputs.values())
+        return Delegation(task.id, task.status.value, task.agent, True, result, outputs, error)
 
     def update_tool(self) -> Tool:
         """``task.update`` for the tool registry of the process that drives task runs."""
