@@ -23,7 +23,7 @@ LEAD = """---
 name: lead
 model: scripted/lead
 capabilities: [planning]
-tools: [delegate, delegate.result]
+tools: [delegate, delegate.result, files.read]
 ---
 You split work and hand parts to others.
 """
@@ -33,6 +33,7 @@ name: helper
 model: scripted/helper
 capabilities: [counting]
 complexity: [1, 3]
+tools: [files.write]
 ---
 You count things.
 """
@@ -211,3 +212,42 @@ async def test_a_task_for_an_unknown_agent_waits_saying_so(
     assert child.wait_reason == "agent 'ghost' is not registered"
     # helper, though free, never takes a task pinned to another agent.
     assert not scripts.calls("helper")
+
+
+async def test_a_delegated_task_works_in_its_parents_workspace(
+    container: Container, scripts: ScriptRegistry
+) -> None:
+    """The child's run links to the parent run's folder: what helper writes there,
+    lead reads back with files.read in the step that delegated."""
+    scripts.register(
+        "helper",
+        [
+            Reply(
+                tool_calls=[
+                    ScriptedToolCall(
+                        "files.write", {"path": "output/count.txt", "content": "42 bees\n"}
+                    )
+                ]
+            ),
+            Reply(text="wrote output/count.txt"),
+        ],
+    )
+
+    def lead(messages: list[dict[str, Any]]) -> Reply:
+        results = _tool_results(messages)
+        if not results:
+            args = {"agent": "helper", "title": "Count into a file"}
+            return Reply(tool_calls=[ScriptedToolCall("delegate", args)])
+        if len(results) == 1:
+            return Reply(tool_calls=[ScriptedToolCall("files.read", {"path": "output/count.txt"})])
+        return Reply(text="file says: " + str(results[-1]["content"]))
+
+    scripts.register("lead", lead)
+    run_id = await container.runs.start_run("plan", {})
+    record = await container.runs.wait(run_id)
+    assert record.status is RunStatus.SUCCEEDED, record.error
+    assert "file says: 42 bees" in record.steps["split"].outputs["Plan"]
+    (child,) = [t for t in await container.tasks.tasks.list() if t.parent_run_id == run_id]
+    root = container.settings.workspaces.root
+    assert child.run_id is not None
+    assert (root / child.run_id).resolve() == (root / run_id).resolve()

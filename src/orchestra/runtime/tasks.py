@@ -59,7 +59,7 @@ from orchestra.tasks.errors import TaskNotFound
 from orchestra.tasks.specs import TaskDraft
 from orchestra.tasks.states import ACTIVE
 from orchestra.tasks.tool import make_task_update_tool
-from orchestra.tasks.workspace import ensure_task_venv, open_task_workspace
+from orchestra.tasks.workspace import ensure_task_venv, open_task_workspace, share_workspace
 from orchestra.tools.errors import ToolError
 from orchestra.tools.protocol import Tool
 
@@ -251,8 +251,15 @@ class TaskService:
 
     async def _prepare_workspace(self, task: TaskRow, run_id: RunId) -> None:
         """The task's folder, README checklist and (``[tasks] venv``) virtual
-        environment, before its run's first step; the run's workspace links to it."""
+        environment, before its run's first step; the run's workspace links to it.
+        A delegated task works in its parent run's folder instead (a task group
+        shares one workspace; the ``files.*`` tools lock each file they change)."""
         if self.workspaces is None or task.agent is None:
+            return
+        if task.parent_run_id is not None:
+            await asyncio.to_thread(
+                share_workspace, self.workspaces, task.parent_run_id, str(run_id)
+            )
             return
         workspace = await asyncio.to_thread(
             open_task_workspace,
