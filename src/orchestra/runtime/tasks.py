@@ -37,13 +37,14 @@ from sqlalchemy import Connection, and_, select
 
 from orchestra.agents.assignment import Strategy
 from orchestra.agents.lifecycle import AgentState
-from orchestra.config.settings import TasksSettings
+from orchestra.config.settings import ModelSelection, TasksSettings
 from orchestra.definitions import Project
 from orchestra.definitions.specs import AgentSpec
 from orchestra.engine.ids import RunId, StepId, owner_is_dead
 from orchestra.engine.states import RunStatus
 from orchestra.engine.variables import resolve_inputs
 from orchestra.runtime.errors import Conflict
+from orchestra.runtime.model_selection import with_selected_models
 from orchestra.runtime.runs import RunService
 from orchestra.runtime.task_specs import RESULT_VAR, agent_profile, task_run_id, task_workflow
 from orchestra.store.database import Database
@@ -91,8 +92,11 @@ class TaskService:
         settings: TasksSettings | None = None,
         *,
         workspaces: Path | None = None,
+        selection: ModelSelection | None = None,
     ) -> None:
         self.settings = settings or TasksSettings()
+        self.selection = selection or ModelSelection()
+        """``[models.selection]``: the model each task's run uses."""
         self.workspaces = workspaces
         """Where task workspaces go (``[workspaces] root``); None: no workspace prepared."""
         self.database = database
@@ -114,6 +118,7 @@ class TaskService:
             lambda: container.project,
             container.settings.tasks,
             workspaces=container.settings.workspaces.root,
+            selection=container.settings.models.selection,
         )
         container.tools.register(service.update_tool(), replace=True)
         for delegate_tool in make_delegate_tools(service):
@@ -233,6 +238,7 @@ class TaskService:
                 agent = await self._agent_spec(project, task.agent)
                 spec = task_workflow(task, agent, project.root)
                 inputs = {"TaskTitle": task.title, "TaskDescription": task.description}
+            spec = with_selected_models(spec, task.complexity, self.selection)
             if not await self._run_exists(run_id):
                 await self.runs.store.create_run(spec, inputs, run_id=run_id)
         except Exception as error:
