@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,11 +60,13 @@ async def main(n: int) -> None:
         lock_s = (time.perf_counter() - start) / n
         start = time.perf_counter()
         procs = [
-            subprocess.Popen([sys.executable, "-c", WRITER, str(workspace.root), letter, str(n)])
+            await asyncio.create_subprocess_exec(
+                sys.executable, "-c", WRITER, str(workspace.root), letter, str(n)
+            )
             for letter in "ab"
         ]
         for proc in procs:
-            proc.wait()
+            await proc.wait()
         both_s = time.perf_counter() - start
     print(f"files.write 1 KB, one writer: {write_s * 1e6:.0f} us/call (n={n})")
     print(f"file_lock acquire+release alone: {lock_s * 1e6:.1f} us")
