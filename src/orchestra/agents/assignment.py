@@ -48,9 +48,13 @@ class Need:
 
     complexity: int
     capabilities: tuple[str, ...] = ()
+    agent: str | None = None
+    """Only this agent may take it (a task delegated by name)."""
 
 
 def suited(agent: Candidate, need: Need) -> bool:
+    if need.agent is not None:  # chosen by name: its complexity range is not asked
+        return agent.name == need.agent and set(need.capabilities) <= set(agent.capabilities)
     return agent.complexity_min <= need.complexity <= agent.complexity_max and set(
         need.capabilities
     ) <= set(agent.capabilities)
@@ -65,6 +69,10 @@ def why_waiting(agents: Sequence[Candidate], need: Need) -> str:
     working = [a for a in agents if a.state != AgentState.RETIRED]
     if not working:
         return "no agents registered; add an agent file or `POST /api/v1/agents`"
+    if need.agent is not None:
+        working = [a for a in working if a.name == need.agent]
+        if not working:
+            return f"agent {need.agent!r} is not registered"
     for capability in need.capabilities:
         if not any(capability in a.capabilities for a in working):
             return f"no agent has capability {capability!r}"

@@ -44,6 +44,13 @@ class Task(_Out):
     updated_at: float
     assigned_at: float | None
     finished_at: float | None
+    assignee: str | None = Field(
+        default=None, description="The one agent that may take it (delegated by name)."
+    )
+    parent_run_id: str | None = Field(
+        default=None, description="The run whose step delegated it (`delegate` tool)."
+    )
+    parent_step_id: str | None = Field(default=None, description="That step's id.")
 
 
 class TaskUpdate(_Out):

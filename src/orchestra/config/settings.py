@@ -162,6 +162,39 @@ class LocalModelSettings(BaseModel):
     busy waits, and its step's log says so."""
 
 
+class ComplexityRule(BaseModel):
+    """One row of ``[[models.selection.complexity]]``: tasks of complexity ``min`` to
+    ``max`` (inclusive) go to ``model``."""
+
+    model_config = _SECTION_CONFIG
+
+    min: int = Field(default=1, ge=1, le=10)
+    max: int = Field(default=10, ge=1, le=10)
+    model: str = Field(min_length=1)
+    """An alias of the model list (``cheap``, ``strong``) or a LiteLLM model string."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ComplexityRule:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+
+class ModelSelection(BaseModel):
+    """``[models.selection]``: which model a task's run uses (docs/models.md).
+
+    ``agents`` (agent name → model) wins; else the first ``complexity`` rule holding
+    the task's complexity, for agents whose ``model`` is ``default``; else the agent's
+    own model."""
+
+    model_config = _SECTION_CONFIG
+
+    agents: dict[str, str] = Field(default_factory=dict)
+    """Agent name → model alias, for every task that agent takes."""
+    complexity: list[ComplexityRule] = Field(default_factory=list)
+    """Complexity ranges → model aliases, first match wins (cheap for low, strong for high)."""
+
+
 class ModelsSettings(BaseModel):
     """``[models]``: the LLM gateway (LiteLLM Router) configuration."""
 
@@ -193,6 +226,8 @@ class ModelsSettings(BaseModel):
     (``token`` events); ``false`` waits for whole answers."""
     local: LocalModelSettings = Field(default_factory=LocalModelSettings)
     """The embedded model (``[models.local]``)."""
+    selection: ModelSelection = Field(default_factory=ModelSelection)
+    """Model selection rules for tasks: by agent and by task complexity."""
 
     @field_validator("models_file")
     @classmethod

@@ -43,8 +43,22 @@ def parse_response(raw: Any) -> ChatResponse:
         usage=Usage(
             prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
             completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            cost_usd=reported_cost(usage),
         ),
     )
+
+
+def reported_cost(usage: Any) -> float:
+    """The cost the provider itself reports in ``usage.cost`` (OpenRouter does, in USD),
+    else 0 and the gateway prices the tokens from LiteLLM's map, which lists no
+    OpenRouter models."""
+    cost = getattr(usage, "cost", None)
+    if cost is None and isinstance(usage, dict):
+        cost = usage.get("cost")
+    try:
+        return max(float(cost or 0.0), 0.0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 async def consume_stream(
@@ -77,6 +91,7 @@ async def consume_stream(
             usage = Usage(
                 prompt_tokens=chunk_usage.prompt_tokens or 0,
                 completion_tokens=chunk_usage.completion_tokens or 0,
+                cost_usd=reported_cost(chunk_usage),
             )
         if not chunk.choices:
             continue

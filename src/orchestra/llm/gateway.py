@@ -316,7 +316,7 @@ class Gateway:
         usage = response.usage
         usage.model = target.model
         usage.deployment = target.label
-        if target.kind == "openai":
+        if target.kind == "openai" and not usage.cost_usd:  # else the provider reported it
             usage.cost_usd = self._prices.cost(
                 target.model, usage.prompt_tokens, usage.completion_tokens
             )

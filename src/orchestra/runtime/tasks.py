@@ -37,27 +37,30 @@ from sqlalchemy import Connection, and_, select
 
 from orchestra.agents.assignment import Strategy
 from orchestra.agents.lifecycle import AgentState
-from orchestra.config.settings import TasksSettings
+from orchestra.config.settings import ModelSelection, TasksSettings
 from orchestra.definitions import Project
 from orchestra.definitions.specs import AgentSpec
-from orchestra.engine.ids import RunId, owner_is_dead
+from orchestra.engine.ids import RunId, StepId, owner_is_dead
 from orchestra.engine.states import RunStatus
 from orchestra.engine.variables import resolve_inputs
 from orchestra.runtime.errors import Conflict
+from orchestra.runtime.model_selection import with_selected_models
 from orchestra.runtime.runs import RunService
-from orchestra.runtime.task_specs import agent_profile, task_run_id, task_workflow
+from orchestra.runtime.task_specs import RESULT_VAR, agent_profile, task_run_id, task_workflow
 from orchestra.store.database import Database
 from orchestra.store.tables import runs
 from orchestra.store.team import AgentRepository, TaskRepository, assign_batch
 from orchestra.store.team.agents import AgentRow, move_agent
 from orchestra.store.team.tables import agents as agents_table
 from orchestra.store.team.tables import tasks as tasks_table
-from orchestra.store.team.tasks import TaskRow
+from orchestra.store.team.tasks import TaskParent, TaskRow
 from orchestra.tasks import TaskStatus
+from orchestra.tasks.delegate import Delegation, make_delegate_tools
+from orchestra.tasks.errors import TaskNotFound
 from orchestra.tasks.specs import TaskDraft
 from orchestra.tasks.states import ACTIVE
 from orchestra.tasks.tool import make_task_update_tool
-from orchestra.tasks.workspace import ensure_task_venv, open_task_workspace
+from orchestra.tasks.workspace import ensure_task_venv, open_task_workspace, share_workspace
 from orchestra.tools.errors import ToolError
 from orchestra.tools.protocol import Tool
 
@@ -89,8 +92,11 @@ class TaskService:
         settings: TasksSettings | None = None,
         *,
         workspaces: Path | None = None,
+        selection: ModelSelection | None = None,
     ) -> None:
         self.settings = settings or TasksSettings()
+        self.selection = selection or ModelSelection()
+        """``[models.selection]``: the model each task's run uses."""
         self.workspaces = workspaces
         """Where task workspaces go (``[workspaces] root``); None: no workspace prepared."""
         self.database = database
@@ -112,8 +118,11 @@ class TaskService:
             lambda: container.project,
             container.settings.tasks,
             workspaces=container.settings.workspaces.root,
+            selection=container.settings.models.selection,
         )
         container.tools.register(service.update_tool(), replace=True)
+        for delegate_tool in make_delegate_tools(service):
+            container.tools.register(delegate_tool, replace=True)
         return service
 
     @property
@@ -229,6 +238,7 @@ class TaskService:
                 agent = await self._agent_spec(project, task.agent)
                 spec = task_workflow(task, agent, project.root)
                 inputs = {"TaskTitle": task.title, "TaskDescription": task.description}
+            spec = with_selected_models(spec, task.complexity, self.selection)
             if not await self._run_exists(run_id):
                 await self.runs.store.create_run(spec, inputs, run_id=run_id)
         except Exception as error:
@@ -247,8 +257,15 @@ class TaskService:
 
     async def _prepare_workspace(self, task: TaskRow, run_id: RunId) -> None:
         """The task's folder, README checklist and (``[tasks] venv``) virtual
-        environment, before its run's first step; the run's workspace links to it."""
+        environment, before its run's first step; the run's workspace links to it.
+        A delegated task works in its parent run's folder instead (a task group
+        shares one workspace; the ``files.*`` tools lock each file they change)."""
         if self.workspaces is None or task.agent is None:
+            return
+        if task.parent_run_id is not None:
+            await asyncio.to_thread(
+                share_workspace, self.workspaces, task.parent_run_id, str(run_id)
+            )
             return
         workspace = await asyncio.to_thread(
             open_task_workspace,
@@ -264,6 +281,41 @@ class TaskService:
                 await ensure_task_venv(workspace)
             except ToolError as error:  # the run goes on; python.install will say why
                 log.warning("task %s: no virtual environment: %s", task.id, error.message)
+
+    async def delegate(self, draft: TaskDraft, *, by: str, run_id: str, step_id: str) -> Delegation:
+        """Queue a task an agent's step hands over (``delegate``), recording that step as
+        its parent, and wake the dispatcher."""
+        task, _ = await self.tasks.create(draft, by=by, parent=TaskParent(run_id, step_id))
+        self._wake.set()
+        return Delegation(task.id, task.status.value, task.agent)
+
+    async def delegation(self, task_id: str, *, run_id: str, wait_s: float) -> Delegation:
+        """A delegated task's state once it ended, or after ``wait_s``. It polls the
+        task row (every ``poll_seconds``, at most): the row is what any process's
+        reconcile pass ends, so this works whoever drives the child's run."""
+        deadline = time.monotonic() + wait_s
+        every = min(self.settings.poll_seconds, 0.25)
+        while True:
+            task = await self.tasks.get(task_id)
+            if task.parent_run_id != run_id:
+                raise TaskNotFound(task_id)
+            if task.status.terminal or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(min(every, max(deadline - time.monotonic(), 0.0)))
+        if not task.status.terminal:
+            return Delegation(task.id, task.status.value, task.agent)
+        outputs: dict[str, str] = {}
+        if task.run_id is not None and task.status is TaskStatus.COMPLETE:
+            record = await self.runs.store.get_run(RunId(task.run_id))
+            for step in record.definition.spec.steps:
+                found = record.steps.get(StepId(step.id))
+                if found is not None:
+                    outputs.update(found.outputs)
+        error = None
+        if task.status is not TaskStatus.COMPLETE:
+            error = str((task.error or {}).get("message") or task.status.value)
+        result = outputs.get(RESULT_VAR) or "\n\n".join(outputs.values())
+        return Delegation(task.id, task.status.value, task.agent, True, result, outputs, error)
 
     def update_tool(self) -> Tool:
         """``task.update`` for the tool registry of the process that drives task runs."""

@@ -5,7 +5,8 @@ Tree::
     TaskError
     ├── TaskNotFound            user mistake: no task with that id
     ├── IllegalTaskTransition   conflict: a move the task state machine forbids
-    └── TaskInputError          user mistake: a task draft fails its schema (names the field)
+    ├── TaskInputError          user mistake: a task draft fails its schema (names the field)
+    └── NoTaskQueue             user mistake: ``delegate`` in a process without a task service
 """
 
 from __future__ import annotations
@@ -53,3 +54,15 @@ class TaskInputError(TaskError, UserMistake):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"task field {field!r}: {message}")
         self.field = field
+
+
+class NoTaskQueue(TaskError, UserMistake):
+    """Delegation needs the task queue: a process with a task service (``orchestra serve``)."""
+
+    code = "no_task_queue"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this process has no task queue; run the workflow under `orchestra serve` "
+            "(or queue it as a task) to delegate"
+        )

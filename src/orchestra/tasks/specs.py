@@ -27,6 +27,8 @@ class TaskDraft(BaseModel):
     description: str = Field(default="", max_length=20_000)
     complexity: int = Field(default=5, ge=1, le=10)
     """1 (trivial) to 10 (hardest); only agents whose ``complexity`` range holds it take it."""
+    agent: str | None = Field(default=None, min_length=1, max_length=100)
+    """Only this agent may take it (``delegate`` by name); None: any suited agent."""
     capabilities: tuple[str, ...] = Field(default=(), max_length=20)
     """Tags every taker must have (``capabilities:`` in its agent file)."""
     priority: int = Field(default=5, ge=0, le=9)

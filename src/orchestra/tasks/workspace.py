@@ -56,6 +56,17 @@ def open_task_workspace(
     return workspace
 
 
+def share_workspace(root: Path, parent_run_id: str, run_id: str) -> Workspace:
+    """Point ``root/<run_id>`` at the (resolved) workspace of run ``parent_run_id``:
+    a delegated task's run works on its parent's files (created if the parent has
+    none yet). Links never chain: the link's target is the resolved folder."""
+    parent = Workspace.create(root, parent_run_id)
+    link = root / run_id
+    if not link.is_symlink() and not link.exists():
+        os.symlink(parent.root, link, target_is_directory=True)
+    return parent
+
+
 def tick(workspace: Workspace, phase: TaskStatus, note: str) -> None:
     """Tick ``phase`` (and every earlier one) in the README's checklist; log the note."""
     readme = workspace.root / "README.md"

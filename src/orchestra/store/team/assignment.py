@@ -100,7 +100,13 @@ def _assign(
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ASSIGNMENT_LOCK})
     query = (
         select(
-            _t.id, _t.complexity, _t.capabilities_json, _t.wait_reason, _t.created_at, _t.attempts
+            _t.id,
+            _t.complexity,
+            _t.capabilities_json,
+            _t.wait_reason,
+            _t.created_at,
+            _t.attempts,
+            _t.assignee,
         )
         .where(_t.status == TaskStatus.QUEUED)
         .order_by(_t.priority.desc(), _t.created_at, _t.id)
@@ -117,7 +123,7 @@ def _assign(
     history: list[dict[str, object]] = []
     sessions: list[dict[str, object]] = []
     for task in queued:
-        need = Need(task.complexity, tuple(json.loads(task.capabilities_json)))
+        need = Need(task.complexity, tuple(json.loads(task.capabilities_json)), task.assignee)
         taker: AgentRow | None = None
         for candidate in strategy.order(pool.values(), need):
             load = _take_slot(conn, candidate.name, now)

@@ -93,10 +93,16 @@ tasks = Table(
     Column("updated_at", Float, nullable=False),
     Column("assigned_at", Float),
     Column("finished_at", Float),
+    # Delegation (migration 0011): the one agent that may take it, and the step that
+    # handed it over (the ``delegate`` tool); NULL for a task a user queued.
+    Column("assignee", String(100)),
+    Column("parent_run_id", String(32)),
+    Column("parent_step_id", String(200)),
 )
 # The dispatcher's query: queued tasks, highest priority first, then oldest.
 Index("ix_tasks_queue", tasks.c.status, tasks.c.priority, tasks.c.created_at)
 Index("ix_tasks_agent", tasks.c.agent, tasks.c.status)
+Index("ix_tasks_parent", tasks.c.parent_run_id, tasks.c.parent_step_id)
 
 task_updates = Table(
     "task_updates",

@@ -56,6 +56,19 @@ class TaskRow:
     updated_at: float
     assigned_at: float | None
     finished_at: float | None
+    assignee: str | None = None
+    """The one agent that may take it (a delegation by name)."""
+    parent_run_id: str | None = None
+    """The run whose step delegated it (``delegate``); None for a user's task."""
+    parent_step_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskParent:
+    """The step whose agent handed a task over with ``delegate``."""
+
+    run_id: str
+    step_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +106,9 @@ def task_row(row: Any) -> TaskRow:
         row.updated_at,
         row.assigned_at,
         row.finished_at,
+        row.assignee,
+        row.parent_run_id,
+        row.parent_step_id,
     )
 
 
@@ -178,9 +194,12 @@ class TaskRepository:
         self.database = database
         self.error_after = error_after
 
-    async def create(self, draft: TaskDraft, *, by: str) -> tuple[TaskRow, bool]:
+    async def create(
+        self, draft: TaskDraft, *, by: str, parent: TaskParent | None = None
+    ) -> tuple[TaskRow, bool]:
         """Queue a task; with an idempotency key already used, return that task instead.
-        The flag says whether this call created it."""
+        The flag says whether this call created it. ``parent`` is the step that
+        delegated it."""
         now = time.time()
         task_id = uuid.uuid4().hex
 
@@ -199,6 +218,9 @@ class TaskRepository:
                     status=TaskStatus.QUEUED,
                     attempts=0,
                     max_attempts=draft.max_attempts,
+                    assignee=draft.agent,
+                    parent_run_id=None if parent is None else parent.run_id,
+                    parent_step_id=None if parent is None else parent.step_id,
                     created_by=by,
                     created_at=now,
                     updated_at=now,

@@ -3,7 +3,9 @@
 All paths are relative to the workspace root and go through
 :class:`~orchestra.tools.workspace.Workspace`, which refuses ``..``, absolute
 paths and every symlink (opened with ``O_NOFOLLOW`` relative to directory fds,
-so a symlink swapped in mid-call is refused too). Write, append and delete also
+so a symlink swapped in mid-call is refused too). A workspace may be shared by several
+agents: every change holds the file's exclusive lock and a read its shared lock
+(:mod:`orchestra.tools.file_locks`), so two writers never mix one file. Write, append and delete also
 refuse version-control metadata (``.git/``, ``.hg/``… see
 :meth:`~orchestra.tools.workspace.Workspace.split_writable`). Sizes are bounded by
 ``file_size_mb``; output by the registry's ``output_limit_chars``.
@@ -21,6 +23,7 @@ import stat
 from pydantic import BaseModel, Field
 
 from orchestra.tools.errors import ToolArgumentsError, WorkspacePathError
+from orchestra.tools.file_locks import file_lock
 from orchestra.tools.protocol import Permission, Tool, ToolContext, tool
 
 _MAX_LIST = 2000
@@ -85,7 +88,11 @@ async def read_file(args: ReadArgs, ctx: ToolContext) -> str:
     limit = ctx.settings.file_size_mb * 1024 * 1024
 
     def work() -> str:
-        with ctx.workspace.open_file(args.path, os.O_RDONLY) as fd:
+        parts = ctx.workspace.split(args.path)
+        with (
+            file_lock(ctx.workspace.root, parts, shared=True),
+            ctx.workspace.open_file(args.path, os.O_RDONLY) as fd,
+        ):
             text = _read_all(fd, limit).decode("utf-8", errors="replace")
         end = args.offset + args.max_chars if args.max_chars else None
         return text[args.offset : end]
@@ -100,9 +107,10 @@ def _write(ctx: ToolContext, path: str, content: str, flags: int) -> int:
             f"content is over the {ctx.settings.file_size_mb} MB file size limit"
         )
     parts = ctx.workspace.split_writable(path)
-    with ctx.workspace.open_file(
-        parts, os.O_WRONLY | os.O_CREAT | flags, create_parents=True
-    ) as fd:
+    with (
+        file_lock(ctx.workspace.root, parts),
+        ctx.workspace.open_file(parts, os.O_WRONLY | os.O_CREAT | flags, create_parents=True) as fd,
+    ):
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
@@ -203,7 +211,7 @@ async def delete_file(args: DeleteArgs, ctx: ToolContext) -> str:
         raise WorkspacePathError("refusing to delete the workspace root")
 
     def work() -> str:
-        with ctx.workspace.open_dir(parts[:-1]) as dfd:
+        with file_lock(ctx.workspace.root, parts), ctx.workspace.open_dir(parts[:-1]) as dfd:
             name = parts[-1]
             try:
                 st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
