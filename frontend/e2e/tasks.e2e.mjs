@@ -77,12 +77,12 @@ test("create a task on the board and watch its card cross to complete", async ()
 
   // Pause the clerk from its agent page: the task will wait in Queued until it is resumed,
   // so the card is seen there before it moves, however fast the model is.
-  await page.getByRole("link", { name: "Agents" }).click();
+  await page.getByRole("link", { name: "Agents", exact: true }).click();
   await page.getByTestId("agent-row-clerk").getByRole("link", { name: "clerk", exact: true }).click();
   await page.getByRole("button", { name: "Pause" }).click();
   await page.locator('[data-testid="worker-state"][data-status="paused"]').waitFor(WAIT);
 
-  await page.getByRole("link", { name: "Tasks" }).click();
+  await page.getByRole("link", { name: "Tasks", exact: true }).click();
   await page.getByText("No tasks yet.").waitFor(WAIT);
 
   // Every status the card shows, in order, recorded by the page itself as the DOM changes.
@@ -155,7 +155,7 @@ test("create a task on the board and watch its card cross to complete", async ()
   await page.locator('[data-testid^="dag-node-"]').first().waitFor(WAIT);
 
   // The agent that took it: idle again, one session, 100 % success.
-  await page.getByRole("link", { name: "Agents" }).click();
+  await page.getByRole("link", { name: "Agents", exact: true }).click();
   const row = page.getByTestId(`agent-row-${agent}`);
   await row.getByText("100% (1/1)").waitFor(WAIT);
   await page.locator(`[data-testid="worker-state-${agent}"][data-status="idle"]`).waitFor(WAIT);

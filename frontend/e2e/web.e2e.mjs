@@ -288,13 +288,13 @@ test("sign in, start research-brief, watch it finish live, replay it", async () 
   await page.locator(".xterm-rows").filter({ hasText: "run succeeded" }).waitFor(WAIT);
 
   // The run appears in the history, with its state.
-  await page.getByRole("link", { name: "Runs" }).click();
+  await page.getByRole("link", { name: "Runs", exact: true }).click();
   const row = page.getByRole("row").filter({ hasText: runId });
   await row.waitFor(WAIT);
   assert.match(await row.textContent(), /research-brief.*Succeeded/);
 
   // Agents list the project's agents with their models.
-  await page.getByRole("link", { name: "Agents" }).click();
+  await page.getByRole("link", { name: "Agents", exact: true }).click();
   await page.getByRole("cell", { name: "researcher", exact: false }).first().waitFor(WAIT);
 
   assert.deepEqual(consoleErrors, [], "the page logged errors");
