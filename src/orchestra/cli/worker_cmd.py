@@ -71,7 +71,7 @@ def worker(
     """
     from celery import signals as celery_signals
 
-    from orchestra.distributed.celery_app import make_app
+    from orchestra.distributed.celery_app import TASK, make_app
     from orchestra.distributed.config import DistributedConfig
     from orchestra.distributed.consumer import StepConsumer
     from orchestra.distributed.routing import check_routes
@@ -99,7 +99,13 @@ def worker(
     def ready(**_: Any) -> None:
         typer.echo(f"worker {node} ready: queues {','.join(queue_list)}, concurrency {concurrency}")
 
+    def received(request: Any = None, **_: Any) -> None:
+        args = list(getattr(request, "args", None) or [])
+        if getattr(request, "task_name", None) == TASK and len(args) == 2:
+            consumer.received(str(args[0]), str(args[1]))
+
     celery_signals.worker_ready.connect(ready, weak=False)
+    celery_signals.task_received.connect(received, weak=False)
     try:
         app.worker_main(
             [

@@ -85,6 +85,22 @@ class StepConsumer:
         self._redis = signals.connect(self.config.broker_url)
         self._beat = asyncio.create_task(self._heartbeats(), name="orchestra-worker-heartbeat")
 
+    def received(self, run_id: str, step_id: str) -> None:
+        """A message was reserved by this worker (Celery's consumer thread): its queued
+        marker goes now, not when a thread starts it. A worker killed with messages
+        reserved but not started leaves them unacknowledged until the visibility
+        timeout; with their markers gone, the executor's reconciler re-sends at once."""
+        if self._redis is None:
+            return
+        redis = self._redis
+
+        async def drop() -> None:
+            await redis.delete(signals.queued_key(run_id, step_id))
+
+        future = asyncio.run_coroutine_threadsafe(drop(), self._loop)
+        with contextlib.suppress(Exception):  # Redis down: the marker expired with it
+            future.result(timeout=5)
+
     def handle(self, run_id: str, step_id: str) -> None:
         """The Celery task body: run the step to the end of its attempt (blocking)."""
         asyncio.run_coroutine_threadsafe(self.run(run_id, step_id), self._loop).result()

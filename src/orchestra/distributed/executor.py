@@ -130,7 +130,7 @@ class CeleryExecutor:
                     continue  # a live worker holds it
                 if delivered and time.monotonic() - sent_at < self.config.reconcile_s:
                     continue  # just sent: give a worker the time to take it
-                if delivered and await self._still_queued(redis, run_id, step_id):
+                if delivered and await self._still_queued(redis, run_id, step_id, queue):
                     continue  # its message waits in the queue (a backlog)
                 log.info("step %r of run %s has no message left; sending it again", step_id, run_id)
                 self.resent += 1
@@ -164,9 +164,15 @@ class CeleryExecutor:
         self.sent += 1
         return True
 
-    async def _still_queued(self, redis: Redis, run_id: RunId, step_id: StepId) -> bool:
+    async def _still_queued(self, redis: Redis, run_id: RunId, step_id: StepId, queue: str) -> bool:
+        """Whether the step's message may still wait in its queue: its marker is there
+        and the queue is not empty. An empty queue means the message was delivered, so
+        a still-claimable step lost it with a killed worker (Redis keeps it unacked
+        until the visibility timeout): send again."""
         try:
-            return bool(await redis.exists(signals.queued_key(run_id, step_id)))
+            if not await redis.exists(signals.queued_key(run_id, step_id)):
+                return False
+            return bool(await redis.llen(queue))
         except Exception:  # Redis down: nothing can be delivered anyway; re-send when back
             return False
 
