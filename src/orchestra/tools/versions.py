@@ -22,14 +22,18 @@ from dataclasses import dataclass
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from orchestra.errors import UserMistake
+
 DEFAULT_VERSION = "1.0.0"
 UNKNOWN_VERSION = "0.0.0"
 _SHORTHAND = re.compile(r"^([\^~])\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
 _BARE = re.compile(r"^\d+(\.\d+)*$")
 
 
-class VersionPinError(ValueError):
-    """A ``@range`` that is neither a specifier set nor ``^``/``~`` shorthand."""
+class VersionPinError(UserMistake, ValueError):
+    """A ``@range`` that is neither a specifier set nor ``^``/``~`` shorthand: a mistake
+    in an agent file, so it is in the user-mistake family (still a ``ValueError`` for
+    pydantic validators)."""
 
 
 @dataclass(frozen=True)
