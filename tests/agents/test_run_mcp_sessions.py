@@ -11,7 +11,6 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from orchestra.agents.step_runner import GatewayStepRunner
 from orchestra.config import load_settings
 from orchestra.engine.events import EventType
 from orchestra.engine.ids import RunId
@@ -101,9 +100,9 @@ async def test_one_session_per_run_closed_when_the_run_ends(tmp_path: Path) -> N
                     break
                 await asyncio.sleep(0.05)
             assert gone(pid), f"MCP server {pid} of finished run {run_id} is still running"
-            runner = container.engine.runner
-            assert isinstance(runner, GatewayStepRunner)
-            assert runner.resources.keys(run_id) == []  # the run's exit stack was closed
+            assert (
+                container.step_runner.resources.keys(run_id) == []
+            )  # the run's exit stack was closed
             pids.append(pid)
         assert pids[0] != pids[1]  # a new run starts its own server
     finally:

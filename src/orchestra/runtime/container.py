@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 from orchestra.agents.step_runner import GatewayStepRunner
 from orchestra.config.settings import Settings
-from orchestra.context.enrich import RememberingRunner
 from orchestra.engine.events import EventBus
 from orchestra.engine.ids import RunId
 from orchestra.engine.scheduler import Engine
@@ -92,6 +91,7 @@ class Container:
         self.gateway: Gateway
         self.tools: ToolRegistry
         self.engine: Engine
+        self.step_runner: GatewayStepRunner
         self.runs: RunService
         self.keys: KeyService
         self.audit: AuditRepository
@@ -123,7 +123,7 @@ class Container:
         self.database, self.store, self.bus = worker.database, worker.store, worker.bus
         self.relay = worker.relay
         self.usage, self.gateway, self.tools = worker.usage, worker.gateway, worker.tools
-        self.engine = worker.engine
+        self.engine, self.step_runner = worker.engine, worker.step_runner
         self.queries = RunQueries(self.database)
         self.keys = KeyService(KeyRepository(self.database))
         self.audit = AuditRepository(self.database)
@@ -160,17 +160,13 @@ class Container:
             await self.runs.resume_interrupted()
 
     def _wire_wait_steps(self) -> None:
-        """Give the engine's step runner the bus, for ``Wait for:`` steps."""
-        runner = self.engine.runner
-        if isinstance(runner, RememberingRunner):  # Remember: steps wrap the gateway's runner
-            runner = runner.inner
-        if isinstance(runner, GatewayStepRunner):
-            store = self.store
+        """Give the agent loop the bus, for ``Wait for:`` steps."""
+        store = self.store
 
-            async def run_created(run_id: RunId) -> float:
-                return (await store.get_run(run_id)).created_at
+        async def run_created(run_id: RunId) -> float:
+            return (await store.get_run(run_id)).created_at
 
-            runner.waiter = BusWaiter(self.messages, run_created)
+        self.step_runner.waiter = BusWaiter(self.messages, run_created)
 
     async def close(self) -> None:
         """Close in reverse order of opening: runs (phased shutdown), gateway, store, database."""

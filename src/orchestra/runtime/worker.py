@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
 
+from orchestra.agents.step_runner import GatewayStepRunner
 from orchestra.config.settings import Settings
 from orchestra.context.enrich import RememberingRunner
 from orchestra.engine.events import EventBus
@@ -46,6 +47,9 @@ class WorkerParts:
     gateway: Gateway
     tools: ToolRegistry
     engine: Engine
+    step_runner: GatewayStepRunner
+    """The agent loop inside the engine's runner (which wraps it for ``Remember:`` steps):
+    what the server profile gives the message bus and what tests inspect."""
 
 
 async def open_worker_parts(
@@ -74,7 +78,7 @@ async def open_worker_parts(
     engine = builders.build_engine(
         settings, store, RememberingRunner(runner, context), executor, exits
     )
-    return WorkerParts(database, store, bus, relay, usage, gateway, tools, engine)
+    return WorkerParts(database, store, bus, relay, usage, gateway, tools, engine, runner)
 
 
 class Worker:
