@@ -17,7 +17,7 @@ from orchestra.engine.ids import RunId
 from orchestra.engine.states import RunStatus
 from orchestra.llm.scripted import Reply, ScriptedToolCall, ScriptRegistry
 from orchestra.runtime.container import Container, ContainerOptions
-from orchestra.tasks import TaskStatus
+from orchestra.tasks import TaskDraft, TaskStatus
 
 LEAD = """---
 name: lead
@@ -121,6 +121,9 @@ async def test_a_step_delegates_to_another_agent_and_gets_its_result(
     children = [t for t in await container.tasks.tasks.list() if t.parent_run_id == run_id]
     assert len(children) == 1
     child = children[0]
+    # The run page asks for exactly these (GET /tasks?parent_run=): a user's task is not one.
+    await container.tasks.create(TaskDraft(title="Unrelated"), by="someone")
+    assert [t.id for t in await container.tasks.tasks.list(parent_run=run_id)] == [child.id]
     assert child.status is TaskStatus.COMPLETE
     assert child.agent == "helper"
     assert child.parent_step_id == "split"

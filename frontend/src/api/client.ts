@@ -53,15 +53,31 @@ export class ApiClient {
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json" };
-    if (this.key) headers.Authorization = `Bearer ${this.key}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await this.send(method, path, headers, body === undefined ? undefined : JSON.stringify(body));
+    if (response.status === 204) return undefined as T;
+    return (await response.json()) as T;
+  }
+
+  /** A request whose body or answer is a file, not JSON: the answer as it came (errors thrown
+   *  as ApiError like every other call). Downloads need this because a plain link cannot carry
+   *  the Authorization header. */
+  raw(method: string, path: string, body?: Blob, contentType = "application/octet-stream"): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers["Content-Type"] = body.type || contentType;
+    return this.send(method, path, headers, body);
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: BodyInit | undefined,
+  ): Promise<Response> {
+    if (this.key) headers.Authorization = `Bearer ${this.key}`;
     let response: Response;
     try {
-      response = await fetch(`${this.baseUrl}/api/v1${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      response = await fetch(`${this.baseUrl}/api/v1${path}`, { method, headers, body });
     } catch (exc) {
       throw new ApiError(
         0,
@@ -69,10 +85,7 @@ export class ApiClient {
         `Cannot reach the Orchestra server (${String(exc)}). Check that \`orchestra serve\` is running.`,
       );
     }
-    if (response.ok) {
-      if (response.status === 204) return undefined as T;
-      return (await response.json()) as T;
-    }
+    if (response.ok) return response;
     let code = "internal";
     let message = `${method} ${path} failed with HTTP ${response.status}`;
     let details: unknown = null;

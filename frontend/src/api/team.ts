@@ -39,6 +39,11 @@ export interface Task {
   updated_at: number;
   assigned_at: number | null;
   finished_at: number | null;
+  /** The one agent that may take it (delegated by name). */
+  assignee?: string | null;
+  /** The run and step whose agent delegated it (`delegate`); null for a user's task. */
+  parent_run_id?: string | null;
+  parent_step_id?: string | null;
 }
 
 export interface TaskUpdate {
@@ -134,6 +139,47 @@ export interface TaskFiles {
 
 export function getTaskFiles(client: ApiClient, taskId: string): Promise<TaskFiles> {
   return client.request("GET", `/tasks/${id(taskId)}/files`);
+}
+
+export type WorkspaceKind = "tasks" | "runs";
+
+export interface WorkspaceListing {
+  kind: WorkspaceKind;
+  id: string;
+  files: { path: string; size: number }[];
+}
+
+const filePath = (path: string) => path.split("/").map(id).join("/");
+
+/** The files of a task's or a run's workspace (`/workspaces/...`, the same for both kinds). */
+export function listWorkspace(client: ApiClient, kind: WorkspaceKind, itemId: string): Promise<WorkspaceListing> {
+  return client.request("GET", `/workspaces/${kind}/${id(itemId)}/files`);
+}
+
+export async function downloadWorkspaceFile(
+  client: ApiClient,
+  kind: WorkspaceKind,
+  itemId: string,
+  path: string,
+): Promise<Blob> {
+  return (await client.raw("GET", `/workspaces/${kind}/${id(itemId)}/files/${filePath(path)}`)).blob();
+}
+
+export async function uploadWorkspaceFile(
+  client: ApiClient,
+  kind: WorkspaceKind,
+  itemId: string,
+  path: string,
+  file: Blob,
+): Promise<{ path: string; size: number; content_type: string }> {
+  return (await client.raw("PUT", `/workspaces/${kind}/${id(itemId)}/files/${filePath(path)}`, file)).json();
+}
+
+/** The tasks the steps of a run handed to other agents (`delegate`), each naming its step. */
+export function listDelegated(client: ApiClient, runId: string): Promise<Task[]> {
+  return client
+    .request<{ items: Task[] }>("GET", `/tasks?parent_run=${id(runId)}&limit=${TASK_PAGE}`)
+    .then((page) => page.items);
 }
 
 export function createTask(client: ApiClient, draft: TaskDraft): Promise<Task> {

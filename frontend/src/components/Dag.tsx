@@ -14,6 +14,8 @@ export interface NodeLook {
   attempt: number;
   startedAt?: number | null;
   finishedAt?: number | null;
+  /** Tasks this step handed to other agents (`delegate`): shown as the step's children. */
+  delegated?: number;
 }
 
 type StepNodeData = {
@@ -27,6 +29,7 @@ type StepNodeData = {
   /** Steps downstream of this one that a collapse would hide (0: no toggle shown). */
   branch: number;
   collapsed: boolean;
+  delegated: number;
 };
 
 /** Collapses or expands the branch after a step; a context keeps node data free of callbacks. */
@@ -105,6 +108,11 @@ const StepNode = memo(function StepNode({ data }: NodeProps<StepNodeType>) {
         {data.attempt > 0 ? ` · attempt ${data.attempt}` : ""}
         {data.duration ? ` · ${data.duration}` : ""}
       </div>
+      {data.delegated > 0 && (
+        <div className="truncate text-[13px]" data-testid={`dag-node-${data.id}-delegated`}>
+          ↳ {data.delegated} delegated {data.delegated === 1 ? "task" : "tasks"}
+        </div>
+      )}
       <Handle type="source" position={Position.Right} className="!bg-slate-400" />
     </div>
   );
@@ -199,6 +207,7 @@ export function buildNodes(
       selected: selected === step.id,
       branch: branches.get(step.id) ?? 0,
       collapsed: collapsed.has(step.id),
+      delegated: look?.delegated ?? 0,
     };
     const previous = previousById.get(step.id);
     const position = positions.get(step.id) ?? { x: 0, y: 0 };
@@ -212,6 +221,7 @@ export function buildNodes(
       previous.data.selected === data.selected &&
       previous.data.branch === data.branch &&
       previous.data.collapsed === data.collapsed &&
+      previous.data.delegated === data.delegated &&
       (previous.hidden ?? false) === isHidden;
     const node: StepNodeType = same
       ? previous

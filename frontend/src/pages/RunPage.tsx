@@ -5,15 +5,20 @@ import { Link, useParams } from "react-router-dom";
 import { canOperate } from "../api/client";
 import { useSession } from "../api/auth";
 import type { Run, Workflow } from "../api/types";
+import { listDelegated } from "../api/team";
 import { Dag, PHASE_STYLE } from "../components/Dag";
+import type { NodeLook } from "../components/Dag";
+import { DelegatedTasks, delegatedCounts } from "../components/DelegatedTasks";
 import { RerunForm } from "../components/RerunForm";
 import { OutputValue, StepPanel } from "../components/StepPanel";
 import { WorkflowSource } from "../components/WorkflowSource";
+import { WorkspaceFiles } from "../components/WorkspaceFiles";
 import { Terminal } from "../components/Terminal";
 import { Button, ErrorBox, StatusBadge, formatCost, formatDuration } from "../components/ui";
 import { describeError, isFinished, isRejection, liveTokens } from "../live/runState";
 import type { RunState } from "../live/runState";
 import { useAsync } from "../live/useAsync";
+import { usePolling } from "../live/usePolling";
 import { useRunStream } from "../live/useRunStream";
 
 const SOCKET_TEXT: Record<string, string> = {
@@ -107,6 +112,18 @@ function RunView({ id }: { id: string }) {
   );
   const operator = canOperate(me.role);
   const finished = isFinished(state.status);
+  // Children a step delegated finish after it may have: keep polling a little once it ended.
+  const [delegated] = usePolling(() => listDelegated(client, id), finished ? 10_000 : 2000, [client, id, finished]);
+  const children = delegated.phase === "ready" ? delegated.value : [];
+  const counts = useMemo(() => delegatedCounts(children), [children]);
+  const looks = useMemo<Record<string, NodeLook | undefined>>(() => {
+    if (Object.keys(counts).length === 0) return state.steps;
+    const merged: Record<string, NodeLook | undefined> = { ...state.steps };
+    for (const [step, count] of Object.entries(counts)) {
+      merged[step] = { ...(merged[step] ?? { phase: "pending", agent: null, attempt: 0 }), delegated: count };
+    }
+    return merged;
+  }, [state.steps, counts]);
 
   const graph = useMemo<Workflow | null>(() => {
     if (workflow.phase === "ready") return workflow.value;
@@ -237,7 +254,7 @@ function RunView({ id }: { id: string }) {
           >
             <div className={`min-w-0 flex-1 ${showSource ? "h-[45vh] min-h-[260px] md:h-auto md:min-h-0" : ""}`}>
               {graph ? (
-                <Dag workflow={graph} looks={state.steps} selected={selected} onSelect={setSelected} />
+                <Dag workflow={graph} looks={looks} selected={selected} onSelect={setSelected} />
               ) : (
                 <p role="status" className="p-4 text-slate-400">
                   Loading the workflow graph…
@@ -318,6 +335,10 @@ function RunView({ id }: { id: string }) {
               ))}
             </div>
           )}
+          <DelegatedTasks tasks={children} step={selected} />
+          <div className="mt-4">
+            <WorkspaceFiles kind="runs" itemId={id} live={!finished} />
+          </div>
         </aside>
       </div>
     </div>

@@ -6,11 +6,11 @@ import type { ReactNode } from "react";
 import { Link, useParams } from "react-router-dom";
 import { useSession } from "../api/auth";
 import { canOperate } from "../api/client";
-import { cancelTask, getTaskFiles, isFinal, retryTask } from "../api/team";
+import { cancelTask, isFinal, retryTask } from "../api/team";
 import type { TaskDetail, TaskUpdate } from "../api/team";
 import { Button, ErrorBox, Loading, formatTime } from "../components/ui";
 import { LINK, TaskBadge } from "../components/teamUi";
-import { usePolling } from "../live/usePolling";
+import { WorkspaceFiles } from "../components/WorkspaceFiles";
 import { TASK_POLL_MS, useTask } from "../live/useTasks";
 
 const FINAL_POLL_MS = 10_000;
@@ -52,36 +52,6 @@ function UpdateLine({ update }: { update: TaskUpdate }) {
       </div>
       {update.note && <p className="mt-0.5 whitespace-pre-wrap text-sm text-slate-300">{update.note}</p>}
     </li>
-  );
-}
-
-function Files({ task }: { task: TaskDetail }) {
-  const { client } = useSession();
-  const [files] = usePolling(() => getTaskFiles(client, task.id), isFinal(task.status) ? FINAL_POLL_MS : 3000, [
-    client,
-    task.id,
-    task.status,
-  ]);
-  if (files.phase !== "ready") return null;
-  return (
-    <section aria-label="Workspace files">
-      <h2 className="mb-2 text-lg font-semibold">Workspace</h2>
-      {files.value.files.length === 0 ? (
-        <p className="text-sm text-slate-400">No workspace yet: it is made when an agent takes the task.</p>
-      ) : (
-        <>
-          <p className="mb-1 font-mono text-xs text-slate-400">{files.value.workspace}/</p>
-          <ul className="text-sm" data-testid="task-files">
-            {files.value.files.map((file) => (
-              <li key={file.path} className="flex justify-between gap-4 border-t border-slate-800 py-1">
-                <span className="break-all font-mono text-xs">{file.path}</span>
-                <span className="text-xs text-slate-500">{file.size} B</span>
-              </li>
-            ))}
-          </ul>
-        </>
-      )}
-    </section>
   );
 }
 
@@ -199,7 +169,7 @@ function Body({ task, refresh }: { task: TaskDetail; refresh: () => void }) {
             </Row>
           </dl>
         </section>
-        <Files task={task} />
+        <WorkspaceFiles kind="tasks" itemId={task.id} live={!isFinal(task.status)} />
         <section aria-label="Updates">
           <h2 className="mb-2 text-lg font-semibold">Updates</h2>
           {task.updates.length === 0 ? (

@@ -63,11 +63,16 @@ async def list_tasks(
     services: Services,
     status: schemas.TaskStatusName | None = None,
     agent: Annotated[str | None, Query(max_length=100)] = None,
+    parent_run: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> schemas.TaskPage:
-    """Tasks, newest first, optionally of one status or agent."""
+    """Tasks, newest first, optionally of one status or agent, or those the steps of
+    ``parent_run`` delegated (each names its ``parent_step_id``)."""
     rows = await services.tasks.tasks.list(
-        status=TaskStatus(status) if status else None, agent=agent, limit=limit
+        status=TaskStatus(status) if status else None,
+        agent=agent,
+        limit=limit,
+        parent_run=parent_run,
     )
     return schemas.TaskPage(items=[_task(row) for row in rows])
 

@@ -85,12 +85,16 @@ def _bad(code: str, message: str, status: int = 422) -> ApiError:
 
 
 async def _folder(services: Container, kind: Kind, item_id: str) -> Path:
-    """The workspace folder of a task or run (404 when the task or run does not exist)."""
+    """The workspace folder of a task or run (404 when the task or run does not exist).
+    A delegated task shares the folder of the run that delegated it (see
+    ``TaskService._prepare_workspace``), so both pages show the same files."""
     root = Path(services.settings.workspaces.root)
     if kind == "runs":
         await services.runs.get(RunId(item_id))  # 404 for an unknown run
         return root / item_id
     row = await services.tasks.tasks.get(item_id)
+    if row.parent_run_id is not None:  # delegated: it works in its parent run's folder
+        return root / row.parent_run_id
     if row.agent is None:
         raise ApiError(
             409,

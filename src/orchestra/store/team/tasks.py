@@ -274,8 +274,10 @@ class TaskRepository:
         agent: str | None = None,
         limit: int = 100,
         before: float | None = None,
+        parent_run: str | None = None,
     ) -> list[TaskRow]:
-        """Tasks newest first, optionally of one status or agent."""
+        """Tasks newest first, optionally of one status or agent, or the ones a run's steps
+        delegated (``parent_run``: how the run page shows each step's children)."""
 
         def work(conn: Connection) -> builtins.list[Any]:
             query = select(tasks).order_by(_t.created_at.desc(), _t.id.desc()).limit(limit)
@@ -285,6 +287,8 @@ class TaskRepository:
                 query = query.where(_t.agent == agent)
             if before is not None:
                 query = query.where(_t.created_at < before)
+            if parent_run is not None:
+                query = query.where(_t.parent_run_id == parent_run)
             return list(conn.execute(query))
 
         return [task_row(row) for row in await self.database.read(work)]
